@@ -1,0 +1,300 @@
+"""Extractive answers: pick a verbatim span from the retrieved passages, cite it.
+
+Pure logic: everything here works on strings, offsets and vectors handed in
+by the caller (``qa.engine`` supplies the model and the index).
+
+Each candidate (a sentence of a top passage, or a whole reference entry) gets
+    score = W_SEMANTIC * cosine(question, candidate)
+          + W_LEXICAL  * idf-weighted share of the question's terms it contains
+          + W_PASSAGE  * retrieval score of its passage relative to the best one
+          + a bonus for reference entries when the question asks about sources.
+The weights were chosen on the dev question sets (docs/benchmarks.md). The best
+candidate is the answer; its score, clipped to [0, 1], is the confidence; below
+the threshold the answerer abstains and lists the passages as "closest", not as
+an answer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.types import Answer, Candidate, Chunk, Citation, Document, Hit, Passage, Reference
+
+W_SEMANTIC = 0.55
+W_LEXICAL = 0.30
+W_PASSAGE = 0.15
+SOURCE_BONUS = 0.15
+DEFAULT_THRESHOLD = 0.40
+MAX_CITATIONS = 3
+# A supporting citation must score at least this share of the answer's score.
+SUPPORT_RATIO = 0.9
+ABSTAIN_TEXT = "The corpus does not answer this."
+
+_ABBREVIATIONS = {
+    "u.s", "u.k", "u.n", "no", "nos", "vol", "art", "arts", "e.g", "i.e", "etc", "mr", "mrs", "ms",
+    "dr", "st", "vs", "cf", "p", "pp", "ed", "eds", "inc", "ltd", "co", "jr", "sr", "prof", "gen",
+    "fig", "para", "paras", "ch", "sec", "res", "approx", "dept", "govt", "op", "cit", "al",
+}
+_BOUNDARY = re.compile(r"(?<=[.!?;:…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ„])|\n+")
+_SOURCE_QUESTION = re.compile(
+    r"\b(who\s+(?:wrote|writes|has\s+written|authored|published|edited|discussed|studied|argued|researched)"
+    r"|which\s+(?:authors?|papers?|articles?|books?|sources?|references?|resolutions?|publications?|journals?|works?|studies)"
+    r"|what\s+(?:papers?|articles?|books?|sources?|references?|resolutions?|publications?|literature|journals?|works|studies)"
+    r"|authors?|references?|cited|cites?|bibliograph\w*|publications?|doi|journal)\b",
+    re.I,
+)
+
+
+def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
+    """Sentence spans ``(start, end)`` of ``text`` (shifted by ``offset``), whitespace trimmed.
+
+    Splits after ``. ! ? ; :`` followed by a capital or digit, and at line
+    breaks, but not after abbreviations ("U.S.", "No.", "Vol.") or initials
+    ("K. M.").
+    """
+    spans = []
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        # Line breaks always end a sentence (treaty paragraphs, list items).
+        if "\n" not in m.group(0) and not _is_real_boundary(text, m.start()):
+            continue
+        g = m.group(0)
+        closers = len(g) - len(g.lstrip("\"'”’)]"))  # a closing quote belongs to its sentence
+        spans.append((start, m.start() + closers))
+        start = m.end()
+    spans.append((start, len(text)))
+    out = []
+    for s, e in spans:
+        piece = text[s:e]
+        lead = len(piece) - len(piece.lstrip())
+        trail = len(piece) - len(piece.rstrip())
+        if e - s - lead - trail > 0:
+            out.append((offset + s + lead, offset + e - trail))
+    return out
+
+
+def _is_real_boundary(text: str, pos: int) -> bool:
+    before = text[:pos]
+    if not before.endswith("."):
+        return True
+    word = re.search(r"(\S+)\.$", before)
+    if not word:
+        return True
+    token = word.group(1).lower().lstrip("(\"'“‘")
+    if token in _ABBREVIATIONS:
+        return False
+    if len(token) == 1 and token.isalpha():  # an initial, as in "K. M. Campbell"
+        return False
+    # "1." or "(a)." opening a line numbers a list item; it does not end a sentence.
+    line_start = before.rfind("\n") + 1
+    return not (word.start() == line_start and re.fullmatch(r"\(?[0-9a-z]{1,4}\)?", token))
+
+
+def is_source_question(question: str) -> bool:
+    """Does the question ask about authors, publications or documents cited?"""
+    return bool(_SOURCE_QUESTION.search(question))
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Internal: a candidate span before it is turned into a public Candidate."""
+
+    hit_rank: int
+    chunk: Chunk
+    start: int
+    end: int
+    is_reference: bool
+
+
+def candidates_from(hits: Sequence[Hit], documents: dict[str, Document]) -> list[Scored]:
+    """Sentences of each hit, or the whole entry for reference chunks; duplicates dropped."""
+    seen: set[tuple[str, int, int]] = set()
+    out = []
+    for rank, hit in enumerate(hits):
+        c = hit.chunk
+        if c.ref_id:
+            spans = [(c.start, c.end)]
+        else:
+            spans = split_sentences(c.text, c.start)
+        for s, e in spans:
+            key = (c.doc_id, s, e)
+            if key not in seen:
+                seen.add(key)
+                out.append(Scored(rank, c, s, e, bool(c.ref_id)))
+    return out
+
+
+def lexical_overlap(question_terms: dict[str, float], candidate_terms: set[str]) -> float:
+    """Share of the question's term weight (idf) that the candidate contains, in [0, 1]."""
+    total = sum(question_terms.values())
+    if total <= 0:
+        return 0.0
+    return sum(w for t, w in question_terms.items() if t in candidate_terms) / total
+
+
+def answer_question(
+    question: str,
+    hits: Sequence[Hit],
+    documents: dict[str, Document],
+    *,
+    question_vector: np.ndarray,
+    encode: Callable[[list[str]], np.ndarray],
+    tokenize: Callable[[list[str]], list[list[str]]],
+    idf: Callable[[str], float],
+    threshold: float = DEFAULT_THRESHOLD,
+    references: Callable[[str], Reference | None] = lambda ref_id: None,
+    stale: Callable[[str], bool] = lambda doc_id: False,
+) -> Answer:
+    """Choose the best verbatim span among the hits' candidates, or abstain.
+
+    Args:
+        question: The user's question, already validated.
+        hits: Retrieved passages, best first.
+        documents: Indexed documents by id (canonical texts for the offsets).
+        question_vector: The embedded question (unit norm).
+        encode: Embeds candidate texts into unit vectors.
+        tokenize: BM25 tokenizer (stemmed, stop words removed).
+        idf: Inverse document frequency of a token in the index.
+        threshold: Confidence below which the answerer abstains.
+        references: Looks up a reference record by id, for citation metadata.
+        stale: Whether a document changed on disk since it was indexed.
+    """
+    passages = tuple(_passage(h, documents) for h in hits)
+    cands = candidates_from(hits, documents)
+    if not cands:
+        return Answer(question, "", True, 0.0, (), passages,
+                      {"threshold": threshold, "candidates": [], "reason": "no passages retrieved"})
+
+    texts = [documents[c.chunk.doc_id].text[c.start:c.end] for c in cands]
+    vectors = encode(texts)
+    semantic = np.clip(vectors @ np.asarray(question_vector, dtype=np.float32).ravel(), 0.0, 1.0)
+    q_terms = {t: idf(t) for t in dict.fromkeys(tokenize([question])[0])}
+    cand_terms = tokenize(texts)
+    top_hit = max(hits[0].score, 1e-9)
+    source_q = is_source_question(question)
+
+    scored: list[Candidate] = []
+    for c, text, sem, terms in zip(cands, texts, semantic, cand_terms, strict=True):
+        lex = lexical_overlap(q_terms, set(terms))
+        passage = max(0.0, hits[c.hit_rank].score / top_hit) if top_hit > 0 else 0.0
+        score = W_SEMANTIC * float(sem) + W_LEXICAL * lex + W_PASSAGE * passage
+        if c.is_reference:
+            score += SOURCE_BONUS if source_q else -SOURCE_BONUS
+        scored.append(Candidate(c.chunk.doc_id, c.chunk.chunk_id, c.start, c.end, text,
+                                round(score, 6), round(float(sem), 6), round(lex, 6),
+                                round(passage, 6), c.is_reference))
+    order = sorted(range(len(scored)), key=lambda i: (-scored[i].score, i))
+    best = scored[order[0]]
+    confidence = float(min(1.0, max(0.0, best.score)))
+    explain = {
+        "threshold": threshold,
+        "weights": {"semantic": W_SEMANTIC, "lexical": W_LEXICAL, "passage": W_PASSAGE,
+                    "source_bonus": SOURCE_BONUS},
+        "source_question": source_q,
+        "candidates": [_explain_row(scored[i]) for i in order[:10]],
+    }
+    if confidence < threshold:
+        return Answer(question, "", True, round(confidence, 4), (), passages, explain)
+
+    chunk_of = {c.chunk.chunk_id: c.chunk for c in cands}
+    doc = documents[best.doc_id]
+    start, end = extend_span(doc.text, best.start, best.end, chunk_of[best.chunk_id])
+    chosen = [(best, start, end)]
+    used_docs = {best.doc_id}
+    for i in order[1:]:
+        c = scored[i]
+        if len(chosen) >= MAX_CITATIONS or c.score < max(threshold, SUPPORT_RATIO * best.score):
+            break
+        # Further citations come from other documents (or other reference entries), so
+        # the user sees independent support, not the neighbouring sentence again.
+        if c.doc_id in used_docs and not (c.is_reference and best.is_reference):
+            continue
+        chosen.append((c, *extend_span(documents[c.doc_id].text, c.start, c.end, chunk_of[c.chunk_id])))
+        used_docs.add(c.doc_id)
+    citations = tuple(
+        _citation(n, c, s, e, documents, chunk_of[c.chunk_id], references, stale)
+        for n, (c, s, e) in enumerate(chosen, 1)
+    )
+    return Answer(question, citations[0].quote, False, round(confidence, 4), citations, passages, explain)
+
+
+def extend_span(text: str, start: int, end: int, chunk: Chunk) -> tuple[int, int]:
+    """Add following sentences of the same passage when the chosen one cannot stand
+    alone: it ends in a colon ("... means:") or is too short to carry an answer."""
+    if chunk.ref_id:
+        return start, end
+    span = text[start:end].rstrip()
+    if not (span.endswith(":") or len(span) < 40):
+        return start, end
+    rest = split_sentences(text[end:chunk.end], end)
+    if not span.endswith(":"):
+        return (start, rest[0][1]) if rest else (start, end)
+    # A definition ending in ':' continues with its list items, up to the next item
+    # at the same level: "(a) ... means:" takes "(i)", "(ii)" and stops at "(b)".
+    level = _enumerator_kind(span)
+    stop = end
+    for s, e in rest[:4]:
+        if level and _enumerator_kind(text[s:e]) == level:
+            break
+        stop = e
+    return start, stop
+
+
+_ENUMERATOR = re.compile(r"^\(?([0-9]+|[ivx]+|[a-z])[.)]\s", re.I)
+
+
+def _enumerator_kind(sentence: str) -> str:
+    m = _ENUMERATOR.match(sentence)
+    if not m:
+        return ""
+    label = m.group(1).lower()
+    if label.isdigit():
+        return "digit"
+    # "(i)" is read as roman; lettered lists rarely reach "(i)" before a colon item ends.
+    return "roman" if set(label) <= set("ivx") else "letter"
+
+
+def _explain_row(c: Candidate) -> dict:
+    return {"doc_id": c.doc_id, "start": c.start, "end": c.end, "text": c.text, "score": c.score,
+            "semantic": c.semantic, "lexical": c.lexical, "passage": c.passage,
+            "reference": c.is_reference}
+
+
+def _passage(hit: Hit, documents: dict[str, Document]) -> Passage:
+    c = hit.chunk
+    return Passage(c.doc_id, c.chunk_id, documents[c.doc_id].title, c.locator, c.text, c.start, c.end,
+                   round(hit.score, 6))
+
+
+_DOC_FIELDS = ("title", "type", "date", "authors", "year", "doi", "un_symbol", "source", "url", "keywords")
+
+
+def _citation(n, cand: Candidate, start, end, documents, chunk: Chunk, references, stale) -> Citation:
+    doc = documents[cand.doc_id]
+    meta = {k: doc.metadata[k] for k in _DOC_FIELDS if doc.metadata.get(k)}
+    meta.setdefault("title", doc.title)
+    if chunk.ref_id and (ref := references(chunk.ref_id)):
+        meta = {"document": doc.title, "reference": ref.n, **ref.metadata()}
+    return Citation(n=n, doc_id=doc.doc_id, title=doc.title, locator=chunk.locator,
+                    quote=doc.text[start:end], start=start, end=end, score=cand.score,
+                    metadata=meta, stale=stale(doc.doc_id))
+
+
+def idf_lookup(bm25) -> Callable[[str], float]:
+    """idf(token) from a bm25s index: log(1 + (N - df + 0.5) / (df + 0.5)); unseen tokens get the max."""
+    vocab = getattr(bm25, "vocab_dict", None) or {}
+    scores = getattr(bm25, "scores", None) or {}
+    n = int(scores.get("num_docs", 0) or 0)
+    indptr = scores.get("indptr")
+
+    def idf(token: str) -> float:
+        j = vocab.get(token)
+        df = 0 if j is None or indptr is None else int(indptr[j + 1] - indptr[j])
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    return idf

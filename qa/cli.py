@@ -1,0 +1,329 @@
+"""Command line: ``python -m qa {index,ask,show,sources,eval,add,remove,verify}``.
+
+Every subcommand takes ``--corpus DIR`` and ``--index DIR`` (or ``$QA_CORPUS``
+and ``$QA_INDEX``). Errors print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from qa.engine import Engine, build, default_corpus, default_index, validate_k, validate_question
+from qa.errors import CorpusError, IndexNotFoundError, QAError
+from qa.evaluation import evaluate, load_questions
+from qa.index import load_index, read_manifest
+from qa.ingest import SUPPORTED_SUFFIXES, load_corpus
+from qa.references import format_reference
+from qa.retrieval import DEFAULT_K
+from qa.types import Answer
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        sys.stderr.write(f"error: {message} (see `python -m qa {self.prog.split()[-1]} --help`)\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", type=Path, default=None, metavar="DIR",
+                   help="corpus folder (default: $QA_CORPUS or corpus/)")
+    p.add_argument("--index", type=Path, default=None, metavar="DIR",
+                   help="index folder (default: $QA_INDEX or embeddings/)")
+    p.add_argument("--model", default=None,
+                   help="embedding model: all-MiniLM-L6-v2 (default, bundled), a local "
+                        "sentence-transformers folder, or 'hash' (tests only); also $QA_MODEL")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="qa", description="Offline extractive question answering with citations.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("index", help="build or update the index (only changed documents are embedded)",
+                       description="Build or update the index of the corpus folder.")
+    _common(p)
+    p.add_argument("--full", action="store_true", help="re-embed everything instead of reusing vectors")
+    p.add_argument("--max-mb", type=float, default=50, help="skip files larger than this (default 50)")
+
+    p = sub.add_parser("ask", help="answer questions with verbatim quotes and citations",
+                       description="Answer each QUESTION with a verbatim quote and numbered citations.")
+    _common(p)
+    p.add_argument("questions", nargs="+", metavar="QUESTION", help="question(s) in plain English")
+    p.add_argument("--json", action="store_true", help="one JSON object per question, one per line")
+    p.add_argument("-k", type=int, default=DEFAULT_K, help=f"passages to retrieve (default {DEFAULT_K})")
+    p.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid",
+                   help="retrieval: hybrid (default), dense only, or lexical (BM25) only")
+
+    p = sub.add_parser("show", help="print a document's canonical text and metadata",
+                       description="Print the canonical text (what citation offsets index into).")
+    _common(p)
+    p.add_argument("doc_id", metavar="DOC_ID")
+    p.add_argument("--json", action="store_true", help="print {doc_id, title, text, metadata}")
+
+    p = sub.add_parser("sources", help="list documents and parsed reference records",
+                       description="List every document and reference record; unparsed ones are flagged.")
+    _common(p)
+    p.add_argument("--json", action="store_true", help="JSON Lines output")
+
+    p = sub.add_parser("eval", help="score the answerer on a question set",
+                       description="Run a question set (JSON Lines {question, gold, answerable} or "
+                                   "SQuAD JSON) and print answer hit rate, Recall@k, MRR, abstention "
+                                   "accuracy and citation exactness.")
+    _common(p)
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("-k", type=int, default=DEFAULT_K, help=f"passages to retrieve (default {DEFAULT_K})")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--failures", action="store_true", help="list the questions answered wrongly")
+
+    p = sub.add_parser("add", help="copy files or folders into the corpus and index them",
+                       description="Copy PATHs into the corpus folder and update the index.")
+    _common(p)
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+
+    p = sub.add_parser("remove", help="remove a document from the corpus and the index",
+                       description="Delete DOC_ID's file from the corpus folder and update the index.")
+    _common(p)
+    p.add_argument("doc_id", metavar="DOC_ID")
+
+    p = sub.add_parser("verify", help="check the index against the corpus; non-zero exit if stale",
+                       description="Check every chunk's offsets and every document's hash against "
+                                   "the corpus folder.")
+    _common(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    args.corpus = args.corpus or default_corpus()
+    args.index = args.index or default_index()
+    try:
+        return COMMANDS[args.command](args)
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyError as exc:  # unknown document id, raised with a message
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted; the previous index is unchanged", file=sys.stderr)
+        return 130
+
+
+# ------------------------------------------------------------------ commands
+
+
+def _progress():
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr, leave=False)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _build(args, full: bool = False, max_mb: float = 50) -> None:
+    report = build(args.corpus, args.index, model=args.model, full=full,
+                   max_bytes=int(max_mb * 1024 * 1024), progress=_progress())
+    s = report.stats
+    for skip in report.skipped:
+        print(f"skipped {skip.path}: {skip.reason}", file=sys.stderr)
+    print(f"indexed {s.documents} documents, {s.chunks} chunks in {s.seconds:.1f} s "
+          f"(added {len(s.added)}, updated {len(s.updated)}, removed {len(s.removed)}, "
+          f"unchanged {len(s.unchanged)}; {s.embedded} vectors embedded) -> {report.path}")
+
+
+def cmd_index(args) -> int:
+    _build(args, full=args.full, max_mb=args.max_mb)
+    return 0
+
+
+def _open(args, *, build_missing: bool = False) -> Engine:
+    try:
+        return Engine.open(args.index, corpus=args.corpus, model=args.model)
+    except IndexNotFoundError:
+        if not build_missing:
+            raise
+        print(f"no index in {args.index} yet; building it from {args.corpus} first", file=sys.stderr)
+        _build(args)
+        return Engine.open(args.index, corpus=args.corpus, model=args.model)
+
+
+def format_answer(a: Answer) -> str:
+    """The human-readable rendering of an answer used by ``ask``."""
+    lines = [f"Q: {a.question}"]
+    if a.abstained:
+        lines.append(f"The corpus does not answer this. (confidence {a.confidence:.2f})")
+        if a.passages:
+            lines.append("Closest passages (not an answer):")
+            for p in a.passages[:3]:
+                snippet = " ".join(p.text.split())
+                lines.append(f"  - {p.locator}: {snippet[:160]}{'…' if len(snippet) > 160 else ''}")
+        return "\n".join(lines)
+    marks = "".join(f"[{c.n}]" for c in a.citations[:1])
+    lines.append(f"A: “{a.answer}” {marks}  (confidence {a.confidence:.2f})")
+    for c in a.citations:
+        stale = "  [source changed since indexing]" if c.stale else ""
+        lines.append(f"  [{c.n}] {c.locator} — {c.doc_id} chars {c.start}–{c.end}{stale}")
+        if c.n > 1:
+            lines.append(f"      also: “{c.quote}”")
+        if c.metadata.get("doi"):
+            lines.append(f"      DOI: https://doi.org/{c.metadata['doi']}")
+        if c.metadata.get("un_symbol"):
+            lines.append(f"      UN document: {c.metadata['un_symbol']}")
+    return "\n".join(lines)
+
+
+def cmd_ask(args) -> int:
+    validate_k(args.k)
+    questions = [validate_question(q) for q in args.questions]
+    engine = _open(args, build_missing=True)
+    for q in questions:
+        answer = engine.ask(q, k=args.k, mode=args.mode)
+        if args.json:
+            print(json.dumps(dataclasses.asdict(answer), ensure_ascii=False))
+        else:
+            print(format_answer(answer))
+            print()
+    return 0
+
+
+def cmd_show(args) -> int:
+    index = load_index(args.index)
+    doc = index.document(args.doc_id)
+    if args.json:
+        print(json.dumps({"doc_id": doc.doc_id, "title": doc.title, "text": doc.text,
+                          "metadata": doc.metadata}, ensure_ascii=False))
+    else:
+        print(f"# {doc.title}  ({doc.doc_id}, {doc.path})")
+        for key, value in doc.metadata.items():
+            print(f"{key}: {value}")
+        print()
+        print(doc.text)
+    return 0
+
+
+def cmd_sources(args) -> int:
+    index = load_index(args.index)
+    for doc in index.documents.values():
+        rec = {"type": "document", "doc_id": doc.doc_id, "title": doc.title, "path": doc.path,
+               "metadata": doc.metadata}
+        print(json.dumps(rec, ensure_ascii=False) if args.json else f"{doc.doc_id}: {doc.title}")
+        for ref in doc.references:
+            if args.json:
+                print(json.dumps({"type": "reference", "ref_id": ref.ref_id, "raw": ref.raw,
+                                  "start": ref.start, "end": ref.end, **ref.metadata()},
+                                 ensure_ascii=False))
+            else:
+                flag = "  FLAGGED: " + ref.flagged if ref.flagged else ""
+                print(f"  [{ref.n}] {format_reference(ref)}{flag}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    validate_k(args.k)
+    questions = load_questions(args.file)
+    engine = _open(args, build_missing=True)
+    report = evaluate(questions, lambda q: engine.ask(q, k=args.k), engine.canonical_text, k=args.k)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(report), ensure_ascii=False))
+        return 0
+    rows = [
+        ("questions", f"{report.questions} ({report.answerable} answerable, {report.unanswerable} not)"),
+        ("answer hit (answerable)", f"{report.answer_hit:.3f}"),
+        (f"Recall@{report.k} (gold in passages)", f"{report.recall_at_k:.3f}"),
+        ("MRR", f"{report.mrr:.3f}"),
+        ("abstention accuracy (unanswerable)", f"{report.abstention_accuracy:.3f}"),
+        ("false abstention (answerable)", f"{report.false_abstention:.3f}"),
+        ("citation exactness", f"{report.citation_exactness:.3f}"),
+        ("median ask latency", f"{report.median_ms:.1f} ms"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    if args.failures:
+        for f in report.failures:
+            print(json.dumps(f, ensure_ascii=False))
+    return 0
+
+
+def _safe_target(corpus: Path, name: str) -> Path:
+    target = (corpus / name).resolve()
+    if not target.is_relative_to(corpus.resolve()):
+        raise QAError(f"{name!r} would be written outside the corpus folder; use a plain file name")
+    return target
+
+
+def cmd_add(args) -> int:
+    corpus: Path = args.corpus
+    if not corpus.is_dir():
+        raise CorpusError(f"corpus folder {corpus} does not exist; create it or pass --corpus DIR")
+    copied = 0
+    for src in args.paths:
+        if not src.exists():
+            raise QAError(f"{src} does not exist")
+        files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
+        for f in files:
+            rel = f.name if src.is_file() else f.relative_to(src.parent).as_posix()
+            if f.suffix.lower() not in SUPPORTED_SUFFIXES:
+                print(f"skipped {f}: unsupported file type; supported: {', '.join(SUPPORTED_SUFFIXES)}",
+                      file=sys.stderr)
+                continue
+            target = _safe_target(corpus, rel)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, target)
+            copied += 1
+    print(f"copied {copied} file(s) into {corpus}")
+    _build(args)
+    return 0
+
+
+def cmd_remove(args) -> int:
+    manifest = read_manifest(args.index)
+    entry = manifest["documents"].get(args.doc_id)
+    if entry is None:
+        raise QAError(f"no document {args.doc_id!r} in the index; `python -m qa sources` lists them")
+    path = _safe_target(args.corpus, entry["path"])
+    if path.exists():
+        path.unlink()
+    print(f"removed {entry['path']} from {args.corpus}")
+    _build(args)
+    return 0
+
+
+def cmd_verify(args) -> int:
+    t0 = time.perf_counter()
+    index = load_index(args.index)
+    bad_offsets = [c.chunk_id for c in index.chunks
+                   if index.documents[c.doc_id].text[c.start:c.end] != c.text]
+    on_disk = {d.doc_id: d for d in load_corpus(args.corpus).documents}
+    stale = [d for d, doc in index.documents.items()
+             if d not in on_disk or on_disk[d].sha256 != doc.sha256]
+    new = [d for d in on_disk if d not in index.documents]
+    for c in bad_offsets:
+        print(f"bad offsets: chunk {c}")
+    for d in stale:
+        print(f"stale: {d} ({'deleted' if d not in on_disk else 'changed'} since indexing)")
+    for d in new:
+        print(f"not indexed: {d}")
+    ok = not (bad_offsets or stale or new)
+    print(f"{'ok' if ok else 'STALE'}: {len(index.documents)} documents, {len(index.chunks)} chunks "
+          f"checked in {time.perf_counter() - t0:.2f} s" + ("" if ok else "; run `python -m qa index`"))
+    return 0 if ok else 1
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "show": cmd_show, "sources": cmd_sources,
+            "eval": cmd_eval, "add": cmd_add, "remove": cmd_remove, "verify": cmd_verify}

@@ -1,0 +1,242 @@
+"""The public facade: build an index from a corpus folder, open it, ask questions.
+
+Example:
+    >>> from qa import Engine, build
+    >>> build("corpus", "embeddings")              # doctest: +SKIP
+    >>> engine = Engine.open("embeddings", corpus="corpus")  # doctest: +SKIP
+    >>> engine.ask("Who wrote about anti-satellite weapons?").citations[0].locator  # doctest: +SKIP
+    'Space diplomacy › Reference 9'
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.answering import DEFAULT_THRESHOLD, answer_question, idf_lookup
+from qa.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
+from qa.embedding import Embedder, load_embedder
+from qa.errors import BadQuestionError, IndexMismatchError, IndexNotFoundError, QAError
+from qa.index import (
+    BuildStats, Index, IndexLock, build_index, load_index, save_index, tokenize,
+)
+from qa.ingest import DEFAULT_MAX_BYTES, CorpusLoad, Skipped, load_corpus, read_document
+from qa.retrieval import DEFAULT_K, MAX_K, Mode, retrieve
+from qa.types import Answer
+
+MAX_QUESTION_CHARS = 2000
+DEFAULT_CORPUS = "corpus"
+DEFAULT_INDEX = "embeddings"
+
+
+def default_corpus() -> Path:
+    return Path(os.environ.get("QA_CORPUS") or DEFAULT_CORPUS)
+
+
+def default_index() -> Path:
+    return Path(os.environ.get("QA_INDEX") or DEFAULT_INDEX)
+
+
+def validate_question(question: str) -> str:
+    """The question, stripped; raises BadQuestionError if it is empty or too long."""
+    if not isinstance(question, str) or not question.strip():
+        raise BadQuestionError("the question is empty; type a question in plain words")
+    question = " ".join(question.split())
+    if len(question) > MAX_QUESTION_CHARS:
+        raise BadQuestionError(
+            f"the question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
+            "Ask about one thing at a time"
+        )
+    return question
+
+
+def validate_k(k: int) -> int:
+    if not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise BadQuestionError(f"k of {k!r} is out of range; use a number of passages from 1 to {MAX_K}")
+    return k
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What ``build`` did: the index statistics and the files it skipped."""
+
+    stats: BuildStats
+    skipped: tuple[Skipped, ...]
+    path: Path
+
+
+def build(
+    corpus: Path | str | None = None,
+    index_dir: Path | str | None = None,
+    *,
+    model: str | None = None,
+    embedder: Embedder | None = None,
+    full: bool = False,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildReport:
+    """(Re)build the index of a corpus folder; only new or changed text is embedded.
+
+    The previous index stays current until the new one is completely written.
+
+    Args:
+        full: Re-embed everything instead of reusing unchanged vectors.
+
+    Raises:
+        CorpusError: the corpus folder is missing or has no readable document.
+        IndexLockedError: another build of the same index is running.
+    """
+    corpus = Path(corpus or default_corpus())
+    index_dir = Path(index_dir or default_index())
+    loaded: CorpusLoad = load_corpus(corpus, max_bytes=max_bytes)
+    embedder = embedder or load_embedder(model)
+    with IndexLock(index_dir):
+        previous = None
+        if not full:
+            try:
+                previous = load_index(index_dir)
+            except (IndexNotFoundError, IndexMismatchError):
+                previous = None  # nothing reusable: build from scratch
+        index, stats = build_index(
+            loaded.documents, embedder, chunk_size=chunk_size, chunk_overlap=chunk_overlap,
+            previous=previous, progress=progress,
+        )
+        path = save_index(index, index_dir, stats=stats)
+    return BuildReport(stats, loaded.skipped, path)
+
+
+class Engine:
+    """A loaded index plus the model that queries it.
+
+    Example:
+        >>> engine = Engine.open("embeddings", corpus="corpus")  # doctest: +SKIP
+        >>> answer = engine.ask("Which organizations deal with space security?")  # doctest: +SKIP
+        >>> answer.citations[0].quote in engine.canonical_text(answer.citations[0].doc_id)  # doctest: +SKIP
+        True
+    """
+
+    def __init__(
+        self, index: Index, embedder: Embedder, *, corpus: Path | str | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
+    ) -> None:
+        if (index.config.model, index.config.dimension) != (embedder.name, embedder.dimension):
+            raise IndexMismatchError(
+                f"index was built with model {index.config.model!r} ({index.config.dimension} dims) "
+                f"but {embedder.name!r} ({embedder.dimension} dims) is loaded; "
+                "run `python -m qa index --full` to rebuild it"
+            )
+        self.index = index
+        self.embedder = embedder
+        self.corpus = Path(corpus) if corpus else None
+        self.threshold = threshold
+        self._idf = idf_lookup(index.bm25)
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._stale: dict[str, tuple[tuple[int, int], bool]] = {}
+
+    @classmethod
+    def open(
+        cls,
+        index_dir: Path | str | None = None,
+        *,
+        corpus: Path | str | None = None,
+        model: str | None = None,
+        embedder: Embedder | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
+    ) -> Engine:
+        """Load the index in ``index_dir`` and the model it was built with.
+
+        Raises:
+            IndexNotFoundError: no index there yet (build one with ``build``).
+            IndexMismatchError: the index does not fit the configured model, or is corrupt.
+        """
+        embedder = embedder or load_embedder(model)
+        index = load_index(index_dir or default_index())
+        return cls(index, embedder, corpus=corpus or default_corpus(), threshold=threshold)
+
+    # -------------------------------------------------------------- queries
+
+    def ask(
+        self,
+        question: str,
+        *,
+        k: int = DEFAULT_K,
+        mode: Mode = "hybrid",
+        doc_ids: Iterable[str] | None = None,
+        threshold: float | None = None,
+    ) -> Answer:
+        """Answer one question with a verbatim, cited span, or abstain.
+
+        Args:
+            k: Number of passages to retrieve and draw candidates from.
+            mode: ``hybrid`` (default), ``dense`` or ``lexical`` retrieval.
+            doc_ids: Restrict the search to these documents.
+
+        Raises:
+            BadQuestionError: empty or over-long question, or ``k`` out of range.
+        """
+        question = validate_question(question)
+        validate_k(k)
+        keep = None
+        if doc_ids is not None:
+            wanted = set(doc_ids)
+            unknown = wanted - self.index.documents.keys()
+            if unknown:
+                raise QAError(f"unknown document id(s): {', '.join(sorted(unknown))}; "
+                              "`python -m qa sources` lists them")
+            chunks = self.index.chunks
+            keep = lambda row: chunks[row].doc_id in wanted  # noqa: E731
+        qvec = self.embedder.encode([question])[0]
+        hits = retrieve(self.index, question, qvec, k=k, mode=mode, keep=keep)
+        return answer_question(
+            question, hits, self.index.documents, question_vector=qvec, encode=self._encode,
+            tokenize=tokenize, idf=self._idf,
+            threshold=self.threshold if threshold is None else threshold,
+            references=self.index.reference, stale=self.is_stale,
+        )
+
+    def canonical_text(self, doc_id: str) -> str:
+        """The text that citation offsets of ``doc_id`` index into."""
+        return self.index.document(doc_id).text
+
+    def is_stale(self, doc_id: str) -> bool:
+        """Whether the document's file changed (or vanished) since it was indexed."""
+        if self.corpus is None:
+            return False
+        doc = self.index.document(doc_id)
+        path = self.corpus / doc.path
+        try:
+            st = path.stat()
+        except OSError:
+            return True
+        key = (st.st_mtime_ns, st.st_size)
+        cached = self._stale.get(doc_id)
+        if cached and cached[0] == key:
+            return cached[1]
+        try:
+            stale = read_document(path, self.corpus).sha256 != doc.sha256
+        except QAError:
+            stale = True
+        self._stale[doc_id] = (key, stale)
+        return stale
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """Embed candidate sentences, remembering recent ones: the same passages come
+        back for related questions, and encoding is most of a query's cost."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            for t, v in zip(missing, self.embedder.encode(missing), strict=True):
+                self._vectors[t] = v
+        for t in texts:
+            self._vectors.move_to_end(t)
+        while len(self._vectors) > 20_000:
+            self._vectors.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
+        return np.stack([self._vectors[t] for t in texts])

@@ -1,0 +1,422 @@
+"""The on-disk index: FAISS vectors, BM25, chunk and document records, manifest.
+
+Layout of an index folder (``embeddings/`` by default)::
+
+    CURRENT                 name of the active build folder (replaced atomically)
+    build-<time>-<id>/
+        manifest.json       settings, per-document hashes, counts, build time
+        index.faiss         dense vectors (inner product = cosine on unit vectors)
+        chunks.jsonl        one Chunk per line, row i <-> FAISS id i
+        documents.jsonl     one Document per line (canonical text, metadata, references)
+        bm25/               bm25s sparse matrices and vocabulary (JSON + .npy, no pickle)
+    .lock                   held while a build writes
+
+A build is written to a temporary folder, renamed to its final name, and only
+then does ``CURRENT`` switch to it (``os.replace``, atomic on POSIX). A build
+killed at any moment leaves the previous index loadable; readers never see a
+half-written folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, chunk_document, embedding_text
+from qa.embedding import Embedder
+from qa.errors import IndexLockedError, IndexMismatchError, IndexNotFoundError
+from qa.types import FORMAT_VERSION, Chunk, Document, Reference
+
+# Exact search is fast and perfect up to a few hundred thousand vectors; above
+# this, HNSW keeps query time flat at a small, measured recall cost.
+HNSW_THRESHOLD = 200_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Settings that shape an index; an index is only usable with the same ones."""
+
+    model: str
+    dimension: int
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
+    format_version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        if self.chunk_size < 50:
+            raise ValueError(f"chunk_size of {self.chunk_size} is too small; use at least 50 characters")
+        if not 0 <= self.chunk_overlap < self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap of {self.chunk_overlap} must be between 0 and chunk_size ({self.chunk_size})"
+            )
+
+
+@dataclass(frozen=True)
+class BuildStats:
+    """What a build did, for the CLI's report."""
+
+    documents: int
+    chunks: int
+    added: tuple[str, ...]
+    updated: tuple[str, ...]
+    removed: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    embedded: int
+    seconds: float
+
+
+@dataclass
+class Index:
+    """A loaded (or freshly built) index. Query it with ``qa.retrieval``."""
+
+    config: IndexConfig
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    faiss_index: Any
+    bm25: Any
+    built_at: str
+    chunk_hashes: list[str]
+    faiss_info: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    def document(self, doc_id: str) -> Document:
+        try:
+            return self.documents[doc_id]
+        except KeyError:
+            raise KeyError(f"no document {doc_id!r} in the index; `python -m qa sources` lists them") from None
+
+    def reference(self, ref_id: str) -> Reference | None:
+        doc_id = ref_id.split("#", 1)[0]
+        doc = self.documents.get(doc_id)
+        return next((r for r in doc.references if r.ref_id == ref_id), None) if doc else None
+
+    def vectors(self) -> np.ndarray:
+        """All stored vectors, row i for chunk i."""
+        if self.faiss_index.ntotal == 0:
+            return np.zeros((0, self.config.dimension), dtype=np.float32)
+        return self.faiss_index.reconstruct_n(0, self.faiss_index.ntotal)
+
+
+# ---------------------------------------------------------------- building
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def make_faiss(vectors: np.ndarray, *, hnsw_threshold: int = HNSW_THRESHOLD):
+    """Exact inner-product search, or HNSW above ``hnsw_threshold`` vectors."""
+    import faiss
+
+    n, dim = vectors.shape
+    if n >= hnsw_threshold:
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+        info = {"type": "IndexHNSWFlat", "M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION,
+                "efSearch": HNSW_EF_SEARCH, "threshold": hnsw_threshold}
+    else:
+        index = faiss.IndexFlatIP(dim)
+        info = {"type": "IndexFlatIP", "threshold": hnsw_threshold}
+    if n:
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index, info
+
+
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """BM25 tokens: lower-cased words, English stop words removed, Snowball-stemmed."""
+    import bm25s
+
+    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False,
+                          show_progress=False)
+
+
+def _stemmer():
+    import Stemmer
+
+    global _STEMMER
+    if _STEMMER is None:
+        _STEMMER = Stemmer.Stemmer("english")
+    return _STEMMER
+
+
+_STEMMER = None
+
+
+def make_bm25(texts: Sequence[str]):
+    import bm25s
+
+    retriever = bm25s.BM25()
+    if texts:
+        retriever.index(tokenize(texts), show_progress=False)
+    return retriever
+
+
+def build_index(
+    documents: Sequence[Document],
+    embedder: Embedder,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
+    previous: Index | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    hnsw_threshold: int = HNSW_THRESHOLD,
+) -> tuple[Index, BuildStats]:
+    """Chunk, embed and index ``documents``.
+
+    Vectors of chunks whose text is unchanged since ``previous`` (same model,
+    same embedded text) are reused, so an update only embeds what changed.
+
+    Args:
+        documents: The corpus.
+        embedder: Turns chunk texts into vectors.
+        previous: The index being replaced, if any, for vector reuse.
+        progress: Called with (done, total) while embedding.
+    """
+    t0 = time.perf_counter()
+    config = IndexConfig(embedder.name, embedder.dimension, chunk_size, chunk_overlap)
+    chunks = [c for d in documents for c in chunk_document(d, chunk_size=chunk_size, chunk_overlap=chunk_overlap)]
+    texts = [embedding_text(c) for c in chunks]
+    hashes = [_hash(t) for t in texts]
+
+    reuse: dict[str, np.ndarray] = {}
+    if previous is not None and (previous.config.model, previous.config.dimension) == (config.model, config.dimension):
+        wanted = set(hashes)
+        old_vectors = previous.vectors()
+        reuse = {h: old_vectors[i] for i, h in enumerate(previous.chunk_hashes) if h in wanted}
+    todo = [i for i, h in enumerate(hashes) if h not in reuse]
+    vectors = np.zeros((len(chunks), config.dimension), dtype=np.float32)
+    if todo:
+        new = embedder.encode([texts[i] for i in todo], progress=progress)
+        vectors[todo] = new
+    for i, h in enumerate(hashes):
+        if h in reuse:
+            vectors[i] = reuse[h]
+
+    faiss_index, faiss_info = make_faiss(vectors, hnsw_threshold=hnsw_threshold)
+    old = {d.doc_id: d.sha256 for d in previous.documents.values()} if previous else {}
+    new_ids = {d.doc_id: d.sha256 for d in documents}
+    index = Index(
+        config=config, documents={d.doc_id: d for d in documents}, chunks=chunks,
+        faiss_index=faiss_index, bm25=make_bm25(texts), built_at=_now(), chunk_hashes=hashes,
+        faiss_info=faiss_info,
+    )
+    stats = BuildStats(
+        documents=len(documents), chunks=len(chunks),
+        added=tuple(d for d in new_ids if d not in old),
+        updated=tuple(d for d in new_ids if d in old and old[d] != new_ids[d]),
+        removed=tuple(d for d in old if d not in new_ids),
+        unchanged=tuple(d for d in new_ids if old.get(d) == new_ids[d]),
+        embedded=len(todo), seconds=time.perf_counter() - t0,
+    )
+    return index, stats
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+# ---------------------------------------------------------------- persistence
+
+
+def _document_record(doc: Document) -> dict:
+    rec = dataclasses.asdict(doc)
+    rec["headings"] = [list(h) for h in doc.headings]
+    return rec
+
+
+def _document_from(rec: dict) -> Document:
+    refs = tuple(Reference(**{**r, "authors": tuple(r.get("authors") or ())}) for r in rec.pop("references", []))
+    headings = tuple(tuple(h) for h in rec.pop("headings", []))
+    return Document(**rec, references=refs, headings=headings)
+
+
+def save_index(index: Index, root: Path | str, *, stats: BuildStats | None = None) -> Path:
+    """Write ``index`` under ``root`` and make it the current one, atomically.
+
+    Returns:
+        The build folder now named by ``root/CURRENT``.
+    """
+    import faiss
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"build-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+    tmp = root / f".tmp-{name}"
+    tmp.mkdir()
+    try:
+        faiss.write_index(index.faiss_index, str(tmp / "index.faiss"))
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+            for c, h in zip(index.chunks, index.chunk_hashes, strict=True):
+                f.write(json.dumps({**dataclasses.asdict(c), "hash": h}, ensure_ascii=False) + "\n")
+        with open(tmp / "documents.jsonl", "w", encoding="utf-8") as f:
+            for d in index.documents.values():
+                f.write(json.dumps(_document_record(d), ensure_ascii=False) + "\n")
+        if index.chunks:
+            index.bm25.save(str(tmp / "bm25"))
+        manifest = {
+            **dataclasses.asdict(index.config),
+            "built_at": index.built_at,
+            "faiss": index.faiss_info,
+            "counts": {"documents": len(index.documents), "chunks": len(index.chunks),
+                       "references": sum(len(d.references) for d in index.documents.values())},
+            "documents": {d.doc_id: {"path": d.path, "title": d.title, "sha256": d.sha256}
+                          for d in index.documents.values()},
+        }
+        if stats:
+            manifest["build_seconds"] = round(stats.seconds, 3)
+            manifest["embedded"] = stats.embedded
+        # The manifest is written last: a folder without one is never loaded.
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        _fsync_dir(tmp)
+        final = root / name
+        os.replace(tmp, final)
+        pointer = root / f".CURRENT-{uuid.uuid4().hex[:8]}"
+        pointer.write_text(name + "\n", encoding="utf-8")
+        os.replace(pointer, root / "CURRENT")
+        _fsync_dir(root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    index.path = final
+    _remove_old_builds(root, keep=name)
+    return final
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_old_builds(root: Path, keep: str) -> None:
+    # Readers that opened an older build keep their open files (POSIX); the
+    # folder itself is no longer needed once CURRENT points elsewhere.
+    for p in root.iterdir():
+        if p.is_dir() and p.name != keep and (p.name.startswith("build-") or p.name.startswith(".tmp-build-")):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def current_build(root: Path | str) -> Path:
+    """The active build folder of an index root.
+
+    Raises:
+        IndexNotFoundError: nothing has been built there yet.
+    """
+    root = Path(root)
+    pointer = root / "CURRENT"
+    if not pointer.is_file():
+        raise IndexNotFoundError(f"no index in {root}; build it with `python -m qa index`")
+    build = root / pointer.read_text(encoding="utf-8").strip()
+    if not (build / "manifest.json").is_file():
+        raise IndexMismatchError(f"index in {root} is incomplete ({build.name} has no manifest); "
+                                 "rebuild it with `python -m qa index --full`")
+    return build
+
+
+def read_manifest(root: Path | str) -> dict:
+    build = current_build(root)
+    try:
+        return json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise IndexMismatchError(f"{build / 'manifest.json'} is corrupt ({exc}); "
+                                 "rebuild with `python -m qa index --full`") from None
+
+
+def load_index(root: Path | str, *, expect: IndexConfig | None = None) -> Index:
+    """Load the current index under ``root``.
+
+    Args:
+        expect: If given, the settings the caller will query with; any
+            difference (model, dimension, chunking, format) is an error.
+
+    Raises:
+        IndexNotFoundError: no index has been built.
+        IndexMismatchError: the index was built with other settings, or its
+            files are corrupt or inconsistent.
+    """
+    import bm25s
+    import faiss
+
+    build = current_build(root)
+    manifest = read_manifest(root)
+    fix = "rebuild it with `python -m qa index --full`"
+    try:
+        config = IndexConfig(**{f.name: manifest[f.name] for f in dataclasses.fields(IndexConfig)})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise IndexMismatchError(f"{build / 'manifest.json'} lacks or has bad settings ({exc}); {fix}") from None
+    if config.format_version != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"index format {config.format_version} is not this version's format {FORMAT_VERSION}; {fix}"
+        )
+    if expect is not None:
+        for name in ("model", "dimension", "chunk_size", "chunk_overlap"):
+            have, want = getattr(config, name), getattr(expect, name)
+            if have != want:
+                raise IndexMismatchError(
+                    f"index in {root} was built with {name}={have!r} but {want!r} is configured; "
+                    f"run `python -m qa index --full` to rebuild it"
+                )
+    try:
+        faiss_index = faiss.read_index(str(build / "index.faiss"))
+        chunks, hashes = [], []
+        with open(build / "chunks.jsonl", encoding="utf-8") as f:
+            for line in f:
+                rec = json.loads(line)
+                hashes.append(rec.pop("hash"))
+                chunks.append(Chunk(**rec))
+        with open(build / "documents.jsonl", encoding="utf-8") as f:
+            documents = {d.doc_id: d for d in (_document_from(json.loads(line)) for line in f)}
+        bm25 = bm25s.BM25.load(str(build / "bm25"), mmap=False) if chunks else make_bm25([])
+    except (OSError, RuntimeError, ValueError, TypeError, KeyError) as exc:
+        raise IndexMismatchError(f"index files in {build} are corrupt or unreadable ({exc}); {fix}") from None
+    if faiss_index.ntotal != len(chunks) or faiss_index.d != config.dimension:
+        raise IndexMismatchError(
+            f"index in {build} is inconsistent: {faiss_index.ntotal} vectors of dimension {faiss_index.d} "
+            f"for {len(chunks)} chunks of dimension {config.dimension}; {fix}"
+        )
+    if int(getattr(bm25, "scores", {}).get("num_docs", len(chunks))) != len(chunks):
+        raise IndexMismatchError(f"BM25 index in {build} does not match its chunks; {fix}")
+    return Index(config=config, documents=documents, chunks=chunks, faiss_index=faiss_index,
+                 bm25=bm25, built_at=manifest.get("built_at", ""), chunk_hashes=hashes,
+                 faiss_info=manifest.get("faiss", {}), path=build)
+
+
+class IndexLock:
+    """An exclusive, non-blocking lock on an index root for the length of a build."""
+
+    def __init__(self, root: Path | str) -> None:
+        from filelock import FileLock, Timeout
+
+        Path(root).mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(str(Path(root) / ".lock"))
+        self._timeout = Timeout
+        self._root = root
+
+    def __enter__(self) -> IndexLock:
+        try:
+            self._lock.acquire(timeout=0)
+        except self._timeout:
+            raise IndexLockedError(
+                f"another reindex of {self._root} is running; wait for it to finish and try again"
+            ) from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._lock.release()

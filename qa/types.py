@@ -1,0 +1,146 @@
+"""Records passed between pipeline stages: small, typed, frozen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One entry of a reference list, parsed into source metadata.
+
+    ``start``/``end`` locate the verbatim entry in the canonical text of the
+    document that lists it, so ``doc.text[start:end] == raw``.
+    """
+
+    ref_id: str
+    doc_id: str
+    n: int
+    raw: str
+    start: int
+    end: int
+    kind: Literal["un_document", "article", "book", "report", "treaty", "unparsed"]
+    authors: tuple[str, ...] = ()
+    year: str | None = None
+    title: str | None = None
+    container: str | None = None
+    volume: str | None = None
+    issue: str | None = None
+    place: str | None = None
+    publisher: str | None = None
+    doi: str | None = None
+    un_symbol: str | None = None
+    date: str | None = None
+    access_date: str | None = None
+    url: str | None = None
+    note: str | None = None  # text the parser kept but could not place
+    flagged: str | None = None  # why the entry could not be parsed, if it could not
+
+    def metadata(self) -> dict[str, Any]:
+        """The non-empty bibliographic fields, for citations and display."""
+        keys = ("kind", "authors", "year", "title", "container", "volume", "issue", "place",
+                "publisher", "doi", "un_symbol", "date", "access_date", "url", "note", "flagged")
+        out = {k: getattr(self, k) for k in keys if getattr(self, k)}
+        if self.authors:
+            out["authors"] = list(self.authors)
+        return out
+
+
+@dataclass(frozen=True)
+class Document:
+    """A document as indexed. ``text`` is the canonical text all offsets index into."""
+
+    doc_id: str
+    path: str
+    title: str
+    text: str
+    sha256: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    references: tuple[Reference, ...] = ()
+    # (start, level, title) of every heading in ``text``, for locators.
+    headings: tuple[tuple[int, int, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of a document: ``doc.text[start:end] == text``."""
+
+    chunk_id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    locator: str
+    ref_id: str | None = None  # set when the chunk is one whole reference entry
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and per-retriever ranks (1-based; 0 = not found)."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int = 0
+    lexical_rank: int = 0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A verbatim span considered as an answer, with the features behind its score."""
+
+    doc_id: str
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+    score: float
+    semantic: float
+    lexical: float
+    passage: float
+    is_reference: bool
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered, checkable pointer into a document: ``text[start:end] == quote``."""
+
+    n: int
+    doc_id: str
+    title: str
+    locator: str
+    quote: str
+    start: int
+    end: int
+    score: float
+    metadata: dict[str, Any] = field(default_factory=dict)
+    stale: bool = False
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk as reported to users (closest passages, --json output)."""
+
+    doc_id: str
+    chunk_id: str
+    title: str
+    locator: str
+    text: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An extractive answer: verbatim ``answer`` text, or ``abstained`` with ``answer == ""``."""
+
+    question: str
+    answer: str
+    abstained: bool
+    confidence: float
+    citations: tuple[Citation, ...]
+    passages: tuple[Passage, ...]
+    explain: dict[str, Any] = field(default_factory=dict)

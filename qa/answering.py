@@ -16,6 +16,7 @@ an answer.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -43,8 +44,8 @@ _ABBREVIATIONS = {
 _BOUNDARY = re.compile(r"(?<=[.!?;:…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ„])|\n+")
 _SOURCE_QUESTION = re.compile(
     r"\b(who\s+(?:wrote|writes|has\s+written|authored|published|edited|discussed|studied|argued|researched)"
-    r"|which\s+(?:authors?|papers?|articles?|books?|sources?|references?|resolutions?|publications?|journals?|works?|studies)"
-    r"|what\s+(?:papers?|articles?|books?|sources?|references?|resolutions?|publications?|literature|journals?|works|studies)"
+    r"|which\s+(?:\w+\s+){0,2}(?:authors?|papers?|articles?|books?|sources?|references?|resolutions?|publications?|journals?|works?|studies)"
+    r"|what\s+(?:\w+\s+){0,2}(?:papers?|articles?|books?|sources?|references?|resolutions?|publications?|literature|journals?|works|studies)"
     r"|authors?|references?|cited|cites?|bibliograph\w*|publications?|doi|journal)\b",
     re.I,
 )
@@ -90,9 +91,9 @@ def _is_real_boundary(text: str, pos: int) -> bool:
         return False
     if len(token) == 1 and token.isalpha():  # an initial, as in "K. M. Campbell"
         return False
-    # "1." or "(a)." opening a line numbers a list item; it does not end a sentence.
-    line_start = before.rfind("\n") + 1
-    return not (word.start() == line_start and re.fullmatch(r"\(?[0-9a-z]{1,4}\)?", token))
+    # "1." or "(a)." opening a line or following a sentence numbers a list item.
+    opens_item = word.start() == before.rfind("\n") + 1 or re.search(r"[.;:]\s+$", before[: word.start()])
+    return not (opens_item and re.fullmatch(r"\(?([0-9]{1,3}|[a-z]|[ivx]{1,4})\)?", token))
 
 
 def is_source_question(question: str) -> bool:
@@ -101,9 +102,18 @@ def is_source_question(question: str) -> bool:
 
 
 @dataclass(frozen=True)
-class Scored:
-    """Internal: a candidate span before it is turned into a public Candidate."""
+class Weights:
+    """How the candidate features combine into a score (see the module docstring)."""
 
+    semantic: float = W_SEMANTIC
+    lexical: float = W_LEXICAL
+    passage: float = W_PASSAGE
+    source: float = SOURCE_BONUS
+    answer_type: float = 0.05
+
+
+@dataclass(frozen=True)
+class _Span:
     hit_rank: int
     chunk: Chunk
     start: int
@@ -111,21 +121,40 @@ class Scored:
     is_reference: bool
 
 
-def candidates_from(hits: Sequence[Hit], documents: dict[str, Document]) -> list[Scored]:
+# Preambles run one "sentence" over a whole page ("..., Recalling ..., Convinced
+# ..."); past this length a sentence is cut at clause boundaries instead.
+LONG_SENTENCE = 350
+_CLAUSE = re.compile(r"(?:,|;)\s+(?=[A-Z])")
+
+
+def _split_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    if end - start <= LONG_SENTENCE:
+        return [(start, end)]
+    out, s = [], start
+    for m in _CLAUSE.finditer(text, start, end):
+        if m.start() - s >= 40:
+            out.append((s, m.start() + 1))
+            s = m.end()
+    out.append((s, end))
+    return out
+
+
+def candidates_from(hits: Sequence[Hit], documents: dict[str, Document]) -> list[_Span]:
     """Sentences of each hit, or the whole entry for reference chunks; duplicates dropped."""
     seen: set[tuple[str, int, int]] = set()
     out = []
     for rank, hit in enumerate(hits):
         c = hit.chunk
+        text = documents[c.doc_id].text
         if c.ref_id:
             spans = [(c.start, c.end)]
         else:
-            spans = split_sentences(c.text, c.start)
+            spans = [p for s, e in split_sentences(c.text, c.start) for p in _split_long(text, s, e)]
         for s, e in spans:
             key = (c.doc_id, s, e)
             if key not in seen:
                 seen.add(key)
-                out.append(Scored(rank, c, s, e, bool(c.ref_id)))
+                out.append(_Span(rank, c, s, e, bool(c.ref_id)))
     return out
 
 
@@ -135,6 +164,71 @@ def lexical_overlap(question_terms: dict[str, float], candidate_terms: set[str])
     if total <= 0:
         return 0.0
     return sum(w for t, w in question_terms.items() if t in candidate_terms) / total
+
+
+_WHEN = re.compile(r"^\s*(when|in what year|what year|on what date|what date|since when)\b", re.I)
+_HOW_MANY = re.compile(r"\b(how (many|much|long|often)|what (number|percentage|share|majority))\b", re.I)
+_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b|\b(January|February|March|April|May|June|July|August|"
+                   r"September|October|November|December)\b")
+_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
+                     r"twenty|thirty|hundred|thousand|half|third|majority)\b", re.I)
+
+
+def answer_type_match(question: str, candidate: str) -> float:
+    """1 when the question asks for a date or a number and the candidate has one, else 0."""
+    if _WHEN.search(question):
+        return 1.0 if _DATE.search(candidate) else 0.0
+    if _HOW_MANY.search(question):
+        return 1.0 if _NUMBER.search(candidate) else 0.0
+    return 0.0
+
+
+# Only the most promising candidates by the cheap features are embedded: encoding
+# sentences is most of the cost of a query.
+MAX_EMBEDDED = 24
+
+
+def score_candidates(
+    question: str,
+    hits: Sequence[Hit],
+    documents: dict[str, Document],
+    *,
+    question_vector: np.ndarray,
+    encode: Callable[[list[str]], np.ndarray],
+    tokenize: Callable[[list[str]], list[list[str]]],
+    idf: Callable[[str], float],
+    weights: Weights = Weights(),
+    max_embedded: int = MAX_EMBEDDED,
+) -> list[Candidate]:
+    """Every candidate span of the hits with its features and score, best first."""
+    spans = candidates_from(hits, documents)
+    if not spans:
+        return []
+    texts = [documents[c.chunk.doc_id].text[c.start:c.end] for c in spans]
+    q_terms = {t: idf(t) for t in dict.fromkeys(tokenize([question])[0])}
+    cand_terms = tokenize(texts)
+    top_hit = max(hits[0].score, 1e-9)
+    source_q = is_source_question(question)
+    lexical = [lexical_overlap(q_terms, set(t)) for t in cand_terms]
+    passage = [max(0.0, hits[c.hit_rank].score / top_hit) for c in spans]
+    cheap = sorted(range(len(spans)), key=lambda i: -(lexical[i] + passage[i] + spans[i].is_reference))
+    embed = sorted(cheap[:max_embedded])
+    semantic = np.zeros(len(spans), dtype=np.float32)
+    if embed:
+        vectors = encode([texts[i] for i in embed])
+        semantic[embed] = np.clip(vectors @ np.asarray(question_vector, dtype=np.float32).ravel(), 0.0, 1.0)
+    out = []
+    for i, c in enumerate(spans):
+        kind = answer_type_match(question, texts[i])
+        score = (weights.semantic * float(semantic[i]) + weights.lexical * lexical[i]
+                 + weights.passage * passage[i] + weights.answer_type * kind)
+        if c.is_reference:
+            score += weights.source if source_q else -weights.source
+        out.append(Candidate(c.chunk.doc_id, c.chunk.chunk_id, c.start, c.end, texts[i],
+                             round(score, 6), round(float(semantic[i]), 6), round(lexical[i], 6),
+                             round(passage[i], 6), c.is_reference))
+    out.sort(key=lambda c: -c.score)
+    return out
 
 
 def answer_question(
@@ -147,6 +241,7 @@ def answer_question(
     tokenize: Callable[[list[str]], list[list[str]]],
     idf: Callable[[str], float],
     threshold: float = DEFAULT_THRESHOLD,
+    weights: Weights = Weights(),
     references: Callable[[str], Reference | None] = lambda ref_id: None,
     stale: Callable[[str], bool] = lambda doc_id: False,
 ) -> Answer:
@@ -161,53 +256,33 @@ def answer_question(
         tokenize: BM25 tokenizer (stemmed, stop words removed).
         idf: Inverse document frequency of a token in the index.
         threshold: Confidence below which the answerer abstains.
+        weights: How candidate features combine.
         references: Looks up a reference record by id, for citation metadata.
         stale: Whether a document changed on disk since it was indexed.
     """
     passages = tuple(_passage(h, documents) for h in hits)
-    cands = candidates_from(hits, documents)
-    if not cands:
+    scored = score_candidates(question, hits, documents, question_vector=question_vector, encode=encode,
+                              tokenize=tokenize, idf=idf, weights=weights)
+    if not scored:
         return Answer(question, "", True, 0.0, (), passages,
                       {"threshold": threshold, "candidates": [], "reason": "no passages retrieved"})
-
-    texts = [documents[c.chunk.doc_id].text[c.start:c.end] for c in cands]
-    vectors = encode(texts)
-    semantic = np.clip(vectors @ np.asarray(question_vector, dtype=np.float32).ravel(), 0.0, 1.0)
-    q_terms = {t: idf(t) for t in dict.fromkeys(tokenize([question])[0])}
-    cand_terms = tokenize(texts)
-    top_hit = max(hits[0].score, 1e-9)
-    source_q = is_source_question(question)
-
-    scored: list[Candidate] = []
-    for c, text, sem, terms in zip(cands, texts, semantic, cand_terms, strict=True):
-        lex = lexical_overlap(q_terms, set(terms))
-        passage = max(0.0, hits[c.hit_rank].score / top_hit) if top_hit > 0 else 0.0
-        score = W_SEMANTIC * float(sem) + W_LEXICAL * lex + W_PASSAGE * passage
-        if c.is_reference:
-            score += SOURCE_BONUS if source_q else -SOURCE_BONUS
-        scored.append(Candidate(c.chunk.doc_id, c.chunk.chunk_id, c.start, c.end, text,
-                                round(score, 6), round(float(sem), 6), round(lex, 6),
-                                round(passage, 6), c.is_reference))
-    order = sorted(range(len(scored)), key=lambda i: (-scored[i].score, i))
-    best = scored[order[0]]
+    best = scored[0]
     confidence = float(min(1.0, max(0.0, best.score)))
     explain = {
         "threshold": threshold,
-        "weights": {"semantic": W_SEMANTIC, "lexical": W_LEXICAL, "passage": W_PASSAGE,
-                    "source_bonus": SOURCE_BONUS},
-        "source_question": source_q,
-        "candidates": [_explain_row(scored[i]) for i in order[:10]],
+        "weights": dataclasses.asdict(weights),
+        "source_question": is_source_question(question),
+        "candidates": [_explain_row(c) for c in scored[:10]],
     }
     if confidence < threshold:
         return Answer(question, "", True, round(confidence, 4), (), passages, explain)
 
-    chunk_of = {c.chunk.chunk_id: c.chunk for c in cands}
+    chunk_of = {h.chunk.chunk_id: h.chunk for h in hits}
     doc = documents[best.doc_id]
     start, end = extend_span(doc.text, best.start, best.end, chunk_of[best.chunk_id])
     chosen = [(best, start, end)]
     used_docs = {best.doc_id}
-    for i in order[1:]:
-        c = scored[i]
+    for c in scored[1:]:
         if len(chosen) >= MAX_CITATIONS or c.score < max(threshold, SUPPORT_RATIO * best.score):
             break
         # Further citations come from other documents (or other reference entries), so

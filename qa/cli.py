@@ -135,7 +135,7 @@ def _progress():
     return update
 
 
-def _build(args, full: bool = False, max_mb: float = 50) -> None:
+def _build(args, full: bool = False, max_mb: float = 50, out=None) -> None:
     report = build(args.corpus, args.index, model=args.model, full=full,
                    max_bytes=int(max_mb * 1024 * 1024), progress=_progress())
     s = report.stats
@@ -143,7 +143,8 @@ def _build(args, full: bool = False, max_mb: float = 50) -> None:
         print(f"skipped {skip.path}: {skip.reason}", file=sys.stderr)
     print(f"indexed {s.documents} documents, {s.chunks} chunks in {s.seconds:.1f} s "
           f"(added {len(s.added)}, updated {len(s.updated)}, removed {len(s.removed)}, "
-          f"unchanged {len(s.unchanged)}; {s.embedded} vectors embedded) -> {report.path}")
+          f"unchanged {len(s.unchanged)}; {s.embedded} vectors embedded) -> {report.path}",
+          file=out or sys.stdout)
 
 
 def cmd_index(args) -> int:
@@ -158,7 +159,7 @@ def _open(args, *, build_missing: bool = False) -> Engine:
         if not build_missing:
             raise
         print(f"no index in {args.index} yet; building it from {args.corpus} first", file=sys.stderr)
-        _build(args)
+        _build(args, out=sys.stderr)  # stdout stays the answers only (--json is parsed)
         return Engine.open(args.index, corpus=args.corpus, model=args.model)
 
 

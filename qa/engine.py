@@ -23,7 +23,13 @@ from qa.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 from qa.embedding import Embedder, load_embedder
 from qa.errors import BadQuestionError, IndexMismatchError, IndexNotFoundError, QAError
 from qa.index import (
-    BuildStats, Index, IndexLock, build_index, load_index, save_index, tokenize,
+    BuildStats,
+    Index,
+    IndexLock,
+    build_index,
+    load_index,
+    save_index,
+    tokenize,
 )
 from qa.ingest import DEFAULT_MAX_BYTES, CorpusLoad, Skipped, load_corpus, read_document
 from qa.retrieval import DEFAULT_K, MAX_K, Mode, retrieve

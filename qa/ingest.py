@@ -104,7 +104,8 @@ def parse_markdown(text: str, *, doc_id: str, path: str, fallback_title: str) ->
             loaded = yaml.safe_load(m.group(1))
         except yaml.YAMLError as exc:
             raise UnreadableDocumentError(
-                f"{path}: its YAML front matter is invalid ({exc.__class__.__name__}); fix the block between the '---' lines"
+                f"{path}: its YAML front matter is invalid ({exc.__class__.__name__}); "
+                "fix the block between the '---' lines"
             ) from None
         if isinstance(loaded, dict):
             metadata = {str(k): _plain(v) for k, v in loaded.items()}

@@ -30,7 +30,9 @@ _AUTHOR_YEAR = re.compile(
 # Journal name in quotation marks, typographic or plain: „Security Studies”, “Space Policy Journal”.
 _QUOTED_VENUE = re.compile(r"[„“\"]([^„“”\"]{2,120})[”\"]")
 # Abbreviated journal followed by issue and volume: "JALC No. 4, Vol. 78".
-_ABBREV_VENUE = re.compile(r"[.,]\s+(?P<venue>[A-Z][A-Za-z&]{1,12})\s+No\.?\s*(?P<issue>[\w()]+),\s*Vol\.?\s*(?P<volume>\d+)\.?")
+_ABBREV_VENUE = re.compile(
+    r"[.,]\s+(?P<venue>[A-Z][A-Za-z&]{1,12})\s+No\.?\s*(?P<issue>[\w()]+),\s*Vol\.?\s*(?P<volume>\d+)\.?"
+)
 _ISSUE = re.compile(r"\bNo\.?\s*(\d+(?:\(\d+\))?)")
 _VOLUME = re.compile(r"\bVol\.?\s*(\d+)")
 _PLACE_PUBLISHER = re.compile(r"(?:^|\.\s+)(?P<place>[A-Z][\w\- ]{2,30}):\s*(?P<publisher>[^.:]{2,80})\.?$")

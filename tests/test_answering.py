@@ -1,0 +1,145 @@
+import numpy as np
+import pytest
+
+from qa.answering import (
+    ABSTAIN_TEXT, answer_type_match, extend_span, is_source_question, lexical_overlap, split_sentences,
+)
+from qa.engine import Engine, build
+from qa.types import Chunk
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("One. Two three. Four?", ["One.", "Two three.", "Four?"]),
+    ("The U.S.-Soviet deal. It held.", ["The U.S.-Soviet deal.", "It held."]),
+    ("See No. 4, Vol. 78 of JALC. Next.", ["See No. 4, Vol. 78 of JALC.", "Next."]),
+    ("Campbell, K. M. wrote it. Next.", ["Campbell, K. M. wrote it.", "Next."]),
+    ("He said “stop.” Then left.", ["He said “stop.”", "Then left."]),
+    ("For this Treaty:\n\n(a) first item;\n\n(b) second.", ["For this Treaty:", "(a) first item;", "(b) second."]),
+    ("1. The first rule applies. 2. The second.", ["1. The first rule applies.", "2. The second."]),
+    ("", []),
+])
+def test_split_sentences(text, expected):
+    spans = split_sentences(text)
+    assert [text[s:e] for s, e in spans] == expected
+
+
+def test_split_sentences_offsets_shift():
+    text = "Alpha beta. Gamma delta."
+    assert split_sentences(text, 100) == [(100, 111), (112, 124)]
+
+
+def test_source_question_detection():
+    assert is_source_question("Who wrote about anti-satellite weapons?")
+    assert is_source_question("Which UN resolutions concern transparency?")
+    assert not is_source_question("Does the treaty ban nuclear weapons in orbit?")
+
+
+def test_answer_type():
+    assert answer_type_match("When did it enter into force?", "entered into force 10 October 1967") == 1.0
+    assert answer_type_match("When did it enter into force?", "States shall cooperate.") == 0.0
+    assert answer_type_match("How many members are there?", "composed of three members") == 1.0
+    assert answer_type_match("Why is it so?", "In 1967.") == 0.0
+
+
+def test_lexical_overlap_is_idf_weighted():
+    q = {"nuclear": 3.0, "treati": 1.0}
+    assert lexical_overlap(q, {"nuclear"}) == pytest.approx(0.75)
+    assert lexical_overlap(q, set()) == 0.0
+    assert lexical_overlap({}, {"x"}) == 0.0
+
+
+def test_extend_span_takes_list_items_after_a_colon():
+    text = "(a) The term “launching State” means:\n\n(i) one;\n\n(ii) two;\n\n(b) other."
+    chunk = Chunk("d:0", "d", text, 0, len(text), "T")
+    s, e = extend_span(text, 0, text.index(":") + 1, chunk)
+    assert text[s:e] == "(a) The term “launching State” means:\n\n(i) one;\n\n(ii) two;"
+
+
+def test_extend_span_leaves_full_sentences_alone():
+    text = "This sentence is long enough to stand on its own as an answer. Next one."
+    chunk = Chunk("d:0", "d", text, 0, len(text), "T")
+    assert extend_span(text, 0, 62, chunk) == (0, 62)
+
+
+@pytest.fixture
+def engine(tiny_corpus, tmp_path, embedder):
+    build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    return Engine.open(tmp_path / "idx", corpus=tiny_corpus, embedder=embedder)
+
+
+def test_answer_is_verbatim_and_cited(engine):
+    a = engine.ask("Which treaty article forbids nuclear weapons in orbit around the earth?")
+    assert not a.abstained
+    assert "nuclear weapons" in a.answer
+    c = a.citations[0]
+    assert c.n == 1 and c.quote == a.answer
+    assert engine.canonical_text(c.doc_id)[c.start:c.end] == c.quote
+    assert c.locator == "Space Things Treaty › Article II"
+    assert c.metadata["source"] == "https://example.org/treaty"
+    assert 0.0 <= a.confidence <= 1.0
+    assert a.explain["candidates"] and a.explain["threshold"] == engine.threshold
+
+
+def test_source_question_answers_with_the_whole_reference(engine):
+    a = engine.ask("Who wrote about anti-satellite weapons?")
+    assert a.answer.startswith("Hart, B. L. (2007).") and a.answer.endswith("McGill library.")
+    c = a.citations[0]
+    assert c.locator.endswith("Reference 1")
+    assert c.metadata["authors"] == ["Hart, B. L."] and c.metadata["year"] == "2007"
+
+
+def test_reference_metadata_carries_doi(engine):
+    a = engine.ask("Which journal published the article by Milik on the transfer of weapons?")
+    assert a.citations and a.citations[0].metadata.get("doi") == "10.35467/sdq/103233"
+
+
+def test_abstains_on_unrelated_question(engine):
+    a = engine.ask("zzzz qqqq xxxx")
+    assert a.abstained and a.answer == "" and a.citations == ()
+    assert a.confidence < engine.threshold
+    assert a.passages  # the closest passages are still listed, as such
+    assert ABSTAIN_TEXT == "The corpus does not answer this."
+
+
+def test_every_citation_is_exact(engine):
+    for q in ["What is a launching State?", "What do conferences do?", "space debris risk",
+              "Who wrote about weapons?", "moon appropriation"]:
+        for c in engine.ask(q, threshold=0.0).citations:
+            assert engine.canonical_text(c.doc_id)[c.start:c.end] == c.quote
+
+
+def test_stale_citation_flagged(engine, tiny_corpus):
+    q = "Which treaty article forbids nuclear weapons in orbit around the earth?"
+    assert not engine.ask(q).citations[0].stale
+    path = tiny_corpus / "treaty.md"
+    path.write_text(path.read_text().replace("nuclear", "atomic"))
+    assert engine.ask(q).citations[0].stale
+
+
+def test_further_citations_come_from_other_documents(engine):
+    a = engine.ask("space", threshold=0.0)
+    docs = [c.doc_id for c in a.citations]
+    assert len(docs) == len(set(docs)) or all(c.metadata.get("reference") for c in a.citations[1:])
+    assert [c.n for c in a.citations] == list(range(1, len(a.citations) + 1))
+
+
+def test_doc_filter(engine):
+    a = engine.ask("space", doc_ids=["notes"], threshold=0.0)
+    assert {p.doc_id for p in a.passages} == {"notes"}
+
+
+def test_candidate_vectors_are_cached(engine):
+    calls = []
+    real = engine.embedder.encode
+
+    def counting(texts, **kw):
+        calls.append(len(texts))
+        return real(texts, **kw)
+
+    engine.embedder.encode = counting
+    engine.ask("What is a launching State?")
+    first = sum(calls)
+    calls.clear()
+    engine.ask("What is a launching State?")
+    assert sum(calls) == 1 < first  # only the question itself is encoded again
+    assert np.isfinite(first)

@@ -1,0 +1,171 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa.cli import COMMANDS, main, make_parser
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def env(tiny_corpus, tmp_path, monkeypatch):
+    monkeypatch.setenv("QA_CORPUS", str(tiny_corpus))
+    monkeypatch.setenv("QA_INDEX", str(tmp_path / "idx"))
+    monkeypatch.setenv("QA_MODEL", "hash:128")
+    return tiny_corpus, tmp_path / "idx"
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_subcommand_has_help(command, capsys):
+    parser = make_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert sub.choices[command].description or sub.choices[command].format_help()
+    assert any(ch.dest == command and ch.help for ch in sub._choices_actions)
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_ask_builds_missing_index_and_answers_json(env, capsys):
+    code, out, err = run(capsys, "ask", "--json", "Who wrote about anti-satellite weapons?", "zzzz qqqq")
+    assert code == 0
+    assert "building it" in err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == 2
+    first, second = lines
+    assert {"question", "answer", "abstained", "confidence", "citations", "passages", "explain"} <= first.keys()
+    assert first["answer"].startswith("Hart, B. L. (2007)") and not first["abstained"]
+    c = first["citations"][0]
+    assert {"n", "doc_id", "title", "locator", "metadata", "quote", "start", "end", "score"} <= c.keys()
+    assert {"doc_id", "chunk_id", "text", "start", "end", "score"} <= first["passages"][0].keys()
+    assert second["abstained"] and second["answer"] == "" and second["citations"] == []
+
+
+def test_ask_text_output(env, capsys):
+    run(capsys, "index")
+    code, out, _ = run(capsys, "ask", "Which treaty article forbids nuclear weapons in orbit around the earth?")
+    assert code == 0 and "[1]" in out and "Article II" in out
+    code, out, _ = run(capsys, "ask", "zzzz qqqq")
+    assert "The corpus does not answer this." in out and "Closest passages" in out
+
+
+def test_index_reports_counts(env, capsys):
+    code, out, _ = run(capsys, "index")
+    assert code == 0 and "indexed 3 documents" in out and "added 3" in out
+    code, out, _ = run(capsys, "index")
+    assert "unchanged 3" in out and "0 vectors embedded" in out
+
+
+def test_show_and_sources(env, capsys):
+    run(capsys, "index")
+    code, out, _ = run(capsys, "show", "treaty", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["doc_id"] == "treaty" and doc["metadata"]["date"] == "1967"
+    assert doc["text"].startswith("# Treaty")
+    code, out, _ = run(capsys, "sources", "--json")
+    recs = [json.loads(line) for line in out.splitlines()]
+    refs = [r for r in recs if r["type"] == "reference"]
+    assert len(refs) == 3 and refs[0]["authors"] == ["Hart, B. L."]
+    code, out, _ = run(capsys, "sources")
+    assert "Hart, B. L. (2007)" in out
+
+
+def test_sources_flags_unparsed_records(env, capsys):
+    corpus, _ = env
+    path = corpus / "article.md"
+    path.write_text(path.read_text() + "\nwww. (16.11.2017). (16.11.2017).\n")
+    run(capsys, "index")
+    _, out, _ = run(capsys, "sources")
+    assert "FLAGGED" in out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["ask", "   "], "empty"),
+    (["ask", "x" * 2001], "2,000"),
+    (["ask", "-k", "0", "what?"], "out of range"),
+    (["ask", "-k", "101", "what?"], "out of range"),
+    (["show", "nope"], "no document"),
+    (["ask", "--bogus", "q"], "unrecognized"),
+])
+def test_bad_usage_exits_2_with_one_line(env, capsys, argv, message):
+    run(capsys, "index")
+    code, out, err = run_exit(capsys, argv)
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def run_exit(capsys, argv):
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_missing_and_empty_corpus(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("QA_MODEL", "hash")
+    code, _, err = run_exit(capsys, ["index", "--corpus", str(tmp_path / "none"), "--index", str(tmp_path / "i")])
+    assert code == 2 and "does not exist" in err
+    (tmp_path / "empty").mkdir()
+    code, _, err = run_exit(capsys, ["ask", "--corpus", str(tmp_path / "empty"), "--index", str(tmp_path / "i"),
+                                     "what?"])
+    assert code == 2 and "no readable documents" in err
+
+
+def test_corrupt_index_exits_2(env, capsys):
+    _, idx = env
+    run(capsys, "index")
+    build = idx / (idx / "CURRENT").read_text().strip()
+    (build / "index.faiss").write_bytes(b"junk")
+    code, _, err = run_exit(capsys, ["ask", "what?"])
+    assert code == 2 and "corrupt" in err and "python -m qa index" in err
+
+
+def test_eval_command(env, capsys, tmp_path):
+    qs = tmp_path / "qs.jsonl"
+    qs.write_text("\n".join(json.dumps(r) for r in [
+        {"question": "Who wrote about anti-satellite weapons?", "gold": ["Hart, B. L."], "answerable": True},
+        {"question": "zzzz qqqq", "gold": [], "answerable": False},
+    ]))
+    code, out, _ = run(capsys, "eval", str(qs), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["questions"] == 2
+    assert report["answer_hit"] == 1.0 and report["abstention_accuracy"] == 1.0
+    assert report["citation_exactness"] == 1.0
+    code, out, _ = run(capsys, "eval", str(qs))
+    assert "answer hit" in out and "citation exactness" in out
+
+
+def test_add_remove_verify(env, capsys, tmp_path):
+    corpus, _ = env
+    run(capsys, "index")
+    code, out, _ = run(capsys, "verify")
+    assert code == 0 and out.startswith("ok")
+    new = tmp_path / "incoming" / "registration.md"
+    new.parent.mkdir()
+    new.write_text("# Registration\n\nEach launching State shall maintain a registry of space objects.\n")
+    code, out, _ = run(capsys, "add", str(new))
+    assert code == 0 and (corpus / "registration.md").exists() and "added 1" in out
+    (corpus / "notes.txt").write_text("changed text\n")
+    code, out, _ = run(capsys, "verify")
+    assert code == 1 and "stale: notes" in out
+    code, out, _ = run(capsys, "remove", "registration")
+    assert code == 0 and not (corpus / "registration.md").exists() and "removed 1" in out
+
+
+def test_python_dash_m_entry_point(env):
+    proc = subprocess.run([sys.executable, "-m", "qa", "ask", ""], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ})
+    assert proc.returncode == 2 and proc.stderr.startswith("error:")

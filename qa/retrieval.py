@@ -56,9 +56,9 @@ def fuse(
 ) -> list[tuple[int, float]]:
     """Combine two ranked lists into one, best first.
 
-    ``convex``: ``w * cosine + (1 - w) * bm25 / max_bm25``. Cosine is already on
-    a fixed scale; BM25 is divided by the query's best score so the two are
-    comparable. ``rrf``: reciprocal rank fusion, ``sum 1 / (60 + rank)``.
+    ``convex``: ``w * minmax(cosine) + (1 - w) * minmax(bm25)``, each scaled over
+    its own candidate pool; a row missing from one pool gets 0 from it.
+    ``rrf``: reciprocal rank fusion, ``sum 1 / (60 + rank)``.
     """
     scores: dict[int, float] = {}
     if method == "rrf":
@@ -66,14 +66,25 @@ def fuse(
             for rank, (row, _) in enumerate(ranked, 1):
                 scores[row] = scores.get(row, 0.0) + 1.0 / (RRF_K + rank)
     else:
-        top_lex = max((s for _, s in lexical), default=0.0) or 1.0
-        floor = min((s for _, s in dense), default=0.0)
-        for row, s in dense:
+        # Both scores are min-max scaled over their pools: cosines of MiniLM bunch in
+        # [0.2, 0.7] and BM25 is unbounded, so raw values would let one side dominate.
+        dense_n = _minmax(dense)
+        lex_n = _minmax(lexical)
+        for row, s in dense_n.items():
             scores[row] = dense_weight * s
-        for row, s in lexical:
-            # A row missing from the dense pool is at most as similar as the pool's last one.
-            scores[row] = scores.get(row, dense_weight * floor) + (1 - dense_weight) * s / top_lex
+        for row, s in lex_n.items():
+            scores[row] = scores.get(row, 0.0) + (1 - dense_weight) * s
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _minmax(ranked: list[tuple[int, float]]) -> dict[int, float]:
+    if not ranked:
+        return {}
+    values = [s for _, s in ranked]
+    lo, hi = min(values), max(values)
+    if hi - lo < 1e-9:
+        return {r: 1.0 for r, _ in ranked}
+    return {r: (s - lo) / (hi - lo) for r, s in ranked}
 
 
 def retrieve(

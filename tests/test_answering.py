@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 
 from qa.answering import (
-    ABSTAIN_TEXT, answer_type_match, extend_span, is_source_question, lexical_overlap, split_sentences,
+    ABSTAIN_TEXT,
+    answer_type_match,
+    extend_span,
+    is_source_question,
+    lexical_overlap,
+    split_sentences,
 )
 from qa.engine import Engine, build
 from qa.types import Chunk

@@ -5,7 +5,12 @@ import pytest
 
 from qa.errors import QAError
 from qa.evaluation import (
-    contains_gold, first_gold_rank, load_questions, ndcg_at_k, recall_at_k, reciprocal_rank,
+    contains_gold,
+    first_gold_rank,
+    load_questions,
+    ndcg_at_k,
+    recall_at_k,
+    reciprocal_rank,
 )
 
 

@@ -12,12 +12,14 @@ def test_rrf_rewards_agreement():
     assert fused[0][1] == pytest.approx(1 / 61 + 1 / 62)
 
 
-def test_convex_fusion_normalizes_bm25():
-    fused = dict(fuse([(1, 0.5), (2, 0.4)], [(2, 20.0), (3, 10.0)], method="convex", dense_weight=0.5))
-    assert fused[2] == pytest.approx(0.5 * 0.4 + 0.5 * 1.0)
-    assert fused[1] == pytest.approx(0.25)
-    # Missing from the dense pool: counted at the pool's lowest cosine.
-    assert fused[3] == pytest.approx(0.5 * 0.4 + 0.5 * 0.5)
+def test_convex_fusion_min_max_scales_each_side():
+    fused = dict(fuse([(1, 0.5), (2, 0.4), (4, 0.3)], [(2, 20.0), (3, 10.0), (5, 0.0)],
+                      method="convex", dense_weight=0.5))
+    assert fused[1] == pytest.approx(0.5 * 1.0)  # best cosine, absent from BM25
+    assert fused[2] == pytest.approx(0.5 * 0.5 + 0.5 * 1.0)
+    assert fused[3] == pytest.approx(0.5 * 0.5)  # absent from the dense pool: 0 from it
+    assert fused[4] == pytest.approx(0.0)
+    assert max(fused, key=fused.get) == 2
 
 
 def test_fusion_with_one_empty_list():

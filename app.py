@@ -1,0 +1,1043 @@
+"""Streamlit chat over the ``qa`` engine: ask the space-law corpus, get verbatim, checkable quotes.
+
+Run with ``make run`` (or ``streamlit run app.py``). This file is a thin shell:
+retrieval, scoring and answer extraction all live in ``qa``; the app only
+renders what ``Engine.ask`` returns, saves uploads, and shows sources.
+
+Every piece of document text or metadata reaches the page either escaped with
+``html.escape`` inside ``st.html``, Markdown-escaped (``md_escape``) where
+Streamlit interprets Markdown (labels, alerts), or through widgets that show
+plain text (``st.code``, ``st.dataframe``). Never raw through ``st.markdown``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import html
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path, PureWindowsPath
+from typing import Any
+from urllib.parse import quote as url_quote
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import streamlit as st
+
+from qa.engine import (
+    BuildReport,
+    Engine,
+    build,
+    default_corpus,
+    default_index,
+    validate_question,
+)
+from qa.errors import IndexMismatchError, IndexNotFoundError, QAError, UnreadableDocumentError
+from qa.index import current_build
+from qa.ingest import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, read_document
+from qa.references import format_reference
+from qa.retrieval import DEFAULT_K
+
+APP_TITLE = "Space-law QA"
+MODES = ("hybrid", "dense", "lexical")
+MODE_HELP = {
+    "hybrid": "meaning and keywords combined (recommended)",
+    "dense": "meaning only (embeddings)",
+    "lexical": "keywords only (BM25)",
+}
+MAX_K_UI = 20
+# Citation metadata fields in display order, with the labels users see.
+META_FIELDS = (
+    ("authors", "Authors"),
+    ("year", "Year"),
+    ("title", "Title"),
+    ("container", "Venue"),
+    ("volume", "Volume"),
+    ("issue", "Issue"),
+    ("place", "Place"),
+    ("publisher", "Publisher"),
+    ("date", "Date"),
+    ("doi", "DOI"),
+    ("un_symbol", "UN symbol"),
+    ("url", "URL"),
+    ("source", "Source"),
+    ("access_date", "Accessed"),
+    ("type", "Type"),
+    ("kind", "Kind"),
+    ("keywords", "Keywords"),
+    ("document", "Listed in"),
+    ("reference", "Entry no."),
+    ("note", "Note"),
+    ("flagged", "Flagged"),
+)
+SOURCE_MARK_ID = "qa-source-hit"
+
+CSS = """
+<style>
+.qa-quote { border-left: 4px solid #4f6bed; background: rgba(79,107,237,.07); border-radius: 0 .5rem .5rem 0;
+  padding: .7rem 1rem; margin: .2rem 0 .5rem 0; font-size: 1.06rem; line-height: 1.55; }
+.qa-quote.qa-support { border-left-color: #9aa7f0; font-size: .98rem; }
+.qa-quote .qa-label { display: block; font-size: .72rem; letter-spacing: .06em; text-transform: uppercase;
+  color: #6b7280; margin-bottom: .25rem; }
+.qa-marker { display: inline-block; font-size: .75rem; font-weight: 600; color: #fff; background: #4f6bed;
+  border-radius: .6rem; padding: 0 .45rem; margin-left: .3rem; vertical-align: .15em; }
+.qa-abstain { border: 2px dashed #c0c4cc; border-radius: .6rem; padding: .8rem 1rem; background: #fafafa;
+  color: #374151; }
+.qa-abstain strong { font-size: 1.05rem; }
+.qa-closest { margin: .5rem 0 0 0; padding-left: 1.1rem; color: #4b5563; font-size: .92rem; }
+.qa-closest li { margin-bottom: .35rem; }
+.qa-loc { font-weight: 600; color: #374151; }
+.qa-passage { white-space: pre-wrap; font-size: .93rem; line-height: 1.55; background: #fcfcfd;
+  border: 1px solid #e5e7eb; border-radius: .5rem; padding: .6rem .8rem; max-height: 18rem; overflow: auto; }
+mark.qa-hit { background: #ffe27a; padding: 0 .1rem; border-radius: .15rem; }
+.qa-meta { border-collapse: collapse; font-size: .88rem; margin: .3rem 0; width: 100%; }
+.qa-meta th { text-align: left; color: #6b7280; font-weight: 500; padding: .15rem .8rem .15rem 0;
+  vertical-align: top; white-space: nowrap; width: 7rem; }
+.qa-meta td { padding: .15rem 0; overflow-wrap: anywhere; }
+.qa-source { white-space: pre-wrap; font-family: Georgia, 'Times New Roman', serif; font-size: .98rem;
+  line-height: 1.6; border: 1px solid #e5e7eb; border-radius: .5rem; padding: .8rem 1rem; background: #fff;
+  max-height: max(12rem, calc(100vh - 31rem)); overflow: auto; }
+.qa-source-title { font-weight: 600; font-size: 1.05rem; margin-bottom: .2rem; }
+.qa-muted { color: #6b7280; font-size: .85rem; }
+.qa-refs { padding-left: 1.2rem; font-size: .85rem; margin: .2rem 0; }
+.qa-refs li { margin-bottom: .25rem; overflow-wrap: anywhere; }
+.qa-flag { color: #b45309; font-weight: 600; }
+/* The source column follows the reader down a long chat. */
+[data-testid="stColumn"]:has(.st-key-source_panel) { position: sticky; top: 3.5rem; align-self: flex-start; }
+[data-testid="stAppDeployButton"] { display: none; }
+</style>
+"""
+
+
+# ------------------------------------------------------------------ escaping
+
+
+def esc(value: Any) -> str:
+    """Text made safe for ``st.html``: every ``<``, ``>``, ``&`` and quote escaped."""
+    return html.escape(str(value), quote=True)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&=^\"'])")
+
+
+def md_escape(value: Any) -> str:
+    """Text made literal for places Streamlit reads as Markdown (labels, alerts, captions).
+
+    Backslash-escapes every Markdown, HTML, emoji-shortcode (``:x:``), colour
+    directive (``:red[...]``) and LaTeX (``$``) character, so "**bold**" and
+    "<script>" show as typed.
+    """
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+
+
+def _md_text(value: str) -> str:
+    """Lighter escaping for the Markdown export: what a renderer would read as markup, nothing else."""
+    return re.sub(r"([\\`*_\[\]<>|])", r"\\\1", value)
+
+
+def safe_href(url: str) -> str | None:
+    """``url`` if it is an http(s) link, else None (no ``javascript:`` or ``data:`` links)."""
+    url = str(url).strip()
+    return url if re.match(r"https?://[^\s\"'<>]+$", url, re.I) else None
+
+
+def doi_url(doi: str) -> str:
+    return "https://doi.org/" + url_quote(str(doi).strip(), safe="/:;()._-")
+
+
+# ------------------------------------------------------------------ pure helpers
+
+
+def highlight(text: str, start: int, end: int, *, mark_id: str | None = None) -> str:
+    """``text`` escaped for HTML with ``text[start:end]`` wrapped in a ``<mark>``."""
+    if not 0 <= start < end <= len(text):
+        return esc(text)
+    ident = f' id="{esc(mark_id)}"' if mark_id else ""
+    return f'{esc(text[:start])}<mark class="qa-hit"{ident}>{esc(text[start:end])}</mark>{esc(text[end:])}'
+
+
+def context_window(text: str, start: int, end: int, *, width: int = 600) -> tuple[int, int]:
+    """A readable stretch around ``[start, end)``: the enclosing paragraph, capped at ``width`` a side."""
+    lo = text.rfind("\n\n", max(0, start - width), start)
+    hi = text.find("\n\n", end, min(len(text), end + width))
+    lo = max(0, start - width) if lo < 0 else lo + 2
+    hi = min(len(text), end + width) if hi < 0 else hi
+    return lo, hi
+
+
+def confidence_word(confidence: float, threshold: float) -> str:
+    """A word for the confidence, relative to the engine's abstention threshold."""
+    if confidence < threshold:
+        return "below threshold"
+    margin = confidence - threshold
+    return "high" if margin >= 0.25 else "medium" if margin >= 0.1 else "low"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
+def reference_entry(meta: dict[str, Any]) -> str:
+    """A full bibliographic line from citation metadata: authors (year). Title. Venue, … DOI, URL."""
+    parts: list[str] = []
+    head = _fmt(meta["authors"]) if meta.get("authors") else ""
+    if meta.get("year"):
+        head = f"{head} ({meta['year']})".strip()
+    if head:
+        parts.append(head)
+    for key in ("title", "container"):
+        if meta.get(key):
+            parts.append(_fmt(meta[key]))
+    vol = ", ".join(
+        x
+        for x in (
+            f"Vol. {meta['volume']}" if meta.get("volume") else "",
+            f"No. {meta['issue']}" if meta.get("issue") else "",
+        )
+        if x
+    )
+    if vol:
+        parts.append(vol)
+    if meta.get("place") or meta.get("publisher"):
+        parts.append(": ".join(_fmt(meta[k]) for k in ("place", "publisher") if meta.get(k)))
+    if meta.get("un_symbol"):
+        parts.append(f"UN document {meta['un_symbol']}")
+    if meta.get("date"):
+        parts.append(_fmt(meta["date"]))
+    if meta.get("doi"):
+        parts.append(f"DOI: {doi_url(meta['doi'])}")
+    for key in ("url", "source"):
+        if meta.get(key):
+            parts.append(_fmt(meta[key]))
+    if meta.get("access_date"):
+        parts.append(f"accessed {meta['access_date']}")
+    return ". ".join(p.rstrip(". ") for p in parts if p) + ("." if parts else "")
+
+
+def answer_markdown(answer: dict[str, Any]) -> str:
+    """An answer (``dataclasses.asdict`` of ``qa.Answer``) as Markdown with footnote citations."""
+    lines = [f"**Question:** {_md_text(answer['question'])}", ""]
+    if answer["abstained"]:
+        lines += [f"*The corpus does not answer this* (confidence {answer['confidence']:.2f}).", ""]
+        if answer["passages"]:
+            lines.append("Closest passages (not an answer):")
+            lines.append("")
+            for p in answer["passages"][:3]:
+                snippet = " ".join(p["text"].split())[:200]
+                lines.append(
+                    f"- {_md_text(p['locator'])} ({p['doc_id']}, characters {p['start']}–{p['end']}): "
+                    f"{_md_text(snippet)}…"
+                )
+        return "\n".join(lines).rstrip() + "\n"
+    for c in answer["citations"]:
+        quoted = "\n> ".join(_md_text(line) for line in c["quote"].splitlines() or [""])
+        lines += [f"> {quoted} [^{c['n']}]", ""]
+    threshold = answer.get("explain", {}).get("threshold", 0.0)
+    lines += [f"Confidence: {answer['confidence']:.2f} ({confidence_word(answer['confidence'], threshold)})", ""]
+    for c in answer["citations"]:
+        entry = reference_entry(c["metadata"])
+        stale = " The source changed after indexing." if c.get("stale") else ""
+        lines.append(
+            f"[^{c['n']}]: {_md_text(c['locator'])}, characters {c['start']}–{c['end']} of "
+            f"`{c['doc_id']}`. {_md_text(entry)}{stale}"
+        )
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def share_query(doc_id: str, start: int | None = None, end: int | None = None) -> str:
+    """The query string that opens the source view at a span: ``?doc=…&start=…&end=…``."""
+    params: dict[str, Any] = {"doc": doc_id}
+    if start is not None and end is not None:
+        params.update(start=start, end=end)
+    return "?" + urlencode(params)
+
+
+def share_url(doc_id: str, start: int | None = None, end: int | None = None) -> str:
+    """``share_query`` on the app's own address when the browser reports it."""
+    base = ""
+    try:
+        base = st.context.url or ""
+    except (AttributeError, RuntimeError):
+        base = ""
+    if base:
+        parts = urlsplit(base)
+        base = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", "", ""))
+    return base + share_query(doc_id, start, end)
+
+
+# ------------------------------------------------------------------ uploads
+
+
+@dataclasses.dataclass(frozen=True)
+class UploadResult:
+    """What ``save_uploads`` did: file names written into the corpus, and (name, reason) refused."""
+
+    saved: tuple[str, ...]
+    rejected: tuple[tuple[str, str], ...]
+    renamed: tuple[tuple[str, str], ...] = ()
+
+
+def safe_upload_name(name: str) -> str:
+    """The plain file name an upload is saved under; folder parts are dropped, never followed.
+
+    Raises:
+        QAError: no usable name is left, the name is hidden or reserved, or the type is unsupported.
+    """
+    if any(ord(ch) < 32 for ch in name):
+        raise QAError("the file name contains control characters; rename the file")
+    # PureWindowsPath splits on both "/" and "\\" and drops drive letters, so
+    # "../../x.md", "..\\x.md" and "C:x.md" all come down to "x.md".
+    base = PureWindowsPath(name).name.strip()
+    if not base or base in (".", ".."):
+        raise QAError("the upload has no file name; rename the file")
+    if base.startswith("."):
+        raise QAError(f"{base}: hidden files are not indexed; rename the file without the leading dot")
+    if base == "README.md":  # qa.ingest skips these by name
+        raise QAError("README.md files are not indexed (they describe the folder); rename the file")
+    suffix = Path(base).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise QAError(f"{base}: unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}")
+    return base
+
+
+def save_uploads(files: Iterable[tuple[str, bytes]], corpus: Path | str) -> UploadResult:
+    """Write uploaded files into the corpus folder, each checked as readable first.
+
+    Each file is written to a hidden temporary name (ignored by the indexer),
+    read back with ``qa.ingest.read_document`` so an empty, binary or corrupt
+    file is refused here instead of sitting in the corpus, then renamed into place.
+    """
+    root = Path(corpus)
+    root.mkdir(parents=True, exist_ok=True)
+    root = root.resolve()
+    saved: list[str] = []
+    rejected: list[tuple[str, str]] = []
+    renamed: list[tuple[str, str]] = []
+    for name, data in files:
+        try:
+            base = safe_upload_name(name)
+        except QAError as exc:
+            rejected.append((name, str(exc)))
+            continue
+        if len(data) > DEFAULT_MAX_BYTES:
+            rejected.append(
+                (name, f"{len(data) / 1e6:.1f} MB is over the {DEFAULT_MAX_BYTES / 1e6:.0f} MB limit; split the file")
+            )
+            continue
+        target = root / base
+        if target.parent != root or target.is_symlink() or (target.exists() and not target.is_file()):
+            rejected.append((name, f"{base} cannot be written in the corpus folder"))
+            continue
+        tmp = root / f".upload-{uuid.uuid4().hex}{target.suffix}"
+        try:
+            tmp.write_bytes(data)
+            read_document(tmp, root)
+            os.replace(tmp, target)
+        except UnreadableDocumentError as exc:
+            rejected.append((name, str(exc).replace(tmp.name, base)))
+            continue
+        finally:
+            tmp.unlink(missing_ok=True)
+        saved.append(base)
+        if base != name:
+            renamed.append((name, base))
+    return UploadResult(tuple(saved), tuple(rejected), tuple(renamed))
+
+
+def add_documents(
+    files: Iterable[tuple[str, bytes]],
+    corpus: Path | str,
+    index_dir: Path | str,
+    *,
+    model: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[UploadResult, BuildReport | None]:
+    """Save uploads into the corpus and update the index (only new or changed text is embedded).
+
+    Raises:
+        QAError: the index could not be built (e.g. another build is running).
+    """
+    result = save_uploads(files, corpus)
+    if not result.saved:
+        return result, None
+    return result, build(corpus, index_dir, model=model, progress=progress)
+
+
+# ------------------------------------------------------------------ verification
+
+
+@dataclasses.dataclass(frozen=True)
+class SpanCheck:
+    """Whether ``quote`` is still at ``[start, end)`` of a document's current source file."""
+
+    level: str  # "ok", "warning" or "error"
+    message: str
+    text: str  # the text to show: the current source if readable, else the text as indexed
+    label: str
+    hit: tuple[int, int] | None  # where to highlight in ``text``
+
+
+def check_span(engine: Engine, doc_id: str, start: int, end: int, quote: str | None = None) -> SpanCheck:
+    """Check a cited span against the document as indexed and as it is on disk now."""
+    indexed = engine.canonical_text(doc_id)
+    quote = indexed[start:end] if quote is None else quote
+    span = f"characters {start:,}–{end:,}"
+    if indexed[start:end] != quote:
+        return SpanCheck(
+            "error",
+            f"Mismatch: {span} of the indexed text are not the quoted text. "
+            "The answer came from another version of the index; ask again.",
+            indexed,
+            "text as indexed",
+            None,
+        )
+    if not engine.is_stale(doc_id):
+        return SpanCheck(
+            "ok",
+            f"Verified: {span} of the current source are exactly the quoted text.",
+            indexed,
+            "current source",
+            (start, end),
+        )
+    current = _current_text(engine, doc_id)
+    if current is None:
+        return SpanCheck(
+            "error",
+            "The source file was deleted or cannot be read any more since it was "
+            "indexed. Shown: the text as indexed. Rebuild the index.",
+            indexed,
+            "text as indexed (the file is gone)",
+            (start, end),
+        )
+    if current[start:end] == quote:
+        return SpanCheck(
+            "warning",
+            f"The source file changed since indexing, but {span} still hold "
+            "exactly the quoted text. Rebuild the index to refresh it.",
+            current,
+            "current source (changed since indexing)",
+            (start, end),
+        )
+    moved = current.find(quote) if quote else -1
+    if moved >= 0:
+        return SpanCheck(
+            "error",
+            f"The source file changed since indexing: the quoted text is no longer at "
+            f"{span}; it now stands at characters {moved:,}–{moved + len(quote):,}. "
+            "Rebuild the index.",
+            current,
+            "current source (changed since indexing)",
+            (moved, moved + len(quote)),
+        )
+    return SpanCheck(
+        "error",
+        "The source file changed since indexing and no longer contains the quoted "
+        "text. Shown: the current file, without highlight. Rebuild the index.",
+        current,
+        "current source (changed since indexing)",
+        None,
+    )
+
+
+def _current_text(engine: Engine, doc_id: str) -> str | None:
+    """Canonical text of the document's file as it is on disk now, or None if it is gone or unreadable."""
+    if engine.corpus is None:
+        return None
+    root = engine.corpus.resolve()
+    path = (root / engine.index.document(doc_id).path).resolve()
+    if not path.is_relative_to(root):
+        return None
+    try:
+        return read_document(path, root).text
+    except (OSError, QAError):
+        return None
+
+
+# ------------------------------------------------------------------ engine
+
+
+def _settings() -> tuple[Path, Path, str | None]:
+    # The model is passed explicitly (not left to $QA_MODEL inside qa) so the
+    # engine cache key names it.
+    return default_corpus(), default_index(), (os.environ.get("QA_MODEL") or None)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the model and the index…")
+def load_engine(index_dir: str, corpus_dir: str, model: str | None, build_id: str) -> Engine:
+    """One engine per process and index build; a new build (``build_id``) gets a fresh engine."""
+    del build_id  # only part of the cache key
+    return Engine.open(index_dir, corpus=corpus_dir, model=model)
+
+
+@st.cache_resource
+def ask_lock() -> threading.Lock:
+    """One lock per process: the engine is shared by every browser session, and ``Engine.ask``
+    updates an internal sentence-vector cache that is not safe to touch from two threads."""
+    return threading.Lock()
+
+
+def _progress_bar(label: str) -> Callable[[int, int], None]:
+    bar = st.progress(0.0, text=label)
+
+    def update(done: int, total: int) -> None:
+        bar.progress(min(1.0, done / max(total, 1)), text=f"{label} {done:,}/{total:,} chunks embedded")
+
+    return update
+
+
+def get_engine() -> Engine | None:
+    """The cached engine; builds the index first if there is none. Shows errors, returns None then."""
+    corpus, index_dir, model = _settings()
+    try:
+        build_id = current_build(index_dir).name
+    except IndexNotFoundError:
+        try:
+            with st.status(
+                f"No index yet: building it from {md_escape(corpus)} (first start only)…", expanded=True
+            ) as status:
+                report = build(corpus, index_dir, model=model, progress=_progress_bar("Embedding"))
+                status.update(
+                    label=f"Index built: {report.stats.documents} documents, {report.stats.chunks} chunks",
+                    state="complete",
+                    expanded=False,
+                )
+            build_id = current_build(index_dir).name
+        except QAError as exc:
+            st.error(md_escape(exc), icon=":material/error:")
+            return None
+    except QAError as exc:
+        _index_error(exc)
+        return None
+    try:
+        return load_engine(str(index_dir), str(corpus), model, build_id)
+    except QAError as exc:
+        _index_error(exc)
+        return None
+
+
+def _index_error(exc: QAError) -> None:
+    st.error(f"The index cannot be used: {md_escape(exc)}", icon=":material/error:")
+    if isinstance(exc, IndexMismatchError) and st.button(
+        "Rebuild the index", icon=":material/build:", key="rebuild_index"
+    ):
+        corpus, index_dir, model = _settings()
+        try:
+            build(corpus, index_dir, model=model, full=True, progress=_progress_bar("Rebuilding"))
+        except QAError as err:
+            st.error(md_escape(err))
+            return
+        load_engine.clear()
+        st.rerun()
+
+
+# ------------------------------------------------------------------ source view
+
+
+def open_source(doc_id: str, start: int | None, end: int | None) -> None:
+    """Point the URL at a span; the source view reads it from there, so the address bar is the share link."""
+    st.query_params["doc"] = doc_id
+    if start is not None and end is not None:
+        st.query_params["start"] = str(start)
+        st.query_params["end"] = str(end)
+    else:
+        st.query_params.pop("start", None)
+        st.query_params.pop("end", None)
+
+
+def close_source() -> None:
+    for key in ("doc", "start", "end"):
+        st.query_params.pop(key, None)
+
+
+def requested_source() -> tuple[str, int | None, int | None] | str | None:
+    """``(doc, start, end)`` from the query string, an error message if malformed, or None."""
+    doc = st.query_params.get("doc")
+    if not doc:
+        return None
+    start, end = st.query_params.get("start"), st.query_params.get("end")
+    if start is None and end is None:
+        return doc, None, None
+    try:
+        s, e = int(start or ""), int(end or "")
+    except ValueError:
+        return "The link's start and end must both be whole numbers (character offsets)."
+    if not 0 <= s <= e:
+        return f"The link's span {s}–{e} is not valid: start must be at least 0 and not after end."
+    return doc, s, e
+
+
+def _quote_for(doc_id: str, start: int, end: int) -> str | None:
+    """The quote a cited span had when it was answered, from the chat history."""
+    for entry in st.session_state.get("history", []):
+        for c in (entry.get("answer") or {}).get("citations", ()):
+            if (c["doc_id"], c["start"], c["end"]) == (doc_id, start, end):
+                return c["quote"]
+    return None
+
+
+def render_source(engine: Engine | None) -> None:
+    """The whole document with the requested span highlighted, checked and scrolled into view."""
+    req = requested_source()
+    head = st.container(horizontal=True, vertical_alignment="center", gap="small")
+    head.subheader("Verify in source", anchor=False, icon=":material/fact_check:", width="stretch")
+    if isinstance(req, tuple):
+        with head.popover("Share", icon=":material/link:"):
+            st.caption("Link that opens this view")
+            st.code(share_url(*req), language=None, wrap_lines=True)
+    head.button("Close", key="close_source", on_click=close_source, icon=":material/close:")
+    if isinstance(req, str) or req is None:
+        st.error(req or "No document requested.")
+        return
+    if engine is None:
+        st.error("No index is loaded, so the source cannot be shown.")
+        return
+    doc_id, start, end = req
+    if doc_id not in engine.index.documents:
+        st.error(f"No document {md_escape(doc_id)} in the index. The sidebar lists the sources.")
+        return
+    doc = engine.index.documents[doc_id]
+    st.html(
+        f'<div class="qa-source-title">{esc(doc.title)}</div>'
+        f'<div class="qa-muted">{esc(doc.path)} · id <code>{esc(doc_id)}</code></div>'
+    )
+    if start is None or end is None:
+        if engine.is_stale(doc_id):
+            st.warning(
+                "This file changed on disk since it was indexed; shown as indexed. Rebuild the index to refresh it.",
+                icon=":material/warning:",
+            )
+        st.html(f'<div class="qa-source">{esc(doc.text)}</div>')
+        return
+    if end > len(doc.text):
+        st.error(f"The span {start:,}–{end:,} lies outside this document ({len(doc.text):,} characters).")
+        return
+    check = check_span(engine, doc_id, start, end, _quote_for(doc_id, start, end))
+    alert = {"ok": st.success, "warning": st.warning, "error": st.error}[check.level]
+    icon = {"ok": ":material/verified:", "warning": ":material/warning:", "error": ":material/error:"}
+    alert(md_escape(check.message), icon=icon[check.level])
+    st.caption(
+        f"Cited span: characters {start:,}–{end:,} ({end - start:,} of {len(check.text):,}) · "
+        f"showing the {md_escape(check.label)}"
+    )
+    body = highlight(check.text, *check.hit, mark_id=SOURCE_MARK_ID) if check.hit else esc(check.text)
+    st.html(f'<div class="qa-source" data-doc="{esc(doc_id)}">{body}</div>')
+    if check.hit:
+        _scroll_to_mark(f"{doc_id}:{start}:{end}")
+
+
+def _scroll_to_mark(span_key: str) -> None:
+    # The script holds no document text: only a constant id and a hash that
+    # changes with the span, so a new span re-runs it. It scrolls the source box
+    # (not the page) to centre the mark, then brings the box into view if needed,
+    # so the answer next to it stays on screen.
+    nonce = hashlib.sha256(span_key.encode()).hexdigest()[:12]
+    st.html(
+        f"""<script>/* {nonce} */
+(function () {{
+  let tries = 0;
+  (function go() {{
+    const mark = document.getElementById("{SOURCE_MARK_ID}");
+    const box = mark && mark.closest(".qa-source");
+    if (!box) {{ if (++tries < 50) setTimeout(go, 100); return; }}
+    const m = mark.getBoundingClientRect(), b = box.getBoundingClientRect();
+    box.scrollTop += (m.top - b.top) - (b.height - Math.min(m.height, b.height)) / 2;
+    box.scrollIntoView({{block: "nearest", behavior: "instant"}});
+  }})();
+}})();
+</script>""",
+        unsafe_allow_javascript=True,
+    )
+
+
+# ------------------------------------------------------------------ rendering answers
+
+
+def _meta_table(meta: dict[str, Any]) -> str:
+    rows = []
+    for key, label in META_FIELDS:
+        value = meta.get(key)
+        if value in (None, "", [], ()):
+            continue
+        if key == "doi":
+            cell = f'<a href="{esc(doi_url(value))}" target="_blank" rel="noopener">{esc(doi_url(value))}</a>'
+        elif key in ("url", "source") and (href := safe_href(_fmt(value))):
+            cell = f'<a href="{esc(href)}" target="_blank" rel="noopener">{esc(href)}</a>'
+        elif key == "flagged":
+            cell = f'<span class="qa-flag">{esc(_fmt(value))}</span>'
+        else:
+            cell = esc(_fmt(value))
+        rows.append(f"<tr><th>{esc(label)}</th><td>{cell}</td></tr>")
+    return f'<table class="qa-meta">{"".join(rows)}</table>' if rows else ""
+
+
+def _passage_html(citation: dict[str, Any], answer: dict[str, Any], engine: Engine | None) -> str:
+    """The retrieved passage around a citation with the quoted span marked."""
+    start, end = citation["start"], citation["end"]
+    for p in answer["passages"]:
+        if p["doc_id"] == citation["doc_id"] and p["start"] <= start and end <= p["end"]:
+            return highlight(p["text"], start - p["start"], end - p["start"])
+    if engine is not None and citation["doc_id"] in engine.index.documents:
+        text = engine.canonical_text(citation["doc_id"])
+        if text[start:end] == citation["quote"]:
+            lo, hi = context_window(text, start, end)
+            return highlight(text[lo:hi], start - lo, end - lo)
+    return f'<mark class="qa-hit">{esc(citation["quote"])}</mark>'
+
+
+def render_citation(i: int, citation: dict[str, Any], answer: dict[str, Any], engine: Engine | None) -> None:
+    doc_id, start, end = citation["doc_id"], citation["start"], citation["end"]
+    label = f"[{citation['n']}] {citation['locator']}"
+    # The citation being verified stays open next to its source.
+    verifying = requested_source() == (doc_id, start, end)
+    with st.expander(md_escape(label), icon=":material/format_quote:", expanded=verifying):
+        stale_now = engine is not None and doc_id in engine.index.documents and engine.is_stale(doc_id)
+        if citation.get("stale") or stale_now:
+            st.warning(
+                "The source file changed after it was indexed: use Verify in source before relying on this quote.",
+                icon=":material/warning:",
+            )
+        st.html(
+            f'<div class="qa-passage">{_passage_html(citation, answer, engine)}</div>'
+            f'<div class="qa-muted" style="margin-top:.35rem"><span class="qa-loc">{esc(citation["locator"])}'
+            f"</span> · <code>{esc(doc_id)}</code> · characters {start:,}–{end:,}</div>"
+            + _meta_table(citation["metadata"])
+        )
+        st.caption("Link to this passage")
+        st.code(share_url(doc_id, start, end), language=None, wrap_lines=True)
+        st.button(
+            "Verify in source",
+            key=f"verify-{i}-{citation['n']}",
+            icon=":material/fact_check:",
+            on_click=open_source,
+            args=(doc_id, start, end),
+        )
+
+
+def render_answer(i: int, entry: dict[str, Any], engine: Engine | None) -> None:
+    """One assistant turn, drawn only from the stored entry (plus live staleness checks)."""
+    if entry.get("error"):
+        st.error(md_escape(entry["error"]), icon=":material/error:")
+        return
+    answer = entry["answer"]
+    threshold = answer.get("explain", {}).get("threshold", 0.0)
+    conf = float(answer["confidence"])
+    if answer["abstained"]:
+        items = "".join(
+            f'<li><span class="qa-loc">{esc(p["locator"])}</span>: {esc(" ".join(p["text"].split())[:220])}…</li>'
+            for p in answer["passages"][:3]
+        )
+        closest = (
+            (
+                f'<div style="margin-top:.6rem">Closest passages, <em>not</em> an answer:</div>'
+                f'<ul class="qa-closest">{items}</ul>'
+            )
+            if items
+            else ""
+        )
+        st.html(
+            f'<div class="qa-abstain"><strong>The corpus does not answer this.</strong> '
+            f"No passage scored above the answer threshold ({conf:.2f} &lt; {threshold:.2f}).{closest}</div>"
+        )
+    else:
+        quotes = []
+        for c in answer["citations"]:
+            first = c["n"] == 1
+            label = "Answer" if first else "Also supported by"
+            quotes.append(
+                f'<div class="qa-quote{"" if first else " qa-support"}"><span class="qa-label">'
+                f"{label} · {esc(c['title'])}</span>“{esc(c['quote'])}”"
+                f'<span class="qa-marker">[{c["n"]}]</span></div>'
+            )
+        st.html("".join(quotes))
+        st.progress(min(1.0, max(0.0, conf)), text=f"Confidence: {confidence_word(conf, threshold)} ({conf:.2f})")
+        for c in answer["citations"]:
+            render_citation(i, c, answer, engine)
+    _answer_tools(i, entry)
+
+
+def _answer_tools(i: int, entry: dict[str, Any]) -> None:
+    answer = entry["answer"]
+    md = answer_markdown(answer)
+    row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+    row.download_button(
+        "Markdown",
+        md,
+        file_name=f"answer-{i + 1}.md",
+        mime="text/markdown",
+        key=f"download-{i}",
+        icon=":material/download:",
+        on_click="ignore",
+        help="Download the answer with footnote citations and full reference entries",
+    )
+    with row.popover("Copy", icon=":material/content_copy:", key=f"copy-{i}"):
+        st.caption("The answer as Markdown; the button at the top right of the box copies it.")
+        st.code(md, language="markdown", wrap_lines=True)
+    explain = row.toggle("Explain", key=f"explain-{i}", help="Show the candidate spans and their scores")
+    settings = entry.get("settings", {})
+    row.caption(
+        f"{settings.get('mode', 'hybrid')} · k={settings.get('k', DEFAULT_K)} · {entry.get('ms', 0):,.0f} ms",
+        width="content",
+    )
+    if explain:
+        ex = answer.get("explain", {})
+        weights = ", ".join(f"{k} {v}" for k, v in ex.get("weights", {}).items())
+        st.caption(
+            f"Answer threshold {ex.get('threshold', 0):.2f}"
+            + (f" · weights: {md_escape(weights)}" if weights else "")
+            + (" · asks about sources" if ex.get("source_question") else "")
+        )
+        rows = [
+            {
+                "score": c["score"],
+                "text": c["text"],
+                "document": c["doc_id"],
+                "span": f"{c['start']}–{c['end']}",
+                "semantic": c["semantic"],
+                "lexical": c["lexical"],
+                "passage": c["passage"],
+            }
+            for c in ex.get("candidates", [])
+        ]
+        if rows:
+            st.dataframe(
+                rows,
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0, format="%.3f"),
+                    "text": st.column_config.TextColumn("candidate span", width="large"),
+                },
+            )
+        else:
+            st.caption(md_escape(ex.get("reason", "No candidate spans.")))
+
+
+def ask(engine: Engine | None, question: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """One history entry for ``question``: the answer as a dict, or the error message."""
+    t0 = time.perf_counter()
+    shown = question if len(question) <= 300 else question[:300] + "…"
+    try:
+        question = validate_question(question)
+        if engine is None:
+            raise QAError("no index is loaded (see the message at the top); fix it, then ask again")
+        with ask_lock():
+            answer = engine.ask(question, k=settings["k"], mode=settings["mode"], doc_ids=settings["doc_ids"] or None)
+    except QAError as exc:
+        return {
+            "question": shown,
+            "answer": None,
+            "error": str(exc),
+            "settings": settings,
+            "ms": (time.perf_counter() - t0) * 1000,
+        }
+    return {
+        "question": question,
+        "answer": dataclasses.asdict(answer),
+        "error": None,
+        "settings": settings,
+        "ms": (time.perf_counter() - t0) * 1000,
+    }
+
+
+# ------------------------------------------------------------------ sidebar
+
+
+def render_sidebar(engine: Engine | None) -> dict[str, Any]:
+    """Corpus overview, sources, search settings and uploads; returns the search settings."""
+    sb = st.sidebar
+    sb.header("Corpus", anchor=False)
+    docs = engine.index.documents if engine else {}
+    if engine is not None:
+        refs = sum(len(d.references) for d in docs.values())
+        cols = sb.columns(3)
+        cols[0].metric("Documents", len(docs))
+        cols[1].metric("References", refs)
+        cols[2].metric("Chunks", len(engine.index.chunks))
+        cfg = engine.index.config
+        sb.caption(
+            f"Model {md_escape(cfg.model)} ({cfg.dimension} dims) · chunks of {cfg.chunk_size} characters"
+            f" · index built {md_escape(engine.index.built_at.replace('T', ' ').replace('Z', ' UTC'))}"
+        )
+    else:
+        sb.caption("No index loaded.")
+
+    sb.subheader("Search settings", anchor=False)
+    k = sb.slider("Passages to retrieve (k)", 1, MAX_K_UI, DEFAULT_K, key="k")
+    mode = (
+        sb.segmented_control(
+            "Retrieval",
+            MODES,
+            default="hybrid",
+            key="mode",
+            required=True,
+            help=" · ".join(f"{m}: {h}" for m, h in MODE_HELP.items()),
+        )
+        or "hybrid"
+    )
+    titles = {d: doc.title for d, doc in docs.items()}
+    chosen = sb.multiselect(
+        "Only these documents",
+        list(titles),
+        key="doc_filter",
+        placeholder="All documents",
+        format_func=lambda d: _short(titles.get(d, d)),
+    )
+
+    sb.space("small")
+    sources_tab, add_tab = sb.tabs(["Sources", "Add documents"])
+    for doc_id, doc in docs.items():
+        with sources_tab, st.expander(md_escape(_short(doc.title, 60))):
+            meta = {k2: v for k2, v in doc.metadata.items() if k2 != "title"}
+            flagged = sum(1 for r in doc.references if r.flagged)
+            st.html(
+                f'<div class="qa-muted"><code>{esc(doc_id)}</code> · {esc(doc.path)} · '
+                f"{len(doc.text):,} characters</div>" + _meta_table({"title": doc.title, **meta})
+            )
+            if doc.references:
+                items = "".join(
+                    f"<li>{esc(format_reference(r))}"
+                    + (f' <span class="qa-flag">[flagged: {esc(r.flagged)}]</span>' if r.flagged else "")
+                    + (f' <a href="{esc(doi_url(r.doi))}" target="_blank" rel="noopener">DOI</a>' if r.doi else "")
+                    + "</li>"
+                    for r in doc.references
+                )
+                st.html(
+                    f'<div class="qa-muted">{len(doc.references)} reference records'
+                    f'{f", {flagged} flagged" if flagged else ""}</div><ol class="qa-refs">{items}</ol>'
+                )
+            st.button(
+                "Open document",
+                key=f"open-{doc_id}",
+                on_click=open_source,
+                args=(doc_id, None, None),
+                icon=":material/article:",
+            )
+
+    if not docs:
+        sources_tab.caption("No documents indexed yet.")
+    _upload_section(add_tab)
+    return {"k": int(k), "mode": mode, "doc_ids": list(chosen)}
+
+
+def _short(text: str, width: int = 48) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _upload_section(sb) -> None:
+    gen = st.session_state.setdefault("upload_gen", 0)
+    files = sb.file_uploader(
+        f"Markdown, text or PDF ({', '.join(SUPPORTED_SUFFIXES)})",
+        accept_multiple_files=True,
+        key=f"uploader-{gen}",
+        type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES],
+        max_upload_size=DEFAULT_MAX_BYTES // (1024 * 1024),  # qa.ingest's limit, in MB
+    )
+    if sb.button("Add to corpus and reindex", disabled=not files, icon=":material/upload_file:", key="add_docs"):
+        corpus, index_dir, model = _settings()
+        with sb.status("Adding documents…", expanded=True) as status:
+            try:
+                result, report = add_documents(
+                    [(f.name, f.getvalue()) for f in files],
+                    corpus,
+                    index_dir,
+                    model=model,
+                    progress=_progress_bar("Embedding"),
+                )
+            except QAError as exc:
+                status.update(label="Adding documents failed", state="error")
+                st.session_state["upload_report"] = {"error": str(exc)}
+            else:
+                status.update(label="Done", state="complete")
+                st.session_state["upload_report"] = _upload_summary(result, report)
+                if report is not None:
+                    load_engine.clear()  # the next run opens the new build
+        st.session_state["upload_gen"] = gen + 1  # a fresh, empty uploader
+        st.rerun()
+    report = st.session_state.get("upload_report")
+    if report:
+        if report.get("error"):
+            sb.error(md_escape(report["error"]), icon=":material/error:")
+        if report.get("saved"):
+            sb.success(md_escape(report["saved"]), icon=":material/check_circle:")
+        for line in report.get("skipped", ()):
+            sb.warning(md_escape(line), icon=":material/warning:")
+
+
+def _upload_summary(result: UploadResult, report: BuildReport | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"skipped": [f"Not added: {name}: {reason}" for name, reason in result.rejected]}
+    out["skipped"] += [f"Saved {old} as {new} (folder part ignored)" for old, new in result.renamed]
+    if report is not None:
+        s = report.stats
+        out["saved"] = (
+            f"Added {', '.join(result.saved)}. Index: {s.documents} documents, {s.chunks} chunks "
+            f"({len(s.added)} added, {len(s.updated)} updated; {s.embedded} chunks embedded in "
+            f"{s.seconds:.1f} s)."
+        )
+        out["skipped"] += [f"Skipped by the indexer: {sk.path}: {sk.reason}" for sk in report.skipped]
+    return out
+
+
+# ------------------------------------------------------------------ page
+
+
+def main() -> None:
+    st.set_page_config(page_title=APP_TITLE, page_icon=":material/satellite_alt:", layout="wide")
+    st.html(CSS)
+    st.title(APP_TITLE, anchor=False)
+    st.caption(
+        "Ask a question about the space treaties, the UN Charter and the space-diplomacy article. "
+        "Answers are verbatim quotes from the corpus with numbered citations you can check against "
+        "the source; when the corpus has no answer, it says so. Runs fully offline."
+    )
+    engine = get_engine()
+    settings = render_sidebar(engine)
+    history: list[dict[str, Any]] = st.session_state.setdefault("history", [])
+
+    # No max_chars: the widget would silently cut a pasted long question; the engine
+    # refuses it with a message instead.
+    prompt = st.chat_input("Ask about space law, e.g. “Who is liable for damage caused by a space object?”")
+    source_open = requested_source() is not None
+    if source_open:
+        chat_col, source_col = st.columns([1, 1], gap="large")
+    else:
+        chat_col, source_col = st.container(), None
+
+    with chat_col:
+        if not history and not (prompt and prompt.strip()):
+            st.info(
+                "Try: “Which organizations deal with space security?” · “Who wrote about anti-satellite "
+                "weapons?” · “Can states place nuclear weapons in orbit?”",
+                icon=":material/lightbulb:",
+            )
+        for i, entry in enumerate(history):
+            _render_turn(i, entry, engine)
+        if prompt is not None and prompt.strip():  # an empty message does nothing
+            with st.chat_message("user"):
+                st.markdown(md_escape(prompt if len(prompt) <= 300 else prompt[:300] + "…"))
+            with st.chat_message("assistant"):
+                with st.spinner("Searching the corpus…"):
+                    entry = ask(engine, prompt, settings)
+                history.append(entry)
+                render_answer(len(history) - 1, entry, engine)
+
+    if source_col is not None:
+        with source_col, st.container(key="source_panel"):
+            render_source(engine)
+
+
+def _render_turn(i: int, entry: dict[str, Any], engine: Engine | None) -> None:
+    with st.chat_message("user"):
+        st.markdown(md_escape(entry["question"]))
+    with st.chat_message("assistant"):
+        render_answer(i, entry, engine)
+
+
+if __name__ == "__main__":
+    main()

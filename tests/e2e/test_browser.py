@@ -1,0 +1,132 @@
+"""The real app in headless Chromium: ask, read the cited quote, verify it in the source.
+
+Also measures start-up (``streamlit run`` to a usable page with an existing
+index) and answer latency, prints them, and writes them with the screenshot to
+``tests/e2e/artifacts/``; the screenshot is copied to ``docs/screenshot.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # same folder the conftest uses
+QUESTION = "Which organizations deal with space security?"
+QUOTE = "UN or NATO"
+LOCATOR = "Space diplomacy › Abstract"
+FIRST_ANSWER_TIMEOUT_MS = 120_000  # the first answer waits for the model to load
+ANSWER_TIMEOUT_MS = 60_000
+MORE_QUESTIONS = (
+    "Can states place nuclear weapons in orbit around the earth?",
+    "Who wrote about anti-satellite weapons?",
+    "zzzz qqqq",
+)
+
+
+def _ask(page, question: str, timeout_ms: int) -> float:
+    """Type a question, wait for its answer (or abstention) to render; seconds taken."""
+    from playwright.sync_api import expect
+
+    turns = page.locator(".qa-quote, .qa-abstain")
+    before = page.get_by_test_id("stChatMessage").count()
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(question)
+    t0 = time.perf_counter()
+    box.press("Enter")
+    expect(page.get_by_test_id("stChatMessage")).to_have_count(before + 2, timeout=timeout_ms)
+    expect(page.get_by_test_id("stChatMessage").nth(before + 1).locator(".qa-quote, .qa-abstain").first).to_be_visible(
+        timeout=timeout_ms
+    )
+    assert turns.count() >= 1
+    return time.perf_counter() - t0
+
+
+def _app_ms(page, turn: int) -> float:
+    """The answer time the app itself reports under answer ``turn`` ("hybrid · k=5 · 1,234 ms")."""
+    message = page.get_by_test_id("stChatMessage").nth(2 * turn + 1)
+    text = message.get_by_text(re.compile(r"· [\d,]+ ms$")).inner_text()
+    return float(re.search(r"([\d,]+) ms$", text).group(1).replace(",", ""))
+
+
+# Streamlit keeps a chat scrolled to the bottom; the screenshot shows the page from its top.
+_SCROLL_PAGE_TO_TOP = """() => document.querySelectorAll("*").forEach(el => {
+    if (el.scrollTop > 0 && !el.classList.contains("qa-source")) el.scrollTop = 0;
+})"""
+
+
+# First in the file on purpose: it runs against a server that has just started, so it can time start-up.
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_ask_verify_in_source_and_screenshot(app_server, page, capsys):
+    from playwright.sync_api import expect
+
+    timings: dict[str, float] = {"server_healthy_s": round(app_server.healthy_after_s, 2)}
+
+    page.goto(app_server.url, timeout=60_000)
+    # Usable = the engine is loaded: the sidebar overview shows the corpus counts, and the chat box is there.
+    expect(page.get_by_test_id("stMetric").first).to_contain_text("Documents", timeout=FIRST_ANSWER_TIMEOUT_MS)
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=FIRST_ANSWER_TIMEOUT_MS)
+    timings["start_to_usable_page_s"] = round(time.perf_counter() - app_server.started, 2)
+
+    timings["first_answer_s"] = round(_ask(page, QUESTION, FIRST_ANSWER_TIMEOUT_MS), 2)
+    answer = page.get_by_test_id("stChatMessage").nth(1)
+    expect(answer.locator(".qa-quote").first).to_contain_text(QUOTE)
+    expect(answer.locator(".qa-marker").first).to_have_text("[1]")
+    citation = answer.get_by_test_id("stExpander").filter(has_text=LOCATOR)
+    expect(citation).to_have_count(1)
+    timings["first_answer_app_ms"] = _app_ms(page, 0)
+
+    citation.locator("summary").click()
+    expect(citation.locator("mark.qa-hit")).to_contain_text(QUOTE)
+    citation.get_by_role("button", name="Verify in source").click()
+    mark = page.locator("mark#qa-source-hit")
+    expect(mark).to_contain_text(QUOTE, timeout=30_000)
+    expect(mark).to_have_text(re.compile(r"^Space security is an important area.*UN or NATO\.$"))
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Verified")
+    expect(page).to_have_url(re.compile(r"[?&]doc=space_diplomacy&start=\d+&end=\d+"))
+    expect(mark).to_be_in_viewport()
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate(_SCROLL_PAGE_TO_TOP)
+    page.wait_for_timeout(500)  # let the scroll and fonts settle before the picture
+    expect(mark).to_be_in_viewport()
+    page.screenshot(path=str(ARTIFACTS / "screenshot.png"))
+    (ROOT / "docs").mkdir(exist_ok=True)
+    shutil.copyfile(ARTIFACTS / "screenshot.png", ROOT / "docs" / "screenshot.png")
+
+    # Warm answers: the model is loaded, so this is the per-question cost users feel.
+    warm = []
+    for i, question in enumerate(MORE_QUESTIONS, start=1):
+        seconds = _ask(page, question, ANSWER_TIMEOUT_MS)
+        warm.append({"question": question, "browser_s": round(seconds, 3), "app_ms": _app_ms(page, i)})
+    expect(page.get_by_test_id("stChatMessage").last.locator(".qa-abstain")).to_contain_text(
+        "The corpus does not answer this"
+    )
+    timings["warm_answers"] = warm
+
+    (ARTIFACTS / "timings.json").write_text(json.dumps(timings, indent=2))
+    with capsys.disabled():
+        print("\n[e2e timings]", json.dumps(timings, indent=2))
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_shared_link_opens_the_source_at_the_span(app_server, e2e_index, page):
+    from playwright.sync_api import expect
+
+    from qa.index import load_index
+
+    text = load_index(e2e_index).documents["space_diplomacy"].text
+    end = text.index(QUOTE) + len(QUOTE) + 1  # through the full stop
+    start = text.rindex("\n", 0, end) + 1  # the sentence opens its paragraph
+    page.goto(f"{app_server.url}?doc=space_diplomacy&start={start}&end={end}", timeout=60_000)
+    mark = page.locator("mark#qa-source-hit")
+    expect(mark).to_have_text(text[start:end], timeout=FIRST_ANSWER_TIMEOUT_MS)
+    expect(mark).to_be_in_viewport()
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Verified")

@@ -1,0 +1,433 @@
+"""The Streamlit app driven headlessly with ``AppTest``: a tiny inline corpus, the hash embedder.
+
+Each test builds its own index in ``tmp_path`` and points the app at it through
+``QA_CORPUS`` / ``QA_INDEX`` / ``QA_MODEL=hash``, so nothing here loads the real
+model and the tests run in seconds, in any order.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import app
+from qa.engine import MAX_QUESTION_CHARS, build
+from qa.index import current_build, load_index
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+TIMEOUT_S = 30
+
+REGISTRATION = """# Registration Convention
+
+## Article II
+
+When a space object is launched into earth orbit or beyond, the launching State shall register the space \
+object by means of an entry in an appropriate registry which it shall maintain.
+"""
+LIABILITY = """# Liability Convention
+
+## Article II
+
+A launching State shall be absolutely liable to pay compensation for damage caused by its space object on \
+the surface of the earth or to aircraft in flight.
+"""
+DIPLOMACY = """---
+title: "Space diplomacy"
+type: article
+---
+# Space diplomacy
+
+## Abstract
+
+Space security is undertaken by international organizations, such as the UN or NATO.
+
+## References
+
+Hart, B. L. (2007). Anti-satellite weapons, threats, laws and the uncertain future of Space. Institute of \
+Air and Space Law, McGill University.
+
+Campbell, K. M. (1991). The U.S.-Soviet Agreement on the Prevention of Dangerous Military Activities. \
+„Security Studies” No 1, Vol. 1. DOI: 10.1080/09636419109347459.
+"""
+HOSTILE = """# Hostile <b>notice</b> **title**
+
+The hostile satellite notice warns about orbital debris: <script>alert(1)</script> and **bold** \
+[link](javascript:x) appear here.
+"""
+DOCS = {"registration.md": REGISTRATION, "liability.md": LIABILITY, "diplomacy.md": DIPLOMACY, "hostile.md": HOSTILE}
+
+REGISTRATION_Q = "Who shall register a space object launched into earth orbit?"
+HOSTILE_Q = "What does the hostile satellite notice warn about orbital debris?"
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch) -> SimpleNamespace:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in DOCS.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    index = tmp_path / "index"
+    build(corpus, index, model="hash")
+    monkeypatch.setenv("QA_MODEL", "hash")
+    monkeypatch.setenv("QA_CORPUS", str(corpus))
+    monkeypatch.setenv("QA_INDEX", str(index))
+    return SimpleNamespace(corpus=corpus, index=index, tmp=tmp_path)
+
+
+def run_app(**query: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def unescape_md(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def html_values(at: AppTest) -> list[str]:
+    return [h.value for h in at.html]
+
+
+def markdown_like(at: AppTest) -> list[str]:
+    """Every rendered string Streamlit interprets as Markdown: text, captions, alerts, labels."""
+    values = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    for kind in ("error", "warning", "success", "info"):
+        values += [e.value for e in getattr(at, kind)]
+    values += [e.label for e in at.expander] + [b.label for b in at.button]
+    return values
+
+
+def last_entry(at: AppTest) -> dict:
+    return at.session_state["history"][-1]
+
+
+# ------------------------------------------------------------------ answers
+
+
+def test_answer_shows_verbatim_quote_marker_confidence_and_citation(env):
+    at = ask(run_app(), REGISTRATION_Q)
+
+    entry = last_entry(at)
+    answer = entry["answer"]
+    assert not answer["abstained"]
+    cite = answer["citations"][0]
+    assert cite["doc_id"] == "registration"
+    text = load_index(env.index).documents["registration"].text
+    assert text[cite["start"] : cite["end"]] == cite["quote"] == answer["answer"]
+
+    assistant = at.chat_message[1]
+    quote_html = [h for h in assistant.html if "qa-quote" in h.value]
+    assert quote_html and html.escape(cite["quote"]) in quote_html[0].value
+    assert '<span class="qa-marker">[1]</span>' in quote_html[0].value
+    assert any(p.proto.text.startswith("Confidence: ") for p in assistant.get("progress"))
+    labels = [unescape_md(e.label) for e in assistant.expander]
+    assert "[1] Registration Convention › Article II" in labels
+    # The expander shows the passage with the span marked, offsets and the share link.
+    passage = next(h.value for h in assistant.html if "qa-passage" in h.value)
+    assert f'<mark class="qa-hit">{html.escape(cite["quote"])}</mark>' in passage
+    assert f"characters {cite['start']:,}–{cite['end']:,}" in passage
+    assert any(f"?doc=registration&start={cite['start']}&end={cite['end']}" in c.value for c in assistant.code)
+    assert any(b.label == "Verify in source" for b in assistant.button)
+
+
+def test_rerun_redraws_the_history_exactly(env):
+    at = ask(run_app(), REGISTRATION_Q)
+    before = [h.value for h in at.chat_message[1].html]
+    at.run()
+    assert [h.value for h in at.chat_message[1].html] == before
+    assert len(at.session_state["history"]) == 1  # a rerun does not ask again
+
+
+def test_abstention_looks_different_and_lists_closest_passages(env):
+    at = ask(run_app(), "zzzz qqqq")
+
+    answer = last_entry(at)["answer"]
+    assert answer["abstained"] and not answer["citations"]
+    assistant = at.chat_message[1]
+    values = [h.value for h in assistant.html]
+    assert any("qa-abstain" in v and "The corpus does not answer this." in v for v in values)
+    assert any("Closest passages, <em>not</em> an answer" in v for v in values)
+    assert not any("qa-quote" in v for v in values)
+    assert not any(unescape_md(e.label).startswith("[1]") for e in assistant.expander)
+
+
+def test_reference_citation_shows_source_metadata_and_doi_link(env):
+    at = ask(run_app(), "Who wrote The U.S.-Soviet Agreement on the Prevention of Dangerous Military Activities?")
+
+    cite = last_entry(at)["answer"]["citations"][0]
+    assert cite["locator"] == "Space diplomacy › Reference 2"
+    table = next(h.value for h in at.chat_message[1].html if "qa-meta" in h.value)
+    assert '<a href="https://doi.org/10.1080/09636419109347459"' in table
+    assert "<th>Venue</th><td>Security Studies</td>" in table
+    assert "<th>Authors</th><td>Campbell, K. M.</td>" in table
+    assert "<th>Year</th><td>1991</td>" in table
+
+
+def test_markdown_export_has_footnotes_and_full_reference_entries(env):
+    at = ask(run_app(), "Who wrote The U.S.-Soviet Agreement on the Prevention of Dangerous Military Activities?")
+
+    md = next(c.value for c in at.chat_message[1].code if "[^1]:" in c.value)
+    assert md.startswith("**Question:** Who wrote The U.S.-Soviet Agreement")
+    assert re.search(r"^> .*Campbell.* \[\^1\]$", md, re.M)
+    footnote = next(line for line in md.splitlines() if line.startswith("[^1]:"))
+    assert "Space diplomacy › Reference 2, characters" in footnote
+    assert "Campbell, K. M. (1991)" in footnote and "Security Studies" in footnote
+    assert "DOI: https://doi.org/10.1080/09636419109347459" in footnote
+    download = at.chat_message[1].get("download_button")
+    assert download and download[0].proto.label == "Markdown"
+
+
+def test_explain_toggle_shows_candidate_spans_and_scores(env):
+    at = ask(run_app(), REGISTRATION_Q)
+    assert not at.chat_message[1].get("arrow_data_frame")
+    at.toggle(key="explain-0").set_value(True).run()
+
+    frames = at.chat_message[1].dataframe
+    assert len(frames) == 1
+    df = frames[0].value
+    assert {"score", "text", "semantic", "lexical", "passage"} <= set(df.columns)
+    assert df["score"].is_monotonic_decreasing and len(df) >= 1
+    assert any("Answer threshold" in c.value for c in at.chat_message[1].caption)
+
+
+def test_settings_filter_mode_and_k_reach_the_engine(env):
+    at = run_app()
+    at.multiselect(key="doc_filter").set_value(["liability"])
+    at.segmented_control(key="mode").set_value("lexical")
+    at.slider(key="k").set_value(2)
+    ask(at, REGISTRATION_Q)
+
+    entry = last_entry(at)
+    assert entry["settings"] == {"k": 2, "mode": "lexical", "doc_ids": ["liability"]}
+    docs = {p["doc_id"] for p in entry["answer"]["passages"]}
+    assert docs == {"liability"}
+
+
+# ------------------------------------------------------------------ verify and deep links
+
+
+def _verify_first_citation(at: AppTest) -> dict:
+    cite = last_entry(at)["answer"]["citations"][0]
+    at.button(key=f"verify-0-{cite['n']}").click().run()
+    assert not at.exception
+    return cite
+
+
+def test_verify_in_source_highlights_the_span_and_checks_the_current_file(env):
+    at = ask(run_app(), REGISTRATION_Q)
+    cite = _verify_first_citation(at)
+
+    assert at.query_params["doc"] == "registration"
+    assert (at.query_params["start"], at.query_params["end"]) == (str(cite["start"]), str(cite["end"]))
+    source = next(v for v in html_values(at) if 'class="qa-source"' in v)
+    assert f'<mark class="qa-hit" id="qa-source-hit">{html.escape(cite["quote"])}</mark>' in source
+    assert any(v.startswith("<script>") and 'getElementById("qa-source-hit")' in v for v in html_values(at))
+    assert any("Verified" in s.value for s in at.success)
+    assert any(f"characters {cite['start']:,}–{cite['end']:,}" in c.value for c in at.caption)
+
+
+def test_verify_flags_a_source_changed_after_indexing(env):
+    at = ask(run_app(), REGISTRATION_Q)
+    cite = _verify_first_citation(at)
+    path = env.corpus / "registration.md"
+
+    path.write_text(REGISTRATION + "\nAn added paragraph after the cited span.\n", encoding="utf-8")
+    at.run()
+    assert not at.success
+    assert any(
+        "changed since indexing" in unescape_md(w.value) and "still hold" in unescape_md(w.value) for w in at.warning
+    )
+
+    path.write_text("# Preface added on top\n\n" + REGISTRATION, encoding="utf-8")
+    at.run()
+    errors = [unescape_md(e.value) for e in at.error]
+    assert any("no longer at" in e for e in errors), errors
+    source = next(v for v in html_values(at) if 'class="qa-source"' in v)
+    assert "Preface added on top" in source  # the current file is what is shown, flagged
+    moved = path.read_text(encoding="utf-8").find(cite["quote"])
+    assert f"characters {moved:,}–{moved + len(cite['quote']):,}" in errors[0]
+
+
+def test_query_string_opens_the_source_view_at_the_span(env):
+    text = load_index(env.index).documents["liability"].text
+    start = text.index("A launching State shall be absolutely liable")
+    end = text.index("in flight.") + len("in flight.")
+    at = run_app(doc="liability", start=str(start), end=str(end))
+
+    source = next(v for v in html_values(at) if 'class="qa-source"' in v)
+    assert f'id="qa-source-hit">{html.escape(text[start:end])}</mark>' in source
+    assert any("Verified" in s.value for s in at.success)
+    assert any(f"?doc=liability&start={start}&end={end}" in c.value for c in at.code)
+    at.button(key="close_source").click().run()
+    assert "doc" not in at.query_params
+    assert not any('class="qa-source"' in v for v in html_values(at))
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"doc": "no_such_doc", "start": "0", "end": "5"}, "No document"),
+        ({"doc": "liability", "start": "0", "end": "999999"}, "outside this document"),
+        ({"doc": "liability", "start": "x", "end": "5"}, "whole numbers"),
+        ({"doc": "liability", "start": "9", "end": "3"}, "not valid"),
+    ],
+)
+def test_bad_links_show_an_error_and_the_app_keeps_working(env, query, message):
+    at = run_app(**query)
+    assert any(message in unescape_md(e.value) for e in at.error), [e.value for e in at.error]
+    ask(at, REGISTRATION_Q)
+    assert not last_entry(at)["answer"]["abstained"]
+
+
+# ------------------------------------------------------------------ uploads
+
+
+def test_upload_and_reindex_makes_the_new_document_searchable(env):
+    at = run_app()
+    assert at.sidebar.metric[0].value == "4"
+    lunar = b"# Lunar Mining\n\nHelium three extraction on the lunar surface needs a permit from the lunar authority.\n"
+    at.file_uploader[0].set_value([("../../lunar.md", lunar, "text/markdown")])
+    at.run()
+    at.button(key="add_docs").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    assert (env.corpus / "lunar.md").read_bytes() == lunar
+    assert not (env.tmp / "lunar.md").exists() and not (env.tmp.parent / "lunar.md").exists()
+    assert any("Added lunar" in unescape_md(s.value) for s in at.success)
+    assert any("folder part ignored" in unescape_md(w.value) for w in at.warning)
+    assert at.sidebar.metric[0].value == "5"  # a fresh engine, no restart
+    ask(at, "Who issues a permit for helium three extraction on the lunar surface?")
+    assert last_entry(at)["answer"]["citations"][0]["doc_id"] == "lunar"
+
+
+def test_save_uploads_keeps_base_names_and_refuses_bad_files(env):
+    files = [
+        ("../../evil.md", b"# Evil\n\nA document that tried to escape the corpus folder."),
+        ("..\\..\\win.txt", b"A text file with a Windows path in its name."),
+        ("notes.exe", b"MZ binary"),
+        (".hidden.md", b"# Hidden\n\nNot indexed."),
+        ("README.md", b"# Readme\n\nNot indexed."),
+        ("empty.md", b""),
+        ("binary.md", b"\x00\x01\x02 not text"),
+    ]
+    result = app.save_uploads(files, env.corpus)
+
+    assert result.saved == ("evil.md", "win.txt")
+    assert (env.corpus / "evil.md").is_file() and (env.corpus / "win.txt").is_file()
+    assert not list(env.tmp.parent.glob("evil.md")) and not (env.tmp / "evil.md").exists()
+    reasons = dict(result.rejected)
+    assert "unsupported file type .exe" in reasons["notes.exe"]
+    assert "hidden" in reasons[".hidden.md"]
+    assert "README.md" in reasons["README.md"]
+    assert "empty" in reasons["empty.md"] and "empty.md" in reasons["empty.md"]
+    assert "binary" in reasons["binary.md"]
+    assert not (env.corpus / "empty.md").exists() and not (env.corpus / "binary.md").exists()
+    assert not list(env.corpus.glob(".upload-*"))  # no temporary files left behind
+
+
+# ------------------------------------------------------------------ safety and errors
+
+
+def test_hostile_document_text_and_title_are_shown_escaped(env):
+    at = ask(run_app(), HOSTILE_Q)
+    answer = last_entry(at)["answer"]
+    assert answer["citations"][0]["doc_id"] == "hostile"
+    assert "<script>alert(1)</script>" in answer["answer"]  # the quote is verbatim...
+    at.toggle(key="explain-0").set_value(True).run()
+
+    shown = [h for h in html_values(at) if "alert(1)" in h]
+    assert shown, "the hostile text should be on the page"
+    for value in shown:  # ...but on the page it is text, never markup
+        assert "<script>alert(1)" not in value
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in value
+    assert any("&lt;b&gt;notice&lt;/b&gt; **title**" in h for h in html_values(at))
+    for value in markdown_like(at):
+        assert "<script>" not in value and "<b>" not in value
+        assert "](javascript:" not in value and "**title**" not in value and "**bold**" not in value
+    assert any(
+        unescape_md(label) == "Hostile <b>notice</b> **title**" for label in (e.label for e in at.sidebar.expander)
+    )
+    export = next(c.value for c in at.code if "[^1]:" in c.value)
+    assert "<script>" not in export and r"\<script\>alert(1)\</script\>" in export
+
+    at = run_app(doc="hostile")  # the whole-document view
+    source = next(v for v in html_values(at) if 'class="qa-source"' in v)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in source and "<script>" not in source
+
+
+def test_corrupt_index_shows_an_error_and_the_app_keeps_working(env):
+    (current_build(env.index) / "manifest.json").write_text("{not json", encoding="utf-8")
+    at = run_app()
+
+    assert any("corrupt" in unescape_md(e.value) for e in at.error), [e.value for e in at.error]
+    assert at.chat_input, "the chat stays usable"
+    ask(at, REGISTRATION_Q)
+    assert "no index is loaded" in last_entry(at)["error"]
+    assert any("no index is loaded" in unescape_md(e.value) for e in at.chat_message[1].error)
+
+    at.button(key="rebuild_index").click().run()
+    assert not at.exception
+    assert not any("corrupt" in unescape_md(e.value) for e in at.error)
+    assert at.sidebar.metric[0].value == "4"
+    ask(at, REGISTRATION_Q)
+    assert last_entry(at)["answer"]["citations"][0]["doc_id"] == "registration"
+
+
+def test_missing_index_is_built_on_start(env, monkeypatch):
+    fresh = env.tmp / "fresh-index"
+    monkeypatch.setenv("QA_INDEX", str(fresh))
+    at = run_app()
+
+    assert (fresh / "CURRENT").is_file()
+    assert not at.error
+    assert at.sidebar.metric[0].value == "4"
+
+
+@pytest.mark.parametrize("typed", ["", "   ", "\n\t"])
+def test_empty_input_does_nothing(env, typed):
+    at = ask(run_app(), typed)
+    assert at.session_state["history"] == []
+    assert not at.chat_message
+    assert not at.error
+
+
+def test_over_long_question_is_refused_with_a_message(env):
+    question = "orbit " * (MAX_QUESTION_CHARS // 6 + 10)
+    at = ask(run_app(), question)
+
+    entry = last_entry(at)
+    assert entry["answer"] is None and "the limit is 2,000" in entry["error"]
+    assert any("limit is 2,000" in unescape_md(e.value) for e in at.chat_message[1].error)
+    assert not any("qa-quote" in h.value for h in at.chat_message[1].html)
+
+
+# ------------------------------------------------------------------ pure helpers
+
+
+def test_md_escape_neutralises_markdown_html_and_directives():
+    raw = "**b** _i_ [x](javascript:y) <img src=x> :red[r] $x$ `c` # h &amp;"
+    escaped = app.md_escape(raw)
+    assert unescape_md(escaped) == raw
+    # Every character Markdown, HTML or Streamlit directives give a meaning to is backslash-escaped.
+    assert not re.search(r"(?<!\\)[*_\[\]()<>:$`#&]", escaped), escaped
+
+
+def test_meta_table_links_only_safe_urls():
+    table = app._meta_table({"doi": "10.1/x<y", "url": "javascript:alert(1)", "source": "https://ok.example/a?b=1"})
+    assert 'href="https://doi.org/10.1/x%3Cy"' in table
+    assert "javascript:alert(1)" in table and 'href="javascript' not in table
+    assert 'href="https://ok.example/a?b=1"' in table

@@ -9,7 +9,6 @@ own, so a question about sources is answered with the whole entry.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -39,6 +38,11 @@ def _section_name(heading: str, doc: Document) -> str:
 def sections(doc: Document) -> list[tuple[int, int, str]]:
     """(start, end, heading path) of every stretch of body text between headings."""
     text = doc.text
+    pages = doc.metadata.get("pages")
+    if isinstance(pages, list) and pages and not doc.headings:
+        # A PDF: each page is a section, so every chunk (and citation) has one page number.
+        ends = [*pages[1:], len(text)]
+        return [(s, e, f"{short_title(doc)} › p. {n}") for n, (s, e) in enumerate(zip(pages, ends, strict=True), 1)]
     out = []
     stack: list[tuple[int, str]] = []
     bounds = [(0, 0, "")] + list(doc.headings)
@@ -70,7 +74,6 @@ def chunk_document(
         keep_separator="end", add_start_index=True, strip_whitespace=True,
     )
     ref_spans = {(r.start, r.end): r for r in doc.references}
-    pages = doc.metadata.get("pages") if isinstance(doc.metadata.get("pages"), list) else None
     chunks: list[Chunk] = []
     for start, end, path in sections(doc):
         body = doc.text[start:end]
@@ -85,10 +88,7 @@ def chunk_document(
         for piece in splitter.create_documents([body]):
             s = start + piece.metadata["start_index"]
             e = s + len(piece.page_content)
-            locator = path
-            if pages:
-                locator = f"{path} › p. {bisect_right(pages, s)}"
-            chunks.append(Chunk(f"{doc.doc_id}:{s}", doc.doc_id, piece.page_content, s, e, locator))
+            chunks.append(Chunk(f"{doc.doc_id}:{s}", doc.doc_id, piece.page_content, s, e, path))
     assert all(doc.text[c.start:c.end] == c.text for c in chunks), doc.doc_id
     assert len(ref_spans) == sum(1 for c in chunks if c.ref_id), doc.doc_id
     return chunks

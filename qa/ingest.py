@@ -7,6 +7,7 @@ that canonical text.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import unicodedata
@@ -20,7 +21,7 @@ from qa.errors import CorpusError, UnreadableDocumentError
 from qa.references import parse_reference
 from qa.types import Document
 
-SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".pdf")
+SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".pdf", ".html", ".htm", ".docx", ".bib", ".ris")
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
@@ -178,6 +179,116 @@ def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Do
     )
 
 
+def html_to_markdown(html: str, name: str) -> tuple[str, str | None]:
+    """Main text of a web page as Markdown (scripts, navigation, footers dropped) and its title."""
+    import trafilatura
+
+    body = trafilatura.extract(html, output_format="markdown", include_comments=False, include_tables=True)
+    if not body or not body.strip():
+        raise UnreadableDocumentError(f"{name}: no main text found in the HTML page")
+    meta = trafilatura.extract_metadata(html)
+    return body, (meta.title if meta and meta.title else None)
+
+
+def docx_to_markdown(data: bytes, name: str) -> tuple[str, str | None]:
+    """Paragraphs of a Word file; "Heading N" styles become Markdown headings (locators)."""
+    import io
+    import zipfile
+
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise UnreadableDocumentError(f"{name}: not a readable .docx file ({exc}); re-save it from Word") from None
+    lines = []
+    for para in document.paragraphs:
+        text = para.text.strip()
+        if not text:
+            continue
+        style = (para.style.name if para.style is not None else "") or ""
+        level = style.removeprefix("Heading ").strip()
+        if style == "Title":
+            lines.append(f"# {text}")
+        elif style.startswith("Heading ") and level.isdigit():
+            lines.append(f"{'#' * min(int(level) + 1, 6)} {text}")
+        else:
+            lines.append(text)
+    if not lines:
+        raise UnreadableDocumentError(f"{name}: the .docx file has no text")
+    return "\n\n".join(lines), (document.core_properties.title or None)
+
+
+_BIB_KINDS = {"article": "article", "book": "book", "inbook": "book", "incollection": "book",
+              "techreport": "report", "misc": "report", "JOUR": "article", "BOOK": "book",
+              "CHAP": "book", "RPRT": "report", "GOVDOC": "un_document", "STAT": "treaty"}
+
+
+def _bib_records(data: str, suffix: str, name: str) -> list[dict]:
+    """Entries of a BibTeX or RIS file as plain field dicts."""
+    if suffix == ".ris":
+        import rispy
+
+        try:
+            entries = rispy.loads(data)
+        except Exception as exc:  # rispy raises bare IOError/ValueError subclasses for bad files
+            raise UnreadableDocumentError(f"{name}: not a valid RIS file ({exc})") from None
+        return [{
+            "kind": _BIB_KINDS.get(e.get("type_of_reference", ""), "report"),
+            "authors": tuple(e.get("authors") or e.get("first_authors") or ()),
+            "year": str(e.get("year") or e.get("publication_year") or "").strip("/") or None,
+            "title": e.get("title") or e.get("primary_title"),
+            "container": e.get("journal_name") or e.get("secondary_title") or e.get("publisher"),
+            "volume": e.get("volume"), "issue": e.get("number"), "place": e.get("place_published"),
+            "publisher": e.get("publisher"), "doi": e.get("doi"), "url": (e.get("urls") or [None])[0],
+        } for e in entries]
+    import bibtexparser
+
+    library = bibtexparser.parse_string(data)
+    out = []
+    for e in library.entries:
+        f = {field.key.lower(): str(field.value).strip("{} ") for field in e.fields}
+        authors = tuple(a.strip() for a in f.get("author", f.get("editor", "")).split(" and ") if a.strip())
+        out.append({
+            "kind": _BIB_KINDS.get(e.entry_type.lower(), "report"), "authors": authors,
+            "year": f.get("year"), "title": f.get("title"),
+            "container": f.get("journal") or f.get("booktitle") or f.get("series") or f.get("institution"),
+            "volume": f.get("volume"), "issue": f.get("number"), "place": f.get("address"),
+            "publisher": f.get("publisher"), "doi": f.get("doi"), "url": f.get("url"),
+        })
+    if library.failed_blocks and not out:
+        raise UnreadableDocumentError(f"{name}: no BibTeX entry could be parsed")
+    return out
+
+
+def parse_bibliography(data: str, *, suffix: str, doc_id: str, path: str, title: str) -> Document:
+    """A .bib or .ris file as a document: each entry rendered as one line of a
+    "References" section (the canonical text), with its parsed fields as a Reference."""
+    from qa.types import Reference
+
+    records = _bib_records(normalize_text(data), suffix, path)
+    if not records:
+        raise UnreadableDocumentError(f"{path}: no reference entries found")
+    text = f"# {title}\n\n## References\n\n"
+    headings = ((0, 1, title), (len(f"# {title}\n\n"), 2, "References"))
+    refs = []
+    for n, rec in enumerate(records, 1):
+        parts = ["; ".join(rec["authors"])] if rec["authors"] else []
+        parts += [f"({rec['year']})." if rec["year"] else "", f"{rec['title']}." if rec["title"] else ""]
+        parts += [f"{rec['container']}." if rec["container"] else ""]
+        parts += [f"DOI: {rec['doi']}." if rec["doi"] else ""]
+        raw = " ".join(p for p in parts if p).strip() or "(empty entry)"
+        start = len(text)
+        text += raw + "\n\n"
+        refs.append(Reference(ref_id=f"{doc_id}#ref-{n}", doc_id=doc_id, n=n, raw=raw, start=start,
+                              end=start + len(raw), **{k: v or None for k, v in rec.items() if k != "authors"},
+                              authors=rec["authors"]))
+    text = text.rstrip("\n") + "\n"
+    return Document(doc_id=doc_id, path=path, title=title, text=text, sha256=sha256_text(text),
+                    metadata={"title": title, "type": "bibliography"}, references=tuple(refs),
+                    headings=headings)
+
+
 def read_document(path: Path, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     """Read one corpus file.
 
@@ -197,9 +308,19 @@ def read_document(path: Path, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES)
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         return parse_pdf(data, doc_id=doc_id, path=name, fallback_title=fallback)
+    if suffix == ".docx":
+        body, title = docx_to_markdown(data, name)
+        doc = parse_markdown(body, doc_id=doc_id, path=name, fallback_title=title or fallback)
+        return dataclasses.replace(doc, metadata={"title": doc.title, **doc.metadata})
     text = decode_bytes(data, name)
     if suffix in (".md", ".markdown"):
         return parse_markdown(text, doc_id=doc_id, path=name, fallback_title=fallback)
+    if suffix in (".html", ".htm"):
+        body, title = html_to_markdown(text, name)
+        doc = parse_markdown(body, doc_id=doc_id, path=name, fallback_title=title or fallback)
+        return dataclasses.replace(doc, metadata={"title": doc.title, **doc.metadata})
+    if suffix in (".bib", ".ris"):
+        return parse_bibliography(text, suffix=suffix, doc_id=doc_id, path=name, title=fallback)
     text = normalize_text(text)
     return Document(
         doc_id=doc_id, path=name, title=fallback, text=text, sha256=sha256_text(text),

@@ -1,0 +1,144 @@
+"""HTML, DOCX, PDF, BibTeX and RIS files become documents with exact offsets."""
+
+import zlib
+from pathlib import Path
+
+import pytest
+
+from qa.chunking import chunk_document
+from qa.errors import UnreadableDocumentError
+from qa.ingest import load_corpus, read_document
+
+
+def _check_offsets(doc):
+    chunks = chunk_document(doc)
+    assert chunks
+    for c in chunks:
+        assert doc.text[c.start:c.end] == c.text
+    return chunks
+
+
+def test_html_main_text_without_scripts_or_navigation(tmp_path):
+    (tmp_path / "page.html").write_text(
+        "<html><head><title>Debris page</title><script>alert('x')</script></head><body>"
+        "<nav>Home | About | Contact</nav><article><h1>Space debris</h1>"
+        "<p>Space debris is a growing problem for satellites in low earth orbit today.</p>"
+        "<h2>Kessler syndrome</h2><p>The Kessler syndrome describes a cascade of collisions in orbit.</p>"
+        "</article><footer>Copyright notice</footer></body></html>", encoding="utf-8")
+    doc = read_document(tmp_path / "page.html", tmp_path)
+    assert "growing problem" in doc.text and "cascade of collisions" in doc.text
+    assert "alert" not in doc.text and "Contact" not in doc.text
+    chunks = _check_offsets(doc)
+    assert any(c.locator.endswith("Kessler syndrome") for c in chunks)
+
+
+def test_docx_headings_become_locators(tmp_path):
+    docx = pytest.importorskip("docx")
+    d = docx.Document()
+    d.add_heading("Space security report", level=0)
+    d.add_heading("Findings", level=1)
+    d.add_paragraph("States should negotiate transparency and confidence-building measures.")
+    d.save(tmp_path / "report.docx")
+    doc = read_document(tmp_path / "report.docx", tmp_path)
+    assert doc.title == "Space security report"
+    chunks = _check_offsets(doc)
+    assert chunks[-1].locator == "Space security report › Findings"
+
+
+def test_corrupt_docx(tmp_path):
+    (tmp_path / "bad.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(UnreadableDocumentError, match="docx"):
+        read_document(tmp_path / "bad.docx", tmp_path)
+
+
+BIB = """@article{hart2007,
+  author = {Hart, B. L. and Doe, Jane},
+  title = {Anti-satellite weapons and the law},
+  journal = {Journal of Space Law},
+  year = {2007},
+  volume = {33},
+  doi = {10.1000/jsl.2007.1}
+}
+@book{lyall2018, author = {Lyall, Francis}, title = {Space Law}, publisher = {Routledge}, year = {2018},
+  address = {London}}
+"""
+
+RIS = """TY  - JOUR
+AU  - Meyer, P.
+TI  - Prospects for progress on space security diplomacy
+JO  - Room
+PY  - 2016
+ER  - 
+"""
+
+
+def test_bibtex_and_ris_become_reference_records(tmp_path):
+    (tmp_path / "refs.bib").write_text(BIB)
+    (tmp_path / "more.ris").write_text(RIS)
+    docs = {d.doc_id: d for d in load_corpus(tmp_path).documents}
+    bib, ris = docs["refs"], docs["more"]
+    hart, lyall = bib.references
+    assert hart.authors == ("Hart, B. L.", "Doe, Jane") and hart.year == "2007"
+    assert hart.doi == "10.1000/jsl.2007.1" and hart.container == "Journal of Space Law" and hart.kind == "article"
+    assert lyall.place == "London" and lyall.publisher == "Routledge" and lyall.kind == "book"
+    assert ris.references[0].authors == ("Meyer, P.",) and ris.references[0].year == "2016"
+    for doc in (bib, ris):
+        for r in doc.references:
+            assert doc.text[r.start:r.end] == r.raw
+        refs = [c for c in _check_offsets(doc) if c.ref_id]
+        assert len(refs) == len(doc.references)
+
+
+def _pdf(pages: list[str]) -> bytes:
+    """A minimal valid PDF with one line of text per page."""
+    objs = ["<< /Type /Catalog /Pages 2 0 R >>", None,
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    kids = []
+    for text in pages:
+        stream = f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET".encode()
+        objs.append(f"<< /Length {len(stream)} >>\nstream\n{stream.decode()}\nendstream")
+        objs.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents {len(objs)} 0 R "
+                    "/Resources << /Font << /F1 3 0 R >> >> >>")
+        kids.append(f"{len(objs)} 0 R")
+    objs[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
+    out, offsets = b"%PDF-1.4\n", []
+    for i, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    assert zlib  # keep the import honest: streams are left uncompressed on purpose
+    return out
+
+
+def test_pdf_text_per_page_with_page_locators(tmp_path: Path):
+    (tmp_path / "paper.pdf").write_bytes(_pdf(["Diplomacy keeps peace in orbit.", "Debris threatens satellites."]))
+    doc = read_document(tmp_path / "paper.pdf", tmp_path)
+    assert "Diplomacy keeps peace" in doc.text and "Debris threatens" in doc.text
+    assert doc.metadata["pages"] == [0, doc.text.index("Debris")]
+    chunks = _check_offsets(doc)
+    assert chunks[0].locator.endswith("p. 1")
+
+
+def test_pdf_page_locator_on_second_page(tmp_path: Path):
+    (tmp_path / "p.pdf").write_bytes(_pdf(["First page text here.", "Second page text here."]))
+    doc = read_document(tmp_path / "p.pdf", tmp_path)
+    chunks = chunk_document(doc, chunk_size=50, chunk_overlap=0)
+    second = next(c for c in chunks if "Second" in c.text)
+    assert second.locator.endswith("p. 2")
+
+
+def test_encrypted_pdf_is_refused(tmp_path: Path):
+    pypdf = pytest.importorskip("pypdf")
+    from io import BytesIO
+
+    reader = pypdf.PdfReader(BytesIO(_pdf(["Secret text."])))
+    writer = pypdf.PdfWriter()
+    writer.append_pages_from_reader(reader)
+    writer.encrypt("pw")
+    with open(tmp_path / "secret.pdf", "wb") as f:
+        writer.write(f)
+    with pytest.raises(UnreadableDocumentError, match="encrypted"):
+        read_document(tmp_path / "secret.pdf", tmp_path)

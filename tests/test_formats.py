@@ -68,8 +68,7 @@ AU  - Meyer, P.
 TI  - Prospects for progress on space security diplomacy
 JO  - Room
 PY  - 2016
-ER  - 
-"""
+""" + "ER  - \n"  # the RIS end tag keeps its trailing space
 
 
 def test_bibtex_and_ris_become_reference_records(tmp_path):

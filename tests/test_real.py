@@ -72,13 +72,16 @@ def test_eval_set_meets_the_bar(engine):
 
 ADDITIONS = [
     ("outer_space_treaty_1967.md", "Does the Outer Space Treaty ban nuclear weapons in orbit?", "Article IV"),
-    ("rescue_agreement_1968.md", "What must a state do when astronauts land on its territory after an accident?", ""),
-    ("liability_convention_1972.md", "Is a launching State absolutely liable for damage its space object causes "
-                                     "on the surface of the earth?", "Article II"),
-    ("registration_convention_1975.md", "What information about a space object must be furnished to the "
-                                        "Secretary-General of the United Nations?", ""),
-    ("moon_agreement_1979.md", "Are the moon and its natural resources the common heritage of mankind?", ""),
-    ("un_charter_1945.md", "What measures not involving armed force may the Security Council decide on?", ""),
+    ("rescue_agreement_1968.md", "Under the Rescue Agreement, what must a Contracting Party do when "
+                                 "spacecraft personnel land in its territory?", ""),
+    ("liability_convention_1972.md", "Under the Liability Convention, is a launching State absolutely liable "
+                                     "for damage on the surface of the earth?", "Article II"),
+    ("registration_convention_1975.md", "Under the Registration Convention, what information must a State of "
+                                        "registry furnish to the Secretary-General?", ""),
+    ("moon_agreement_1979.md", "Does the Moon Agreement make the moon and its natural resources the "
+                                "common heritage of mankind?", ""),
+    ("un_charter_1945.md", "Under the UN Charter, what measures not involving armed force may the "
+                            "Security Council decide on?", ""),
 ]
 
 
@@ -102,3 +105,15 @@ def test_adding_the_treaties_one_by_one(tmp_path, engine):
         if article:
             assert a.citations[0].locator.endswith(article)
         _exact(eng, a)
+
+
+def test_readme_python_quickstart_runs(tmp_path, monkeypatch, engine):
+    """The README's Python example, run as written in a copy of the project folder."""
+    import re
+    import shutil
+
+    code = re.search(r"```python\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), re.S).group(1)
+    shutil.copytree(REPO / "corpus", tmp_path / "corpus")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    assert (tmp_path / "embeddings" / "CURRENT").is_file()

@@ -350,7 +350,8 @@ def extend_span(text: str, start: int, end: int, chunk: Chunk) -> tuple[int, int
     return start, stop
 
 
-_ANAPHOR = re.compile(r"(These|This|Such|They|Those)\b")
+# A next sentence that lists what this one announces ("These may include ...").
+_ANAPHOR = re.compile(r"(These|Such|They)\s+(?:\w+\s+)?(?:may\s+|shall\s+)?(?:include|includes|comprise|consist)\b")
 _ENUMERATOR = re.compile(r"^\(?([0-9]+|[ivx]+|[a-z])[.)]\s", re.I)
 
 

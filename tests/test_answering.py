@@ -148,3 +148,13 @@ def test_candidate_vectors_are_cached(engine):
     engine.ask("What is a launching State?")
     assert sum(calls) == 1 < first  # only the question itself is encoded again
     assert np.isfinite(first)
+
+
+def test_extend_span_into_a_listing_sentence_only():
+    text = "The Council may decide what measures are to be employed. These may include interruption of relations."
+    chunk = Chunk("d:0", "d", text, 0, len(text), "T")
+    first = text.index(".") + 1
+    assert extend_span(text, 0, first, chunk) == (0, len(text))
+    other = "Space security is an important area of diplomacy today. This is why law is concentrated on space."
+    chunk = Chunk("d:0", "d", other, 0, len(other), "T")
+    assert extend_span(other, 0, other.index(".") + 1, chunk) == (0, other.index(".") + 1)

@@ -1,6 +1,6 @@
 """The automatic switch to an approximate FAISS index, on small seeded data.
 
-``qa.index.make_faiss`` picks exact search below ``hnsw_threshold`` vectors and an
+``qa.index.make_faiss`` picks exact search below ``ann_threshold`` vectors and an
 approximate index above it. These tests lower the threshold so the switch happens
 on a few thousand vectors, check that the approximate index still finds the exact
 top 10, and that the manifest records which index was built and with what
@@ -43,7 +43,7 @@ def recall_at_k(index, vectors: np.ndarray, queries: np.ndarray, k: int = K) -> 
 def test_above_threshold_is_approximate_and_keeps_recall():
     vectors = unit_vectors(3000, seed=1)
     queries = unit_vectors(200, seed=2)
-    index, info = make_faiss(vectors, hnsw_threshold=1000)
+    index, info = make_faiss(vectors, ann_threshold=1000)
     assert info["type"] != "IndexFlatIP"
     assert info["threshold"] == 1000
     assert index.ntotal == len(vectors)
@@ -53,15 +53,15 @@ def test_above_threshold_is_approximate_and_keeps_recall():
 def test_below_threshold_is_exact():
     vectors = unit_vectors(500, seed=3)
     queries = unit_vectors(50, seed=4)
-    index, info = make_faiss(vectors, hnsw_threshold=1000)
+    index, info = make_faiss(vectors, ann_threshold=1000)
     assert info["type"] == "IndexFlatIP"
     assert recall_at_k(index, vectors, queries) == 1.0
 
 
 def test_threshold_boundary_is_inclusive_of_the_threshold():
     vectors = unit_vectors(1000, seed=5)
-    assert make_faiss(vectors, hnsw_threshold=1000)[1]["type"] != "IndexFlatIP"
-    assert make_faiss(vectors[:999], hnsw_threshold=1000)[1]["type"] == "IndexFlatIP"
+    assert make_faiss(vectors, ann_threshold=1000)[1]["type"] != "IndexFlatIP"
+    assert make_faiss(vectors[:999], ann_threshold=1000)[1]["type"] == "IndexFlatIP"
 
 
 def _documents(n: int = 8):
@@ -106,7 +106,7 @@ def _approximate_params_match(index, info: dict) -> None:
 @pytest.mark.parametrize("threshold, approximate", [(5, True), (10_000, False)])
 def test_manifest_records_faiss_type_and_params(tmp_path, threshold, approximate):
     docs = _documents()
-    index, stats = build_index(docs, HashEmbedder(dimension=64), hnsw_threshold=threshold)
+    index, stats = build_index(docs, HashEmbedder(dimension=64), ann_threshold=threshold)
     assert len(index.chunks) >= threshold if approximate else len(index.chunks) < threshold
     info = index.faiss_info
     assert (info["type"] != "IndexFlatIP") is approximate

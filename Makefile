@@ -51,6 +51,7 @@ lint: .stamp-dev
 	$(PY) -m ruff format --check qa tests app.py bench
 
 bench-quality: .stamp-dev
+	$(PY) -m pip install --quiet -r bench/requirements.txt  # txtai, the peer system (bench only)
 	$(PY) bench/quality.py
 
 bench-perf: .stamp-dev

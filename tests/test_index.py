@@ -145,3 +145,24 @@ def test_killed_reindex_leaves_previous_index_loadable(tiny_corpus, tmp_path, em
     # The next build cleans up and succeeds.
     report = build(tiny_corpus, tmp_path / "idx", embedder=embedder)
     assert "new" in report.stats.added
+
+
+def test_queries_are_answered_from_the_old_index_while_a_reindex_runs(tiny_corpus, tmp_path, embedder):
+    build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    old_build = current_build(tmp_path / "idx")
+    seen = []
+
+    class Observing(HashEmbedder):
+        def encode(self, texts, *, progress=None):
+            # Mid-build: another reader opens the index and asks a question.
+            if len(texts) > 1 and not seen:
+                reader = Engine.open(tmp_path / "idx", embedder=embedder)
+                seen.append((reader.index.path, reader.ask("Who wrote about anti-satellite weapons?")))
+            return super().encode(texts, progress=progress)
+
+    (tiny_corpus / "new.md").write_text("# New\n\nA new document. It has two sentences.\n")
+    build(tiny_corpus, tmp_path / "idx", embedder=Observing(128), full=True)
+    path, answer = seen[0]
+    assert path == old_build
+    assert answer.answer.startswith("Hart, B. L. (2007)")
+    assert current_build(tmp_path / "idx") != old_build

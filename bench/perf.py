@@ -18,9 +18,14 @@ markers; sections this run does not measure are kept) and ``docs/latency.png``.
 
 Usage::
 
-    python bench/perf.py               # default run, under 20 minutes on 2 cores
-    python bench/perf.py --full-scale  # adds the 1M-chunk part (about 45 minutes more)
+    python bench/perf.py               # default run (about 60 min on 2 cores shared with other work)
+    python bench/perf.py --full-scale  # adds the 1M-chunk part (about 35 minutes more)
     python bench/perf.py --quick       # small sizes, to check the script itself
+
+    # on a busy machine: keep the work folder, then add parts without redoing the builds
+    python bench/perf.py --work /tmp/qa-perf
+    python bench/perf.py --work /tmp/qa-perf --resume --omp-passive
+    python bench/perf.py --work /tmp/qa-perf --full-scale --scale-only
 """
 
 from __future__ import annotations
@@ -760,8 +765,14 @@ def bench_approximate(
     )
     if "nprobe" in auto_info:
         nprobe = int(auto_info["nprobe"])
-        add(label, auto_index, auto_seconds, "nprobe", lambda p: setattr(auto_index, "nprobe", p),
-            (max(1, nprobe // 2), nprobe, nprobe * 2))
+        add(
+            label,
+            auto_index,
+            auto_seconds,
+            "nprobe",
+            lambda p: setattr(auto_index, "nprobe", p),
+            (max(1, nprobe // 2), nprobe, nprobe * 2),
+        )
         auto_index.nprobe = nprobe
     else:
         add(label, auto_index, auto_seconds, "-", lambda p: None, (0,))

@@ -23,7 +23,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from qa.answering import Weights, answer_type_match, is_source_question, name_match, score_candidates  # noqa: E402
+from qa.answering import Weights, answer_type_match, is_source_question, score_candidates  # noqa: E402
 from qa.embedding import load_embedder  # noqa: E402
 from qa.engine import Engine  # noqa: E402
 from qa.evaluation import contains_gold, load_questions  # noqa: E402
@@ -56,8 +56,8 @@ def features(engine: Engine, question: str, k: int = 5):
                              encode=engine._encode, tokenize=tokenize, idf=engine._idf)
     src = is_source_question(question)
     rows = [(c.semantic, c.lexical, c.passage, answer_type_match(question, c.text),
-             (1 if src else -1) * c.is_reference, name_match(question, c.text)) for c in cands]
-    return np.array(rows, dtype=np.float32).reshape(-1, 6), [c.text for c in cands]
+             (1 if src else -1) * c.is_reference) for c in cands]
+    return np.array(rows, dtype=np.float32).reshape(-1, 5), [c.text for c in cands]
 
 
 def collect(engine, questions, limit):
@@ -110,22 +110,21 @@ def main() -> None:
 
     results = []
     grid = itertools.product([0.4, 0.5, 0.6, 0.7], [0.1, 0.2, 0.3, 0.4, 0.5], [0.0, 0.1, 0.2, 0.3],
-                             [0.0, 0.05, 0.1, 0.15], [0.1, 0.2], [0.0, 0.1, 0.2])
-    for sem, lex, pas, typ, src, name in grid:
-        w = np.array([sem, lex, pas, typ, src, name], dtype=np.float32)
+                             [0.0, 0.05, 0.1, 0.15], [0.1, 0.2])
+    for sem, lex, pas, typ, src in grid:
+        w = np.array([sem, lex, pas, typ, src], dtype=np.float32)
         for threshold in np.arange(0.30, 0.75, 0.01):
             r = evaluate(sets, w, threshold)
             # Hit rates on every set, abstention on the two sets with unanswerable questions.
             objective = (r["eval"][0] + r["eval"][1] + r["spacelaw"][0] + r["xquad"][0]
                          + r["squad2"][0] + r["squad2"][1])
-            results.append((objective, (sem, lex, pas, typ, src, name), round(float(threshold), 2), r))
+            results.append((objective, (sem, lex, pas, typ, src), round(float(threshold), 2), r))
     results.sort(key=lambda x: -x[0])
     for objective, w, t, r in results[:10]:
         print(f"{objective:.3f} w={w} threshold={t} " + " ".join(
             f"{k}=({v[0]:.3f},{'-' if v[1] is None else f'{v[1]:.3f}'})" for k, v in r.items()))
     current = Weights()
-    w = np.array([current.semantic, current.lexical, current.passage, current.answer_type, current.source,
-                  current.name])
+    w = np.array([current.semantic, current.lexical, current.passage, current.answer_type, current.source])
     from qa.answering import DEFAULT_THRESHOLD
 
     print("current:", evaluate(sets, w, DEFAULT_THRESHOLD))

@@ -115,7 +115,6 @@ class Weights:
     passage: float = W_PASSAGE
     source: float = SOURCE_BONUS
     answer_type: float = 0.1
-    name: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -193,19 +192,6 @@ def answer_type_match(question: str, candidate: str) -> float:
     return 0.0
 
 
-_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-ZŁŚŻ][\w\-]+)")
-
-
-def name_match(question: str, candidate: str) -> float:
-    """Share of the question's capitalised words (names, after the first word) found in the
-    candidate: "Which journal published Milik's article?" must land on Milik's entry."""
-    names = {m.group(1).lower() for m in _NAME.finditer(question.replace("’", "'").replace("'s ", " "))}
-    if not names:
-        return 0.0
-    words = set(re.findall(r"[\w\-]+", candidate.lower()))
-    return sum(n in words for n in names) / len(names)
-
-
 # Only the most promising candidates by the cheap features are embedded: encoding
 # sentences is most of the cost of a query. 8 answers as well as 24 did (eval.jsonl
 # 0.818/0.867, XQuAD dev hit@1 0.81 on 200 questions, both unchanged).
@@ -247,8 +233,7 @@ def score_candidates(
     for i, c in enumerate(spans):
         kind = answer_type_match(question, texts[i])
         score = (weights.semantic * float(semantic[i]) + weights.lexical * lexical[i]
-                 + weights.passage * passage[i] + weights.answer_type * kind
-                 + weights.name * name_match(question, texts[i]))
+                 + weights.passage * passage[i] + weights.answer_type * kind)
         if c.is_reference:
             score += weights.source if source_q else -weights.source
         out.append(Candidate(c.chunk.doc_id, c.chunk.chunk_id, c.start, c.end, texts[i],

@@ -1134,10 +1134,12 @@ for b in spec["batches"]:
 print(json.dumps(out))
 """
 
+# qa/embedding.py sets OMP_WAIT_POLICY=PASSIVE unless the environment names a policy. An empty value
+# is not a policy libgomp knows, so it keeps its built-in default (spin, then sleep): qa before 5477c5e.
 VARIANTS = (
-    ("as qa runs now: torch 2 threads, OpenMP default wait policy", {}, 0),
-    ("OMP_WAIT_POLICY=PASSIVE set before torch is imported", {"OMP_WAIT_POLICY": "PASSIVE"}, 0),
-    ("torch.set_num_threads(1)", {}, 1),
+    ("libgomp default wait policy (OMP_WAIT_POLICY empty), 2 threads", {"OMP_WAIT_POLICY": ""}, 0),
+    ("OMP_WAIT_POLICY=PASSIVE (qa's default), 2 threads", {"OMP_WAIT_POLICY": "PASSIVE"}, 0),
+    ("OMP_WAIT_POLICY=PASSIVE, torch.set_num_threads(1)", {"OMP_WAIT_POLICY": "PASSIVE"}, 1),
 )
 
 

@@ -52,11 +52,20 @@ def squad_engine(path: Path, embedder) -> tuple[Engine, list]:
 def features(engine: Engine, question: str, k: int = 5):
     qvec = engine.embedder.encode([question])[0]
     hits = engine.hits(question, qvec, k=k)
-    cands = score_candidates(question, hits, engine.index.documents, question_vector=qvec,
-                             encode=engine._encode, tokenize=tokenize, idf=engine._idf)
+    cands = score_candidates(
+        question,
+        hits,
+        engine.index.documents,
+        question_vector=qvec,
+        encode=engine._encode,
+        tokenize=tokenize,
+        idf=engine._idf,
+    )
     src = is_source_question(question)
-    rows = [(c.semantic, c.lexical, c.passage, answer_type_match(question, c.text),
-             (1 if src else -1) * c.is_reference) for c in cands]
+    rows = [
+        (c.semantic, c.lexical, c.passage, answer_type_match(question, c.text), (1 if src else -1) * c.is_reference)
+        for c in cands
+    ]
     return np.array(rows, dtype=np.float32).reshape(-1, 5), [c.text for c in cands]
 
 
@@ -99,9 +108,11 @@ def main() -> None:
     sets = {}
     engine = Engine(load_index(REPO / "embeddings"), embedder)
     sets["eval"] = collect(engine, load_questions(REPO / "tests/data/eval.jsonl"), 1000)
-    for name, path in (("spacelaw", BENCH / "spacelaw_qa/spacelaw_qa.json"),
-                       ("xquad", BENCH / "xquad_en/xquad.en.json"),
-                       ("squad2", BENCH / "squad2_sample/small.json")):
+    for name, path in (
+        ("spacelaw", BENCH / "spacelaw_qa/spacelaw_qa.json"),
+        ("xquad", BENCH / "xquad_en/xquad.en.json"),
+        ("squad2", BENCH / "squad2_sample/small.json"),
+    ):
         eng, qs = squad_engine(path, embedder)
         if name != "spacelaw":
             qs = [q for q in qs if is_dev(q.qid)]
@@ -109,20 +120,22 @@ def main() -> None:
         print(f"{name}: {len(sets[name])} questions", file=sys.stderr)
 
     results = []
-    grid = itertools.product([0.4, 0.5, 0.6, 0.7], [0.1, 0.2, 0.3, 0.4, 0.5], [0.0, 0.1, 0.2, 0.3],
-                             [0.0, 0.05, 0.1, 0.15], [0.1, 0.2])
+    grid = itertools.product(
+        [0.4, 0.5, 0.6, 0.7], [0.1, 0.2, 0.3, 0.4, 0.5], [0.0, 0.1, 0.2, 0.3], [0.0, 0.05, 0.1, 0.15], [0.1, 0.2]
+    )
     for sem, lex, pas, typ, src in grid:
         w = np.array([sem, lex, pas, typ, src], dtype=np.float32)
         for threshold in np.arange(0.30, 0.75, 0.01):
             r = evaluate(sets, w, threshold)
             # Hit rates on every set, abstention on the two sets with unanswerable questions.
-            objective = (r["eval"][0] + r["eval"][1] + r["spacelaw"][0] + r["xquad"][0]
-                         + r["squad2"][0] + r["squad2"][1])
+            objective = r["eval"][0] + r["eval"][1] + r["spacelaw"][0] + r["xquad"][0] + r["squad2"][0] + r["squad2"][1]
             results.append((objective, (sem, lex, pas, typ, src), round(float(threshold), 2), r))
     results.sort(key=lambda x: -x[0])
     for objective, w, t, r in results[:10]:
-        print(f"{objective:.3f} w={w} threshold={t} " + " ".join(
-            f"{k}=({v[0]:.3f},{'-' if v[1] is None else f'{v[1]:.3f}'})" for k, v in r.items()))
+        print(
+            f"{objective:.3f} w={w} threshold={t} "
+            + " ".join(f"{k}=({v[0]:.3f},{'-' if v[1] is None else f'{v[1]:.3f}'})" for k, v in r.items())
+        )
     current = Weights()
     w = np.array([current.semantic, current.lexical, current.passage, current.answer_type, current.source])
     from qa.answering import DEFAULT_THRESHOLD

@@ -20,14 +20,21 @@ from qa.evaluation import first_gold_rank, load_questions, reciprocal_rank  # no
 from qa.index import load_index  # noqa: E402
 from qa.retrieval import retrieve  # noqa: E402
 
-SETTINGS = [("dense", "convex", 1.0), ("lexical", "convex", 0.0)] + [
-    ("hybrid", "convex", w) for w in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)] + [("hybrid", "rrf", 0.5)]
+SETTINGS = (
+    [("dense", "convex", 1.0), ("lexical", "convex", 0.0)]
+    + [("hybrid", "convex", w) for w in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)]
+    + [("hybrid", "rrf", 0.5)]
+)
 
 
 def main() -> None:
     embedder = load_embedder(None)
-    sets = {"eval": (Engine(load_index(REPO / "embeddings"), embedder),
-                     [q for q in load_questions(REPO / "tests/data/eval.jsonl") if q.answerable])}
+    sets = {
+        "eval": (
+            Engine(load_index(REPO / "embeddings"), embedder),
+            [q for q in load_questions(REPO / "tests/data/eval.jsonl") if q.answerable],
+        )
+    }
     eng, qs = squad_engine(BENCH / "spacelaw_qa/spacelaw_qa.json", embedder)
     sets["spacelaw"] = (eng, qs)
     eng, qs = squad_engine(BENCH / "xquad_en/xquad.en.json", embedder)

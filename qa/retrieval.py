@@ -11,7 +11,7 @@ from typing import Literal
 
 import numpy as np
 
-from qa.index import Index, tokenize
+from qa.index import Index, tokenize_query
 from qa.types import Hit
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -38,7 +38,7 @@ def dense_search(index: Index, query_vector: np.ndarray, n: int) -> list[tuple[i
 def lexical_search(index: Index, question: str, n: int) -> list[tuple[int, float]]:
     """Top ``n`` rows by BM25; rows that share no term with the question are left out."""
     n = min(n, len(index.chunks))
-    tokens = tokenize([question])[0]
+    tokens = tokenize_query(question)
     if n <= 0 or not tokens:
         return []
     scores = index.bm25.get_scores(tokens)

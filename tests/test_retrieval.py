@@ -66,3 +66,11 @@ def test_k_larger_than_corpus(index, embedder):
     q = "space"
     assert len(retrieve(index, q, embedder.encode([q])[0], k=100)) <= len(index.chunks)
     assert np.isfinite([h.score for h in retrieve(index, q, embedder.encode([q])[0], k=100)]).all()
+
+
+def test_question_words_do_not_count_as_query_terms(index):
+    from qa.index import tokenize_query
+
+    assert tokenize_query("What is the moon? How many States were there?") == ["moon", "state"]
+    # A question made only of question words matches nothing, rather than every "what" in the corpus.
+    assert lexical_search(index, "What did they do?", 5) == []

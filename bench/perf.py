@@ -1620,7 +1620,7 @@ def main(argv: list[str] | None = None) -> int:
             lat_table,
             "### (d) Cold start and (e) memory of `ask`",
             f"{cold_reps} runs each, interleaved, after one untimed run of each to warm the page cache. "
-            "Time to the first line printed; peak RSS of the child (wait4).",
+            "Time to the first line printed; peak RSS of the child (GNU time %M).",
             cold_table,
             "Phases measured inside one process (median of runs):",
             cold_phase_table,

@@ -28,6 +28,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
 
+from qa.answering import ABSTAIN_TEXT
 from qa.engine import (
     BuildReport,
     Engine,
@@ -741,7 +742,7 @@ def render_answer(i: int, entry: dict[str, Any], engine: Engine | None) -> None:
             else ""
         )
         st.html(
-            f'<div class="qa-abstain"><strong>The corpus does not answer this.</strong> '
+            f'<div class="qa-abstain"><strong>{ABSTAIN_TEXT}</strong> '
             f"No passage scored above the answer threshold ({conf:.2f} &lt; {threshold:.2f}).{closest}</div>"
         )
     else:

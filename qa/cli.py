@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from qa.answering import ABSTAIN_TEXT
 from qa.engine import Engine, build, default_corpus, default_index, validate_k, validate_question
 from qa.errors import CorpusError, IndexNotFoundError, QAError
 from qa.evaluation import evaluate, load_questions
@@ -167,7 +168,7 @@ def format_answer(a: Answer) -> str:
     """The human-readable rendering of an answer used by ``ask``."""
     lines = [f"Q: {a.question}"]
     if a.abstained:
-        lines.append(f"The corpus does not answer this. (confidence {a.confidence:.2f})")
+        lines.append(f"{ABSTAIN_TEXT} (confidence {a.confidence:.2f})")
         if a.passages:
             lines.append("Closest passages (not an answer):")
             for p in a.passages[:3]:

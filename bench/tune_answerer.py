@@ -60,6 +60,7 @@ def features(engine: Engine, question: str, k: int = 5):
         encode=engine._encode,
         tokenize=tokenize,
         idf=engine._idf,
+        span_vectors=engine._span_vectors,
     )
     src = is_source_question(question)
     rows = [

@@ -3,14 +3,16 @@
 Pure logic: everything here works on strings, offsets and vectors handed in
 by the caller (``qa.engine`` supplies the model and the index).
 
-Each candidate (a sentence of a top passage, or a whole reference entry) gets
-    score = W_SEMANTIC * cosine(question, candidate)
+Each candidate (a sentence of a top passage, or a whole reference entry; see
+``qa.sentences``) gets
+    score = W_SEMANTIC * cosine(question, candidate), with the candidate's vector
+                         stored by the index (pooled from its passage's tokens)
           + W_LEXICAL  * idf-weighted share of the question's terms it contains
                          (the candidate's locator counts as its context)
           + W_PASSAGE  * retrieval score of its passage relative to the best one
-          + a bonus when a "when"/"how many" question meets a date/number
+          + a bonus when a "when"/"how many" question meets a date/a count
           + a bonus (or malus) for reference entries when the question does (or
-            does not) ask about sources.
+            does not) ask about sources or name one of the entry's authors.
 The weights were grid-searched by bench/tune_answerer.py on the dev halves of
 XQuAD-en and SQuAD 2.0, spacelaw_qa and tests/data/eval.jsonl; a logistic model
 over twelve features (tried, then dropped) did no better. The best
@@ -24,11 +26,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from qa.sentences import LONG_SENTENCE, candidate_spans, split_sentences
 from qa.types import Answer, Candidate, Chunk, Citation, Document, Hit, Passage, Reference
 
 W_SEMANTIC = 0.4
@@ -41,12 +44,6 @@ MAX_CITATIONS = 3
 SUPPORT_RATIO = 0.9
 ABSTAIN_TEXT = "The corpus does not answer this."
 
-_ABBREVIATIONS = {
-    "u.s", "u.k", "u.n", "no", "nos", "vol", "art", "arts", "e.g", "i.e", "etc", "mr", "mrs", "ms",
-    "dr", "st", "vs", "cf", "p", "pp", "ed", "eds", "inc", "ltd", "co", "jr", "sr", "prof", "gen",
-    "fig", "para", "paras", "ch", "sec", "res", "approx", "dept", "govt", "op", "cit", "al",
-}
-_BOUNDARY = re.compile(r"(?<=[.!?;:…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ„])|\n+")
 _SOURCE_QUESTION = re.compile(
     r"\b(who\s+(?:wrote|writes|has\s+written|authored|published|edited|discussed|studied|argued|researched)"
     r"|which\s+(?:\w+\s+){0,2}(?:authors?|papers?|articles?|books?|sources?|references?|resolutions?|publications?|journals?|works?|studies)"
@@ -56,54 +53,18 @@ _SOURCE_QUESTION = re.compile(
 )
 
 
-def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
-    """Sentence spans ``(start, end)`` of ``text`` (shifted by ``offset``), whitespace trimmed.
-
-    Splits after ``. ! ? ; :`` followed by a capital or digit, and at line
-    breaks, but not after abbreviations ("U.S.", "No.", "Vol.") or initials
-    ("K. M.").
-    """
-    spans = []
-    start = 0
-    for m in _BOUNDARY.finditer(text):
-        # Line breaks always end a sentence (treaty paragraphs, list items).
-        if "\n" not in m.group(0) and not _is_real_boundary(text, m.start()):
-            continue
-        g = m.group(0)
-        closers = len(g) - len(g.lstrip("\"'”’)]"))  # a closing quote belongs to its sentence
-        spans.append((start, m.start() + closers))
-        start = m.end()
-    spans.append((start, len(text)))
-    out = []
-    for s, e in spans:
-        piece = text[s:e]
-        lead = len(piece) - len(piece.lstrip())
-        trail = len(piece) - len(piece.rstrip())
-        if e - s - lead - trail > 0:
-            out.append((offset + s + lead, offset + e - trail))
-    return out
-
-
-def _is_real_boundary(text: str, pos: int) -> bool:
-    before = text[:pos]
-    if not before.endswith("."):
-        return True
-    word = re.search(r"(\S+)\.$", before)
-    if not word:
-        return True
-    token = word.group(1).lower().lstrip("(\"'“‘")
-    if token in _ABBREVIATIONS:
-        return False
-    if len(token) == 1 and token.isalpha():  # an initial, as in "K. M. Campbell"
-        return False
-    # "1." or "(a)." opening a line or following a sentence numbers a list item.
-    opens_item = word.start() == before.rfind("\n") + 1 or re.search(r"[.;:]\s+$", before[: word.start()])
-    return not (opens_item and re.fullmatch(r"\(?([0-9]{1,3}|[a-z]|[ivx]{1,4})\)?", token))
-
-
 def is_source_question(question: str) -> bool:
     """Does the question ask about authors, publications or documents cited?"""
     return bool(_SOURCE_QUESTION.search(question))
+
+
+def names_an_author(question: str, ref: Reference | None) -> bool:
+    """Does the question name one of the entry's personal authors ("Hart's study")?
+    Such a question is about that work even when it does not ask for sources."""
+    if ref is None:
+        return False
+    surnames = (a.split(",")[0].strip() for a in ref.authors if "," in a)
+    return any(len(n) >= 3 and re.search(rf"\b{re.escape(n)}\b", question) for n in surnames)
 
 
 @dataclass(frozen=True)
@@ -126,36 +87,14 @@ class _Span:
     is_reference: bool
 
 
-# Preambles run one "sentence" over a whole page ("..., Recalling ..., Convinced
-# ..."); past this length a sentence is cut at clause boundaries instead.
-LONG_SENTENCE = 350
-_CLAUSE = re.compile(r"(?:,|;)\s+(?=[A-Z])")
-
-
-def _split_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    if end - start <= LONG_SENTENCE:
-        return [(start, end)]
-    out, s = [], start
-    for m in _CLAUSE.finditer(text, start, end):
-        if m.start() - s >= 40:
-            out.append((s, m.start() + 1))
-            s = m.end()
-    out.append((s, end))
-    return out
-
-
-def candidates_from(hits: Sequence[Hit], documents: dict[str, Document]) -> list[_Span]:
-    """Sentences of each hit, or the whole entry for reference chunks; duplicates dropped."""
+def candidates_from(hits: Sequence[Hit]) -> list[_Span]:
+    """Sentences of each hit, or the whole entry for reference chunks; a sentence shared
+    by two overlapping passages is kept once, with the better-ranked one."""
     seen: set[tuple[str, int, int]] = set()
     out = []
     for rank, hit in enumerate(hits):
         c = hit.chunk
-        text = documents[c.doc_id].text
-        if c.ref_id:
-            spans = [(c.start, c.end)]
-        else:
-            spans = [p for s, e in split_sentences(c.text, c.start) for p in _split_long(text, s, e)]
-        for s, e in spans:
+        for s, e in candidate_spans(c):
             key = (c.doc_id, s, e)
             if key not in seen:
                 seen.add(key)
@@ -179,23 +118,48 @@ _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|el
                      r"twenty|thirty|hundred|thousand|half|third|majority)\b", re.I)
 
 
+# The noun a "how many" question counts: "How many members ..." -> "members".
+_COUNTED = re.compile(r"\bhow many\s+(?:\w+\s+)??([a-z]{3,})\b(?=\s+(?:are|is|does|do|did|can|may|must|shall|"
+                      r"sit|serve|have|has|were|was|make|in|on|of)\b)", re.I)
 _LEADING_ENUMERATOR = re.compile(r"^\s*\(?(?:[0-9]{1,3}|[a-z]|[ivx]{1,4})[.)]\s+")
 
 
 def answer_type_match(question: str, candidate: str) -> float:
-    """1 when the question asks for a date or a number and the candidate has one, else 0."""
+    """How well the candidate fits a question asking for a date or a number.
+
+    1 for a date after "when", or for a count of the thing asked about after
+    "how many X" ("fifteen Members", "three members"); 0.5 for a bare number
+    after "how many X" (a number of something else: "one representative");
+    0 otherwise.
+    """
     candidate = _LEADING_ENUMERATOR.sub("", candidate)  # "3. Each member ..." holds no number
     if _WHEN.search(question):
         return 1.0 if _DATE.search(candidate) else 0.0
-    if _HOW_MANY.search(question):
-        return 1.0 if _NUMBER.search(candidate) else 0.0
-    return 0.0
+    if not _HOW_MANY.search(question):
+        return 0.0
+    if not _NUMBER.search(candidate):
+        return 0.0
+    asked = _COUNTED.search(question)
+    if not asked:
+        return 1.0
+    stem = asked.group(1).lower()[:5]
+    for m in _NUMBER.finditer(candidate):
+        following = candidate[m.end():m.end() + 40].lower().split()[:2]
+        if any(w.startswith(stem) for w in following):
+            return 1.0
+    return 0.5
 
 
-# Only the most promising candidates by the cheap features are embedded: encoding
-# sentences is most of the cost of a query. 8 answers as well as 24 did (eval.jsonl
-# 0.818/0.867, XQuAD dev hit@1 0.81 on 200 questions, both unchanged).
+# Candidates without a stored vector (an index that lacks them, or a caller that
+# passes none) are encoded at query time, only the most promising few by the cheap
+# features: encoding is then most of the cost of a query.
 MAX_EMBEDDED = 8
+
+SpanVectors = Callable[[Hit], Mapping[tuple[int, int], np.ndarray]]
+
+
+def _no_span_vectors(hit: Hit) -> Mapping[tuple[int, int], np.ndarray]:
+    return {}
 
 
 def score_candidates(
@@ -207,11 +171,13 @@ def score_candidates(
     encode: Callable[[list[str]], np.ndarray],
     tokenize: Callable[[list[str]], list[list[str]]],
     idf: Callable[[str], float],
+    span_vectors: SpanVectors = _no_span_vectors,
+    references: Callable[[str], Reference | None] = lambda ref_id: None,
     weights: Weights = Weights(),
     max_embedded: int = MAX_EMBEDDED,
 ) -> list[Candidate]:
     """Every candidate span of the hits with its features and score, best first."""
-    spans = candidates_from(hits, documents)
+    spans = candidates_from(hits)
     if not spans:
         return []
     texts = [documents[c.chunk.doc_id].text[c.start:c.end] for c in spans]
@@ -223,19 +189,31 @@ def score_candidates(
     source_q = is_source_question(question)
     lexical = [lexical_overlap(q_terms, set(t)) for t in cand_terms]
     passage = [max(0.0, hits[c.hit_rank].score / top_hit) for c in spans]
-    cheap = sorted(range(len(spans)), key=lambda i: -(lexical[i] + passage[i] + spans[i].is_reference))
-    embed = sorted(cheap[:max_embedded])
+
+    qv = np.asarray(question_vector, dtype=np.float32).ravel()
     semantic = np.zeros(len(spans), dtype=np.float32)
-    if embed:
-        vectors = encode([texts[i] for i in embed])
-        semantic[embed] = np.clip(vectors @ np.asarray(question_vector, dtype=np.float32).ravel(), 0.0, 1.0)
+    stored = [span_vectors(h) for h in hits]
+    missing = []
+    for i, c in enumerate(spans):
+        v = stored[c.hit_rank].get((c.start, c.end))
+        if v is None:
+            missing.append(i)
+        else:
+            semantic[i] = float(np.asarray(v, dtype=np.float32) @ qv)
+    if missing:
+        cheap = sorted(missing, key=lambda i: -(lexical[i] + passage[i] + spans[i].is_reference))
+        embed = sorted(cheap[:max_embedded])
+        if embed:
+            semantic[embed] = encode([texts[i] for i in embed]) @ qv
+    semantic = np.clip(semantic, 0.0, 1.0)
     out = []
     for i, c in enumerate(spans):
         kind = answer_type_match(question, texts[i])
         score = (weights.semantic * float(semantic[i]) + weights.lexical * lexical[i]
                  + weights.passage * passage[i] + weights.answer_type * kind)
         if c.is_reference:
-            score += weights.source if source_q else -weights.source
+            asked = source_q or names_an_author(question, references(c.chunk.ref_id or ""))
+            score += weights.source if asked else -weights.source
         out.append(Candidate(c.chunk.doc_id, c.chunk.chunk_id, c.start, c.end, texts[i],
                              round(score, 6), round(float(semantic[i]), 6), round(lexical[i], 6),
                              round(passage[i], 6), c.is_reference))
@@ -252,6 +230,7 @@ def answer_question(
     encode: Callable[[list[str]], np.ndarray],
     tokenize: Callable[[list[str]], list[list[str]]],
     idf: Callable[[str], float],
+    span_vectors: SpanVectors = _no_span_vectors,
     threshold: float = DEFAULT_THRESHOLD,
     weights: Weights = Weights(),
     references: Callable[[str], Reference | None] = lambda ref_id: None,
@@ -267,6 +246,8 @@ def answer_question(
         encode: Embeds candidate texts into unit vectors.
         tokenize: BM25 tokenizer (stemmed, stop words removed).
         idf: Inverse document frequency of a token in the index.
+        span_vectors: The stored vectors of a hit's candidate spans, by document
+            offsets (``qa.index`` embeds them at build time); others are encoded.
         threshold: Confidence below which the answerer abstains.
         weights: How candidate features combine.
         references: Looks up a reference record by id, for citation metadata.
@@ -274,7 +255,8 @@ def answer_question(
     """
     passages = tuple(_passage(h, documents) for h in hits)
     scored = score_candidates(question, hits, documents, question_vector=question_vector, encode=encode,
-                              tokenize=tokenize, idf=idf, weights=weights)
+                              tokenize=tokenize, idf=idf, span_vectors=span_vectors, references=references,
+                              weights=weights)
     if not scored:
         return Answer(question, "", True, 0.0, (), passages,
                       {"threshold": threshold, "candidates": [], "reason": "no passages retrieved"})

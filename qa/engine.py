@@ -197,7 +197,7 @@ class Engine:
         hits = self.hits(question, qvec, k=k, mode=mode, doc_ids=doc_ids)
         return answer_question(
             question, hits, self.index.documents, question_vector=qvec, encode=self._encode,
-            tokenize=tokenize, idf=self._idf,
+            tokenize=tokenize, idf=self._idf, span_vectors=self._span_vectors,
             threshold=self.threshold if threshold is None else threshold,
             references=self.index.reference, stale=self.is_stale,
         )
@@ -247,9 +247,11 @@ class Engine:
         self._stale[doc_id] = (key, stale)
         return stale
 
+    def _span_vectors(self, hit: Hit) -> dict[tuple[int, int], np.ndarray]:
+        return self.index.spans(hit.row) if hit.row >= 0 else {}
+
     def _encode(self, texts: list[str]) -> np.ndarray:
-        """Embed candidate sentences, remembering recent ones: the same passages come
-        back for related questions, and encoding is most of a query's cost."""
+        """Embed candidate sentences that have no stored vector, remembering recent ones."""
         if not texts:
             return np.zeros((0, self.embedder.dimension), dtype=np.float32)
         with self._lock:

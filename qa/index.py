@@ -7,6 +7,10 @@ Layout of an index folder (``embeddings/`` by default)::
         manifest.json       settings, per-document hashes, counts, build time
         index.faiss         dense vectors (inner product = cosine on unit vectors)
         chunks.jsonl        one Chunk per line, row i <-> FAISS id i
+        vectors.npy         float32 chunk vectors, row i (exact copies, reused by updates)
+        span_ptr.npy        spans of chunk i are rows span_ptr[i]:span_ptr[i+1] of:
+        span_bounds.npy       (start, end) of each candidate answer span, relative to its chunk
+        span_vectors.npy      float16 vector of each span (qa.sentences.candidate_spans)
         documents.jsonl     one Document per line (canonical text, metadata, references)
         bm25/               bm25s sparse matrices and vocabulary (JSON + .npy, no pickle)
     .lock                   held while a build writes
@@ -36,6 +40,7 @@ import numpy as np
 from qa.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, chunk_document, embedding_text
 from qa.embedding import Embedder
 from qa.errors import IndexLockedError, IndexMismatchError, IndexNotFoundError
+from qa.sentences import candidate_spans
 from qa.types import FORMAT_VERSION, Chunk, Document, Reference
 
 # Exact search is fast and perfect up to a few hundred thousand vectors. Above
@@ -97,6 +102,10 @@ class Index:
     chunk_hashes: list[str]
     faiss_info: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    dense: np.ndarray | None = None  # float32 chunk vectors (memory-mapped when loaded)
+    span_ptr: np.ndarray | None = None
+    span_bounds: np.ndarray | None = None
+    span_vectors: np.ndarray | None = None
 
     def document(self, doc_id: str) -> Document:
         try:
@@ -111,9 +120,20 @@ class Index:
 
     def vectors(self) -> np.ndarray:
         """All stored vectors, row i for chunk i."""
+        if self.dense is not None:
+            return self.dense
         if self.faiss_index.ntotal == 0:
             return np.zeros((0, self.config.dimension), dtype=np.float32)
         return self.faiss_index.reconstruct_n(0, self.faiss_index.ntotal)
+
+    def spans(self, row: int) -> dict[tuple[int, int], np.ndarray]:
+        """Stored vectors of chunk ``row``'s candidate spans, keyed by document offsets."""
+        if self.span_ptr is None or self.span_bounds is None or self.span_vectors is None:
+            return {}
+        lo, hi = int(self.span_ptr[row]), int(self.span_ptr[row + 1])
+        base = self.chunks[row].start
+        return {(base + int(s), base + int(e)): v
+                for (s, e), v in zip(self.span_bounds[lo:hi], self.span_vectors[lo:hi], strict=True)}
 
 
 # ---------------------------------------------------------------- building
@@ -220,19 +240,41 @@ def build_index(
     texts = [embedding_text(c) for c in chunks]
     hashes = [_hash(t) for t in texts]
 
-    reuse: dict[str, np.ndarray] = {}
-    if previous is not None and (previous.config.model, previous.config.dimension) == (config.model, config.dimension):
-        wanted = set(hashes)
+    # Candidate answer spans, relative to their chunk; each gets a vector pooled from the
+    # chunk's own forward pass (Embedder.encode_spans), so answering encodes nothing.
+    bounds = [[(s - c.start, e - c.start) for s, e in candidate_spans(c)] for c in chunks]
+
+    reuse: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if (previous is not None and previous.span_ptr is not None
+            and (previous.config.model, previous.config.dimension) == (config.model, config.dimension)):
+        wanted = dict(zip(hashes, bounds, strict=True))
         old_vectors = previous.vectors()
-        reuse = {h: old_vectors[i] for i, h in enumerate(previous.chunk_hashes) if h in wanted}
+        for i, h in enumerate(previous.chunk_hashes):
+            lo, hi = int(previous.span_ptr[i]), int(previous.span_ptr[i + 1])
+            if h in wanted and [tuple(b) for b in previous.span_bounds[lo:hi].tolist()] == wanted[h]:
+                reuse[h] = (old_vectors[i], previous.span_vectors[lo:hi])
     todo = [i for i, h in enumerate(hashes) if h not in reuse]
     vectors = np.zeros((len(chunks), config.dimension), dtype=np.float32)
+    span_ptr = np.zeros(len(chunks) + 1, dtype=np.int64)
+    span_ptr[1:] = np.cumsum([len(b) for b in bounds])
+    span_vectors = np.zeros((int(span_ptr[-1]), config.dimension), dtype=np.float16)
     if todo:
-        new = embedder.encode([texts[i] for i in todo], progress=progress)
+        # Offsets into the embedded text, which starts with the locator line.
+        shifted = []
+        for i in todo:
+            p = len(texts[i]) - len(chunks[i].text)
+            shifted.append([(p + s, p + e) for s, e in bounds[i]])
+        new, new_spans = embedder.encode_spans([texts[i] for i in todo], shifted, progress=progress)
         vectors[todo] = new
+        row = 0
+        for i in todo:
+            n = len(bounds[i])
+            span_vectors[span_ptr[i]:span_ptr[i + 1]] = new_spans[row:row + n]
+            row += n
     for i, h in enumerate(hashes):
         if h in reuse:
-            vectors[i] = reuse[h]
+            vectors[i], span_vectors[span_ptr[i]:span_ptr[i + 1]] = reuse[h]
+    span_bounds = np.array([b for bs in bounds for b in bs], dtype=np.int32).reshape(-1, 2)
 
     faiss_index, faiss_info = make_faiss(vectors, ann_threshold=ann_threshold)
     old = {d.doc_id: d.sha256 for d in previous.documents.values()} if previous else {}
@@ -240,7 +282,8 @@ def build_index(
     index = Index(
         config=config, documents={d.doc_id: d for d in documents}, chunks=chunks,
         faiss_index=faiss_index, bm25=make_bm25(texts), built_at=_now(), chunk_hashes=hashes,
-        faiss_info=faiss_info,
+        faiss_info=faiss_info, dense=vectors, span_ptr=span_ptr, span_bounds=span_bounds,
+        span_vectors=span_vectors,
     )
     stats = BuildStats(
         documents=len(documents), chunks=len(chunks),
@@ -295,11 +338,16 @@ def save_index(index: Index, root: Path | str, *, stats: BuildStats | None = Non
                 f.write(json.dumps(_document_record(d), ensure_ascii=False) + "\n")
         if index.chunks:
             index.bm25.save(str(tmp / "bm25"))
+        for attr, stem in _ARRAYS.items():
+            if getattr(index, attr) is None:
+                raise ValueError(f"index has no {attr}; build it with build_index")
+            np.save(tmp / f"{stem}.npy", np.ascontiguousarray(getattr(index, attr)), allow_pickle=False)
         manifest = {
             **dataclasses.asdict(index.config),
             "built_at": index.built_at,
             "faiss": index.faiss_info,
             "counts": {"documents": len(index.documents), "chunks": len(index.chunks),
+                       "spans": int(index.span_ptr[-1]),
                        "references": sum(len(d.references) for d in index.documents.values())},
             "documents": {d.doc_id: {"path": d.path, "title": d.title, "sha256": d.sha256}
                           for d in index.documents.values()},
@@ -322,6 +370,10 @@ def save_index(index: Index, root: Path | str, *, stats: BuildStats | None = Non
     index.path = final
     _remove_old_builds(root, keep=name)
     return final
+
+
+# Index attribute -> file stem of the arrays saved beside the FAISS index.
+_ARRAYS = {"dense": "vectors", "span_ptr": "span_ptr", "span_bounds": "span_bounds", "span_vectors": "span_vectors"}
 
 
 def _fsync_dir(path: Path) -> None:
@@ -411,6 +463,9 @@ def load_index(root: Path | str, *, expect: IndexConfig | None = None) -> Index:
         with open(build / "documents.jsonl", encoding="utf-8") as f:
             documents = {d.doc_id: d for d in (_document_from(json.loads(line)) for line in f)}
         bm25 = bm25s.BM25.load(str(build / "bm25"), mmap=False) if chunks else make_bm25([])
+        # Memory-mapped: a query reads only the rows of its candidates.
+        arrays = {name: np.load(build / f"{stem}.npy", mmap_mode="r", allow_pickle=False)
+                  for name, stem in _ARRAYS.items()}
     except (OSError, RuntimeError, ValueError, TypeError, KeyError) as exc:
         raise IndexMismatchError(f"index files in {build} are corrupt or unreadable ({exc}); {fix}") from None
     if "nprobe" in manifest.get("faiss", {}):
@@ -422,9 +477,13 @@ def load_index(root: Path | str, *, expect: IndexConfig | None = None) -> Index:
         )
     if int(getattr(bm25, "scores", {}).get("num_docs", len(chunks))) != len(chunks):
         raise IndexMismatchError(f"BM25 index in {build} does not match its chunks; {fix}")
+    ptr, spans = arrays["span_ptr"], int(arrays["span_bounds"].shape[0])
+    if (arrays["dense"].shape != (len(chunks), config.dimension) or ptr.shape != (len(chunks) + 1,)
+            or (len(ptr) and int(ptr[-1]) != spans) or arrays["span_vectors"].shape != (spans, config.dimension)):
+        raise IndexMismatchError(f"vector files in {build} do not match its {len(chunks)} chunks; {fix}")
     return Index(config=config, documents=documents, chunks=chunks, faiss_index=faiss_index,
                  bm25=bm25, built_at=manifest.get("built_at", ""), chunk_hashes=hashes,
-                 faiss_info=manifest.get("faiss", {}), path=build)
+                 faiss_info=manifest.get("faiss", {}), path=build, **arrays)
 
 
 class IndexLock:

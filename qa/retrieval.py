@@ -121,6 +121,6 @@ def retrieve(
     dense_rank = {r: i for i, (r, _) in enumerate(dense, 1)}
     lex_rank = {r: i for i, (r, _) in enumerate(lexical, 1)}
     return [
-        Hit(index.chunks[r], float(s), dense_rank.get(r, 0), lex_rank.get(r, 0))
+        Hit(index.chunks[r], float(s), dense_rank.get(r, 0), lex_rank.get(r, 0), r)
         for r, s in fused[:k]
     ]

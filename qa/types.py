@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ class Hit:
     score: float
     dense_rank: int = 0
     lexical_rank: int = 0
+    row: int = -1  # the chunk's row in the index it came from
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from qa.engine import Engine, build
 from qa.errors import IndexLockedError, IndexMismatchError, IndexNotFoundError
 from qa.index import IndexConfig, IndexLock, build_index, current_build, load_index, save_index
 from qa.ingest import load_corpus
+from qa.sentences import candidate_spans
+from qa.types import FORMAT_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,7 +29,17 @@ def test_round_trip(tiny_corpus, tmp_path, embedder):
     np.testing.assert_allclose(loaded.vectors(), index.vectors(), atol=1e-6)
     manifest = json.loads((path / "manifest.json").read_text())
     assert manifest["model"] == "hash" and manifest["dimension"] == 128
-    assert manifest["chunk_size"] == 1000 and manifest["format_version"] == 1
+    assert manifest["chunk_size"] == 1000 and manifest["format_version"] == FORMAT_VERSION
+    # Every candidate answer span has a stored vector, in chunk order.
+    assert manifest["counts"]["spans"] == len(loaded.span_bounds) == loaded.span_ptr[-1] > len(index.chunks) // 2
+    np.testing.assert_array_equal(loaded.span_bounds, index.span_bounds)
+    np.testing.assert_allclose(loaded.span_vectors, index.span_vectors)
+    for row, chunk in enumerate(loaded.chunks):
+        spans = loaded.spans(row)
+        assert list(spans) == candidate_spans(chunk)
+        for (s, e), v in spans.items():
+            np.testing.assert_allclose(v, embedder.encode([chunk.text[s - chunk.start:e - chunk.start]])[0],
+                                       atol=2e-3)  # float16 storage
     assert set(manifest["documents"]) == {d.doc_id for d in docs}
     assert all(len(v["sha256"]) == 64 for v in manifest["documents"].values())
     assert manifest["faiss"]["type"] == "IndexFlatIP"
@@ -51,7 +63,8 @@ def test_chunking_mismatch_is_a_clear_error(tiny_corpus, tmp_path, embedder):
         load_index(tmp_path / "idx", expect=IndexConfig("hash", 128, chunk_size=500))
 
 
-@pytest.mark.parametrize("victim", ["manifest.json", "index.faiss", "chunks.jsonl", "documents.jsonl"])
+@pytest.mark.parametrize("victim", ["manifest.json", "index.faiss", "chunks.jsonl", "documents.jsonl", "vectors.npy",
+                                    "span_ptr.npy", "span_bounds.npy", "span_vectors.npy"])
 def test_corrupt_files_are_clear_errors(tiny_corpus, tmp_path, embedder, victim):
     build(tiny_corpus, tmp_path / "idx", embedder=embedder)
     (current_build(tmp_path / "idx") / victim).write_bytes(b"\x00garbage{")
@@ -68,6 +81,24 @@ def test_vector_count_mismatch(tiny_corpus, tmp_path, embedder):
         load_index(tmp_path / "idx")
 
 
+def test_span_vectors_of_another_index_are_refused(tiny_corpus, tmp_path, embedder):
+    build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    spans = current_build(tmp_path / "idx") / "span_vectors.npy"
+    np.save(spans, np.load(spans)[:-1])
+    with pytest.raises(IndexMismatchError, match="do not match"):
+        load_index(tmp_path / "idx")
+
+
+def test_an_index_of_the_previous_format_is_rebuilt(tiny_corpus, tmp_path, embedder):
+    build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    manifest = current_build(tmp_path / "idx") / "manifest.json"
+    manifest.write_text(manifest.read_text().replace(f'"format_version": {FORMAT_VERSION}', '"format_version": 1'))
+    with pytest.raises(IndexMismatchError, match="format 1"):
+        load_index(tmp_path / "idx")
+    report = build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    assert report.stats.embedded == report.stats.chunks and load_index(tmp_path / "idx")
+
+
 def test_incremental_update_embeds_only_changes_and_equals_full(tiny_corpus, tmp_path, embedder):
     first = build(tiny_corpus, tmp_path / "idx", embedder=embedder)
     assert first.stats.embedded == first.stats.chunks
@@ -82,6 +113,9 @@ def test_incremental_update_embeds_only_changes_and_equals_full(tiny_corpus, tmp
     full = load_index(tmp_path / "full")
     assert incremental.chunks == full.chunks
     np.testing.assert_allclose(incremental.vectors(), full.vectors(), atol=1e-6)
+    np.testing.assert_array_equal(incremental.span_ptr, full.span_ptr)
+    np.testing.assert_array_equal(incremental.span_bounds, full.span_bounds)
+    np.testing.assert_allclose(incremental.span_vectors, full.span_vectors, atol=1e-3)
     q = "Who wrote about anti-satellite weapons?"
     a1 = Engine(incremental, embedder).ask(q)
     a2 = Engine(full, embedder).ask(q)

@@ -21,7 +21,7 @@ import numpy as np
 
 from qa.answering import DEFAULT_THRESHOLD, answer_question, idf_lookup, is_source_question
 from qa.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
-from qa.embedding import Embedder, load_embedder
+from qa.embedding import Embedder, LazyEmbedder, load_embedder, model_name
 from qa.errors import BadQuestionError, IndexMismatchError, IndexNotFoundError, QAError
 from qa.index import (
     BuildStats,
@@ -105,7 +105,6 @@ def build(
     corpus = Path(corpus or default_corpus())
     index_dir = Path(index_dir or default_index())
     loaded: CorpusLoad = load_corpus(corpus, max_bytes=max_bytes)
-    embedder = embedder or load_embedder(model)
     with IndexLock(index_dir):
         previous = None
         if not full:
@@ -113,11 +112,20 @@ def build(
                 previous = load_index(index_dir)
             except (IndexNotFoundError, IndexMismatchError):
                 previous = None  # nothing reusable: build from scratch
+        if embedder is None:
+            name = model_name(model)
+            if previous is not None and previous.config.model == name and name != "hash":
+                embedder = LazyEmbedder(model, name, previous.config.dimension)
+            else:
+                embedder = load_embedder(model)
         index, stats = build_index(
             loaded.documents, embedder, chunk_size=chunk_size, chunk_overlap=chunk_overlap,
             previous=previous, progress=progress,
         )
-        path = save_index(index, index_dir, stats=stats)
+        unchanged = (previous is not None and previous.path is not None and index.config == previous.config
+                     and not (stats.added or stats.updated or stats.removed or stats.embedded))
+        # Nothing changed: keep the current build (open engines keep their cache).
+        path = previous.path if unchanged else save_index(index, index_dir, stats=stats)
     return BuildReport(stats, loaded.skipped, path)
 
 

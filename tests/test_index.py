@@ -9,7 +9,7 @@ import pytest
 
 from qa.embedding import HashEmbedder
 from qa.engine import Engine, build
-from qa.errors import IndexLockedError, IndexMismatchError, IndexNotFoundError
+from qa.errors import IndexLockedError, IndexMismatchError, IndexNotFoundError, QAError
 from qa.index import IndexConfig, IndexLock, build_index, current_build, load_index, save_index
 from qa.ingest import load_corpus
 from qa.sentences import candidate_spans
@@ -120,6 +120,19 @@ def test_incremental_update_embeds_only_changes_and_equals_full(tiny_corpus, tmp
     a1 = Engine(incremental, embedder).ask(q)
     a2 = Engine(full, embedder).ask(q)
     assert a1.answer == a2.answer and a1.citations == a2.citations
+
+
+def test_a_reindex_loads_the_model_only_when_something_changed(tiny_corpus, tmp_path):
+    embedder = HashEmbedder(64)
+    embedder.name = "my-model"  # as if built with a local model folder of that name
+    first = build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    missing_model = str(tmp_path / "gone" / "my-model")  # loading it would fail
+    again = build(tiny_corpus, tmp_path / "idx", model=missing_model)
+    assert again.stats.embedded == 0 and again.path == first.path  # current build kept as is
+    (tiny_corpus / "extra.md").write_text("# Extra\n\nNew text to embed.\n")
+    with pytest.raises(QAError, match="neither"):
+        build(tiny_corpus, tmp_path / "idx", model=missing_model)
+    assert load_index(tmp_path / "idx").path == first.path
 
 
 def test_only_one_build_folder_is_kept(tiny_corpus, tmp_path, embedder):

@@ -221,7 +221,6 @@ def model_name(model: str | None = None) -> str:
     return DEFAULT_MODEL if model == DEFAULT_MODEL else Path(model).name
 
 
-@lru_cache(maxsize=4)
 def load_embedder(model: str | None = None) -> Embedder:
     """The embedder named by ``model`` (or ``$QA_MODEL``), loaded once per process.
 
@@ -230,7 +229,12 @@ def load_embedder(model: str | None = None) -> Embedder:
             or ``hash:DIM`` for the model-free test embedder, or a path to a
             local sentence-transformers folder.
     """
-    model = model or os.environ.get("QA_MODEL") or DEFAULT_MODEL
+    # Resolved before the cache: ``None`` means whatever $QA_MODEL says now.
+    return _load_embedder(model or os.environ.get("QA_MODEL") or DEFAULT_MODEL)
+
+
+@lru_cache(maxsize=4)
+def _load_embedder(model: str) -> Embedder:
     if model == "hash" or model.startswith("hash:"):
         return HashEmbedder(int(model.split(":")[1]) if ":" in model else 256)
     if model == DEFAULT_MODEL:

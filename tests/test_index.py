@@ -135,6 +135,15 @@ def test_a_reindex_loads_the_model_only_when_something_changed(tiny_corpus, tmp_
     assert load_index(tmp_path / "idx").path == first.path
 
 
+def test_the_default_embedder_follows_qa_model(monkeypatch):
+    from qa.embedding import load_embedder
+
+    monkeypatch.setenv("QA_MODEL", "hash:32")
+    assert load_embedder().dimension == 32
+    monkeypatch.setenv("QA_MODEL", "hash:48")  # not the cached one of the first call
+    assert load_embedder().dimension == 48 and load_embedder("hash:32").dimension == 32
+
+
 def test_only_one_build_folder_is_kept(tiny_corpus, tmp_path, embedder):
     for _ in range(3):
         build(tiny_corpus, tmp_path / "idx", embedder=embedder, full=True)

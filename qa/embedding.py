@@ -126,23 +126,15 @@ class SentenceTransformerEmbedder:
         self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self.dimension = int(self._model.get_embedding_dimension())
         self.batch_size = batch_size
-        self._slice = batch_size * 16  # texts per encode call (bounds the token vectors held at once)
+        self._slice = batch_size * 8  # texts per forward call in encode_spans
 
     def encode(self, texts, *, progress=None):
         texts = list(texts)
-        if progress is None or len(texts) <= self.batch_size:
-            vecs = self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                      convert_to_numpy=True, show_progress_bar=False)
-            return np.asarray(vecs, dtype=np.float32).reshape(len(texts), self.dimension)
-        parts = []
-        # Sorting by length before batching wastes less padding; sentence-transformers
-        # does this inside each encode call, so feed it large slices.
-        for i in range(0, len(texts), self._slice):
-            parts.append(self._model.encode(texts[i:i + self._slice], batch_size=self.batch_size,
-                                            normalize_embeddings=True, convert_to_numpy=True,
-                                            show_progress_bar=False))
-            progress(min(i + self._slice, len(texts)), len(texts))
-        return np.asarray(np.vstack(parts), dtype=np.float32)
+        vecs = self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                  convert_to_numpy=True, show_progress_bar=False)
+        if progress:
+            progress(len(texts), len(texts))
+        return np.asarray(vecs, dtype=np.float32).reshape(len(texts), self.dimension)
 
     def encode_spans(self, texts, spans, *, progress=None):
         """One forward pass per text gives both vectors: a span's vector is the mean of
@@ -155,32 +147,36 @@ class SentenceTransformerEmbedder:
         texts = list(texts)
         model, d = self._model, self.dimension
         vectors = np.zeros((len(texts), d), dtype=np.float32)
-        span_vectors = np.zeros((sum(len(s) for s in spans), d), dtype=np.float32)
+        first = np.zeros(len(texts) + 1, dtype=np.int64)  # spans of text i: rows first[i]:first[i + 1]
+        np.cumsum([len(s) for s in spans], out=first[1:])
+        span_vectors = np.zeros((int(first[-1]), d), dtype=np.float32)
         todo: list[tuple[int, str]] = []  # (row, text) of spans to encode apart
-        row = 0
-        for i in range(0, len(texts), self._slice):
-            part = texts[i:i + self._slice]
+        # Texts go in order of length, in slices: batches then hold texts of similar
+        # length (little padding, as in one big encode call), while the token vectors
+        # held at once stay bounded and the progress bar moves.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for lo in range(0, len(order), self._slice):
+            ids = order[lo:lo + self._slice]
+            part = [texts[i] for i in ids]
             out = model.encode(part, batch_size=self.batch_size, output_value=None, show_progress_bar=False)
             tok = model.tokenizer(part, return_offsets_mapping=True, truncation=True,
                                   max_length=model.max_seq_length)
-            for j, o in enumerate(out):
+            for j, (i, o) in enumerate(zip(ids, out, strict=True)):
                 v = o["sentence_embedding"].float().numpy()
-                vectors[i + j] = v / max(float(np.linalg.norm(v)), 1e-12)
+                vectors[i] = v / max(float(np.linalg.norm(v)), 1e-12)
                 n = int(o["attention_mask"].sum())
-                ids = tok["input_ids"][j]
                 tokens = o["token_embeddings"][:n].float().numpy()
                 offsets = np.asarray(tok["offset_mapping"][j]).reshape(-1, 2)
-                aligned = len(ids) == n and o["input_ids"][:n].tolist() == ids
-                for s, e in spans[i + j]:
+                aligned = len(offsets) == n and o["input_ids"][:n].tolist() == tok["input_ids"][j]
+                for row, (s, e) in enumerate(spans[i], int(first[i])):
                     inside = (offsets[:, 0] >= s) & (offsets[:, 1] <= e) & (offsets[:, 1] > offsets[:, 0])
                     if aligned and inside.any():
                         p = tokens[inside].mean(axis=0)
                         span_vectors[row] = p / max(float(np.linalg.norm(p)), 1e-12)
                     else:
-                        todo.append((row, part[j][s:e]))
-                    row += 1
+                        todo.append((row, texts[i][s:e]))
             if progress:
-                progress(min(i + self._slice, len(texts)), len(texts))
+                progress(min(lo + self._slice, len(texts)), len(texts))
         if todo:
             span_vectors[[r for r, _ in todo]] = self.encode([t for _, t in todo])
         return vectors, span_vectors

@@ -30,7 +30,9 @@ from qa.errors import QAError
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-DEFAULT_BATCH_SIZE = 64
+# Small batches encode faster on a 2-core CPU: 57.7 chunks/s at 16 vs 46.2 at 64
+# (docs/performance.md, batch-size experiment on the 22k-chunk synthetic corpus).
+DEFAULT_BATCH_SIZE = 16
 
 
 class Embedder(Protocol):
@@ -126,7 +128,7 @@ class SentenceTransformerEmbedder:
         self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self.dimension = int(self._model.get_embedding_dimension())
         self.batch_size = batch_size
-        self._slice = batch_size * 8  # texts per forward call in encode_spans
+        self._slice = batch_size * 32  # texts per encode call in encode_spans
 
     def encode(self, texts, *, progress=None):
         texts = list(texts)

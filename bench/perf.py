@@ -3,10 +3,12 @@
 Every figure is set against a floor measured in the same run on the same machine,
 and reported as medians, p95 and ratios, because the machine may be shared:
 
-* build throughput of ``python -m qa index --full`` vs ``SentenceTransformer.encode``
-  alone on the same chunk texts with the same batch size;
+* build throughput of ``python -m qa index --full`` on the default corpus and on a
+  synthetic corpus of ~20,000 chunks vs ``SentenceTransformer.encode`` alone on the same
+  chunk texts with the same batch size (for the synthetic corpus, about 1 in 6 of the batches
+  ``encode`` forms, see ``sample_floor_batches``; all of them with ``--full-scale``);
 * warm ``Engine.ask`` latency at 1k / 10k / 100k (and 1M with ``--full-scale``)
-  chunks vs question encoding plus one exact FAISS search;
+  chunks vs question encoding plus one exact FAISS search, and where its time goes;
 * at 1M chunks: recall@10 of the automatic approximate index vs exact search, its
   memory and build time, alternatives that fit 1 GB, and BM25 latency;
 * cold start of ``python -m qa ask`` vs loading the model and encoding one sentence
@@ -18,14 +20,26 @@ markers; sections this run does not measure are kept) and ``docs/latency.png``.
 
 Usage::
 
-    python bench/perf.py               # default run (about 60 min on 2 cores shared with other work)
-    python bench/perf.py --full-scale  # adds the 1M-chunk part (about 35 minutes more)
-    python bench/perf.py --quick       # small sizes, to check the script itself
+    python bench/perf.py                # default run (`make bench-perf`): about 13 min on 2 idle cores
+    python bench/perf.py --full-scale   # adds the 1M-chunk part and the full synthetic floor (~20 min more)
+    python bench/perf.py --experiments  # adds thread-setting and batch-size experiments (about 1-2 min more)
+    python bench/perf.py --quick        # small sizes, to check the script itself (3-4 min)
 
     # on a busy machine: keep the work folder, then add parts without redoing the builds
     python bench/perf.py --work /tmp/qa-perf
     python bench/perf.py --work /tmp/qa-perf --resume --omp-passive
     python bench/perf.py --work /tmp/qa-perf --full-scale --scale-only
+
+The default run's time is mostly the ~20,000-chunk build: the run of 2026-11-26 20:35
+(this machine, load ~1 from the bench alone, batch size 64) built 22,014 chunks at 45.5
+chunks/s and took 15.2 min in all; with 20,006 chunks (440 s), a floor of ~3,300 texts
+instead of 5,000 (~70 s instead of 103 s) and the experiments left to ``--experiments``,
+about 13 min. (qa has encoded in batches of 16 since, faster in the batch-size experiment,
+so this should be an upper estimate; not measured yet.) The build and the floors slow down
+with the machine's load: at the 12.5 chunks/s of a heavily loaded run, the build alone
+takes 27 min, so the 20-minute budget holds only on an otherwise idle machine.
+``--full-scale``: the 1M part alone (``--scale-only``) took 12.1 min at 20:53 on the same machine,
+and the floor over all ~20,000 synthetic chunk texts adds about 6 min.
 """
 
 from __future__ import annotations
@@ -67,10 +81,10 @@ CALLER_OMP_WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY")
 if "--omp-passive" in sys.argv[1:]:
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
-from qa.answering import split_sentences  # noqa: E402
 from qa.chunking import chunk_document, embedding_text, short_title  # noqa: E402
 from qa.embedding import DEFAULT_BATCH_SIZE, DEFAULT_MODEL  # noqa: E402
 from qa.ingest import load_corpus, parse_markdown  # noqa: E402
+from qa.sentences import split_sentences  # noqa: E402
 from qa.types import Chunk, Document  # noqa: E402
 
 DOCS = ROOT / "docs"
@@ -87,6 +101,11 @@ TARGET_100K_P50, TARGET_100K_P95, TARGET_1M_P50 = 50.0, 150.0, 100.0
 TARGET_RECALL, TARGET_VECTOR_GB = 0.95, 1.0
 TARGET_COLD_RATIO = 1.3
 POOL = 100  # candidates per retriever in qa.retrieval; the floor searches as many
+# "a synthetic corpus of ~20,000 chunks": documents are generated until it has this many.
+SYNTHETIC_CHUNKS, QUICK_SYNTHETIC_CHUNKS = 20_000, 600
+# The synthetic floor encodes whole batches of the length-sorted chunk texts, spread evenly
+# over the length range: at least about this many texts (with --full-scale: all of them).
+FLOOR_TEXTS, QUICK_FLOOR_TEXTS = 3_200, 300
 
 
 # ------------------------------------------------------------------ small helpers
@@ -307,6 +326,15 @@ def synthetic_document(i: int, pool: Sequence[str]) -> Document:
     return parse_markdown(synthetic_markdown(i, pool), doc_id=name, path=f"{name}.md", fallback_title=name)
 
 
+def synthetic_docs_for(chunks: int, pool: Sequence[str]) -> int:
+    """How many synthetic documents (from document 0) it takes to reach ``chunks`` chunks."""
+    n = total = 0
+    while total < chunks:
+        total += len(chunk_document(synthetic_document(n, pool)))
+        n += 1
+    return n
+
+
 def corpus_chunks(corpus: Path) -> tuple[list[Document], list[Chunk], list[str]]:
     docs = list(load_corpus(corpus).documents)
     chunks = [c for d in docs for c in chunk_document(d)]
@@ -457,7 +485,7 @@ class PrecomputedEmbedder:
         self.name, self.dimension = DEFAULT_MODEL, int(vectors.shape[1])
         self._table = dict(zip(texts, vectors, strict=True))
         ptr = index.span_ptr
-        self._spans = {t: index.span_vectors[ptr[i]:ptr[i + 1]] for i, t in enumerate(texts)}
+        self._spans = {t: index.span_vectors[ptr[i] : ptr[i + 1]] for i, t in enumerate(texts)}
 
     def encode(self, texts, *, progress=None):
         return np.stack([self._table[t] for t in texts]) if texts else np.zeros((0, self.dimension), "f4")
@@ -467,29 +495,97 @@ class PrecomputedEmbedder:
         return self.encode(texts), np.vstack(rows) if rows else np.zeros((0, self.dimension), "f4")
 
 
-def bench_build(name: str, corpus: Path, work: Path, model, *, reps: int, floor_sample: int | None = None) -> dict:
+def sample_floor_batches(model, texts: Sequence[str], every: int) -> tuple[list[str], list[str]]:
+    """The floor's texts: every ``every``-th batch (from a seeded offset) of ``texts`` as
+    ``SentenceTransformer.encode`` batches them, dealt into two halves.
+
+    ``encode`` sorts its texts by length (characters, longest first) and cuts that order
+    into batches; qa's ``encode_spans`` does the same over all chunk texts. Whole batches
+    of that order, concatenated, come out of ``encode``'s own sort as the very same
+    batches, so the sample pays the padding a full floor pays, and taking every k-th one
+    covers the length range evenly (a plain random sample pads a little more: its batches
+    span a k times wider range of lengths). The batches are dealt alternately, so both
+    halves span the whole range of lengths; one runs before the build, one after it.
+    """
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    can_flatten = getattr(model, "_can_flatten_inputs", None)
+    if callable(can_flatten) and can_flatten():  # encode then interleaves long and short texts
+        order = model._interleave_sorted_indices(order)
+    batches = [order[i : i + DEFAULT_BATCH_SIZE] for i in range(0, len(order), DEFAULT_BATCH_SIZE)]
+    chosen = batches[random.Random(SEED).randrange(every) :: every] if every > 1 else batches
+    halves: tuple[list[str], list[str]] = ([], [])
+    for j, b in enumerate(chosen):
+        halves[j % 2].extend(texts[i] for i in b)
+    return halves
+
+
+def padded_tokens_per_text(model, texts: Sequence[str]) -> float:
+    """Tokens per text that ``encode`` runs through the model, padding included (batches of
+    ``DEFAULT_BATCH_SIZE`` in its length order): what makes a floor sample cost what the whole does."""
+    ids = model.tokenizer(list(texts), truncation=True, max_length=model.max_seq_length)["input_ids"]
+    lengths = np.asarray([len(x) for x in ids])[np.argsort([-len(t) for t in texts], kind="stable")]
+    padded = sum(
+        int(lengths[i : i + DEFAULT_BATCH_SIZE].max()) * len(lengths[i : i + DEFAULT_BATCH_SIZE])
+        for i in range(0, len(lengths), DEFAULT_BATCH_SIZE)
+    )
+    return padded / max(1, len(texts))
+
+
+def floor_sample_note(b: dict) -> str:
+    """How the synthetic floor was sampled, and the padding check that makes the sample fair."""
+    text = (
+        f"The synthetic floor encodes 1 in {b['floor_every']} batches of {DEFAULT_BATCH_SIZE} of the chunk texts "
+        f"in the order `SentenceTransformer.encode` batches them (by length), {b['floor_n']:,} of "
+        f"{b['chunks']:,} texts: each is exactly a batch of a full floor, and together they span the length range "
+        "evenly, so the throughput compared is the full floor's without encoding every text twice."
+    )
+    if b.get("padded_tokens"):
+        sample, full, *halves = b["padded_tokens"]
+        text += (
+            f" Tokens through the model per text, padding included: {sample:.1f} in the sample, {full:.1f} "
+            f"over all chunk texts ({sample / full - 1:+.1%})"
+            + (f"; {halves[0]:.1f} and {halves[1]:.1f} in the halves before and after the build." if halves else ".")
+        )
+    return text
+
+
+def bench_build(name: str, corpus: Path, work: Path, model, *, reps: int, floor_texts: int | None = None) -> dict:
     """CLI full builds vs floor encodes of the same chunk texts, interleaved.
 
-    With ``floor_sample``, the floor encodes a seeded random sample of that many of
-    the chunk texts (throughput is what is compared; a random sample has the same
-    length distribution), so that the default run stays within its time budget.
+    Each rep: half the floor, a full CLI build, the other half (``sample_floor_batches``), so
+    the floor brackets the build in time and load drift on a shared machine hits both.
+    With ``floor_texts``, the floor encodes every k-th batch of the chunk texts, k as
+    large as leaves at least about that many texts: throughput is what is compared, and
+    those batches are exactly batches of the full floor, so the default run stays within
+    its time budget. Without it, the floor encodes all the chunk texts.
     """
     _, chunks, texts = corpus_chunks(corpus)
-    floor_texts = texts
-    if floor_sample and floor_sample < len(texts):
-        floor_texts = random.Random(SEED).sample(texts, floor_sample)
-    builds, floors, in_build = [], [], []
+    floor_every = 1
+    if floor_texts:
+        wanted = max(1, math.ceil(floor_texts / DEFAULT_BATCH_SIZE))  # batches
+        floor_every = max(1, math.ceil(len(texts) / DEFAULT_BATCH_SIZE) // wanted)
+    before, after = sample_floor_batches(model, texts, floor_every)
+    n_floor = len(before) + len(after)
+    builds, floors, in_build, halves = [], [], [], []
     index_dir = work / f"index-{name}"
     for r in range(reps):
-        log(f"build {name}: rep {r + 1}/{reps}, {len(chunks)} chunks; floor on {len(floor_texts)}")
+        log(f"build {name}: rep {r + 1}/{reps}, {len(chunks)} chunks; floor on {n_floor} (half before, half after)")
+        t_before = floor_encode(model, before)[0] if before else 0.0
         shutil.rmtree(index_dir, ignore_errors=True)
         run, manifest = cli_index(corpus, index_dir, full=True)
         assert manifest["counts"]["chunks"] == len(chunks), (manifest["counts"], len(chunks))
         builds.append(run.wall)
         in_build.append(float(manifest["build_seconds"]))
-        floors.append(floor_encode(model, floor_texts)[0])
+        t_after = floor_encode(model, after)[0] if after else 0.0
+        floors.append(t_before + t_after)
+        halves.append((len(before) / t_before if t_before else math.nan, len(after) / t_after if t_after else math.nan))
+        log(
+            f"  CLI {run.wall:.1f} s ({len(chunks) / run.wall:.1f} chunks/s), in-build {in_build[-1]:.1f} s; "
+            f"floor {n_floor / floors[-1]:.1f} chunks/s ({halves[-1][0]:.1f} before, {halves[-1][1]:.1f} after)"
+        )
     n = len(chunks)
-    floor_tput = len(floor_texts) / med(floors)
+    floor_tput = n_floor / med(floors)
+    sampled = floor_every > 1
     return {
         "name": name,
         "chunks": n,
@@ -497,7 +593,13 @@ def bench_build(name: str, corpus: Path, work: Path, model, *, reps: int, floor_
         "build_wall": builds,
         "build_inner": in_build,
         "floor": floors,
-        "floor_n": len(floor_texts),
+        "floor_n": n_floor,
+        "floor_every": floor_every,
+        "floor_halves": [med([h[0] for h in halves]), med([h[1] for h in halves])],
+        # tokens through the model per text, padding included: sample, all texts, each half
+        "padded_tokens": [padded_tokens_per_text(model, t) for t in (before + after, texts, before, after)]
+        if sampled
+        else None,
         "build_tput": n / med(builds),
         "inner_tput": n / med(in_build),
         "floor_tput": floor_tput,
@@ -543,7 +645,7 @@ def build_phases(result: dict, work: Path) -> dict[str, float]:
 
 
 class CountingEmbedder:
-    """Delegates to the real embedder and records what each encode call cost."""
+    """Delegates to the real embedder and records what it encoded and what that cost."""
 
     def __init__(self, inner) -> None:
         self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
@@ -552,6 +654,7 @@ class CountingEmbedder:
     def reset(self) -> None:
         self.calls = 0
         self.texts = 0
+        self.spans = 0
         self.seconds = 0.0
 
     def encode(self, texts, *, progress=None):
@@ -568,6 +671,7 @@ class CountingEmbedder:
         self.seconds += time.perf_counter() - t0
         self.calls += 1
         self.texts += len(texts)
+        self.spans += sum(len(s) for s in spans)
         return out
 
 
@@ -598,8 +702,9 @@ def scaled_index(n: int, base, base_vectors: np.ndarray, pool: Sequence[str], *,
     """An in-memory Index of ``n`` chunks built with qa's own make_faiss / make_bm25.
 
     The first ``len(base.chunks)`` chunks are the real synthetic-corpus build (real
-    vectors). Beyond it, more synthetic documents are generated and chunked (distinct
-    texts, real BM25), and their vectors come from ``synthetic_vectors``.
+    vectors and span vectors). Beyond it, more synthetic documents are generated and
+    chunked (distinct texts, real BM25, real candidate spans); their vectors come from
+    ``synthetic_vectors`` and their span vectors from ``synthetic_spans``.
     """
     from qa.index import Index, make_bm25, make_faiss
 
@@ -619,7 +724,7 @@ def scaled_index(n: int, base, base_vectors: np.ndarray, pool: Sequence[str], *,
     timings["vectors"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     span_ptr, span_bounds, span_vectors = synthetic_spans(chunks, vectors, base, base_vectors)
-    timings["span vectors"] = time.perf_counter() - t0
+    timings["spans + span vectors"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     faiss_index, info = make_faiss(vectors)
     timings["faiss (auto)"] = time.perf_counter() - t0
@@ -643,42 +748,52 @@ def scaled_index(n: int, base, base_vectors: np.ndarray, pool: Sequence[str], *,
     return index, vectors, timings
 
 
-def synthetic_spans(chunks, vectors: np.ndarray, base, base_vectors: np.ndarray, *, block: int = 200_000):
-    """Candidate spans of every chunk (``qa.sentences.candidate_spans``, real offsets) and their vectors.
+def synthetic_spans(chunks, vectors: np.ndarray, base, base_vectors: np.ndarray, *, block: int = 20_000):
+    """Span arrays (``span_ptr``, ``span_bounds``, float16 ``span_vectors``) for ``chunks``.
 
-    A chunk of the real build keeps its real span vectors. Synthetic chunk ``i`` copies
-    the span vectors of the real chunk its vector was derived from (row ``i % m``, as in
-    ``synthetic_vectors``), each shifted by the same perturbation the chunk vector got
-    and renormalised, so a span stays close to its own chunk. Stored as float16, as qa does.
+    Chunks of the real build (the first ``m = len(base.chunks)``) get their rows of the
+    base index copied. A synthetic chunk ``i`` has its own candidate spans
+    (``qa.sentences.candidate_spans``, as qa would store them); the vector of its ``t``-th
+    span is the ``t mod k``-th of the ``k`` real span vectors of chunk ``i mod m`` (the real
+    chunk its vector was derived from in ``synthetic_vectors``), shifted by the same
+    perturbation, ``v_i - base_i``, and renormalised: spans keep their real spread around
+    a chunk and follow their chunk's perturbed topic. Built in blocks of ``block`` chunks,
+    so the float32 temporaries stay small next to the float16 result (~2.3 GB at 1M).
     """
     from qa.sentences import candidate_spans
 
-    counts = np.zeros(len(chunks), dtype=np.int64)
-    bounds = []
-    for i, c in enumerate(chunks):
+    n, m = len(chunks), len(base.chunks)
+    real = min(n, m)
+    base_ptr = np.asarray(base.span_ptr, dtype=np.int64)
+    counts = np.zeros(n, dtype=np.int64)
+    counts[:real] = np.diff(base_ptr[: real + 1])
+    extra = []  # bounds of the synthetic chunks, relative to their chunk
+    for i in range(real, n):
+        c = chunks[i]
         spans = candidate_spans(c)
         counts[i] = len(spans)
-        bounds.extend((s - c.start, e - c.start) for s, e in spans)
-    ptr = np.zeros(len(chunks) + 1, dtype=np.int64)
+        extra.extend((s - c.start, e - c.start) for s, e in spans)
+    ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
-    out = np.zeros((int(ptr[-1]), vectors.shape[1]), dtype=np.float16)
-    m = len(base.chunks)
-    base_ptr = base.span_ptr
+    bounds = np.empty((int(ptr[-1]), 2), dtype=np.int32)
+    bounds[: ptr[real]] = base.span_bounds[: base_ptr[real]]
+    bounds[ptr[real] :] = np.asarray(extra, dtype=np.int32).reshape(-1, 2)
+    out = np.empty((int(ptr[-1]), vectors.shape[1]), dtype=np.float16)
+    out[: ptr[real]] = base.span_vectors[: base_ptr[real]]
     base_counts = np.diff(base_ptr)
-    for lo in range(0, len(chunks), block):
-        hi = min(len(chunks), lo + block)
-        rows = np.arange(lo, hi)
-        src = rows % m
+    for lo in range(real, n, block):
+        hi = min(n, lo + block)
         k = counts[lo:hi]
-        chunk_of = np.repeat(rows, k)  # chunk row of each span in the block
-        j = np.arange(int(ptr[lo]), int(ptr[hi])) - np.repeat(ptr[lo:hi], k)  # span number within its chunk
-        src_k = np.repeat(base_counts[src], k)
-        src_row = np.repeat(base_ptr[src], k) + np.where(src_k > 0, j % np.maximum(src_k, 1), 0)
-        delta = vectors[chunk_of] - base_vectors[chunk_of % m]
-        x = np.where((src_k > 0)[:, None], base.span_vectors[np.minimum(src_row, len(base.span_vectors) - 1)]
-                     .astype(np.float32), vectors[chunk_of]) + delta
-        out[ptr[lo]:ptr[hi]] = x / np.linalg.norm(x, axis=1, keepdims=True)
-    return ptr, np.asarray(bounds, dtype=np.int32).reshape(-1, 2), out
+        rows = np.repeat(np.arange(lo, hi), k)  # chunk row of each span in the block
+        t = np.arange(int(ptr[lo]), int(ptr[hi])) - np.repeat(ptr[lo:hi], k)  # span number within its chunk
+        src = rows % m
+        src_k = base_counts[src]
+        has = src_k > 0  # a real chunk without spans (none so far) lends its own vector instead
+        x = base_vectors[src]
+        x[has] = base.span_vectors[base_ptr[src[has]] + t[has] % src_k[has]]
+        x += vectors[rows] - base_vectors[src]
+        out[ptr[lo] : ptr[hi]] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return ptr, bounds, out
 
 
 def exact_index(vectors: np.ndarray):
@@ -690,7 +805,14 @@ def exact_index(vectors: np.ndarray):
 
 
 def bench_queries(index, vectors: np.ndarray, embedder, qs: Sequence[str], *, flat=None) -> dict:
-    """Per question, interleaved: the floor, ``ask`` on a fresh engine, then dense and BM25 search alone."""
+    """Per question, interleaved: the floor, ``ask`` on a fresh engine, then its parts alone.
+
+    The parts: ``Engine.hits`` (retrieval as ``ask`` runs it: dense + BM25 + fusion), and
+    dense and BM25 search on their own. Answer extraction is, per question, ``ask`` minus
+    its encoding minus retrieval. The candidates of each question (``candidates_from`` of
+    the hits ``ask`` used) are counted with how many of them have a stored span vector.
+    """
+    from qa.answering import candidates_from
     from qa.engine import Engine
     from qa.retrieval import dense_search, lexical_search
 
@@ -699,9 +821,8 @@ def bench_queries(index, vectors: np.ndarray, embedder, qs: Sequence[str], *, fl
     for q in qs[:5]:  # warm-up: first calls allocate and fill CPU caches
         Engine(index, counting).ask(q)
         flat.search(embedder.encode([q]), POOL)
-    rec: dict[str, list[float]] = {
-        k: [] for k in ("floor", "floor_encode", "cold", "cold_encode", "cold_texts", "dense", "lexical", "abstained")
-    }
+    keys = ("floor", "floor_encode", "cold", "cold_encode", "cold_texts", "retrieval", "answer", "dense", "lexical")
+    rec: dict[str, list[float]] = {k: [] for k in (*keys, "candidates", "stored", "abstained")}
     for q in qs:
         t0 = time.perf_counter()
         qv = embedder.encode([q])
@@ -716,14 +837,22 @@ def bench_queries(index, vectors: np.ndarray, embedder, qs: Sequence[str], *, fl
         answer = engine.ask(q)
         rec["cold"].append(time.perf_counter() - t0)
         rec["cold_encode"].append(counting.seconds)
-        rec["cold_texts"].append(counting.texts - 1)
+        rec["cold_texts"].append(counting.texts - 1)  # texts encoded besides the question
         rec["abstained"].append(float(answer.abstained))
+        t0 = time.perf_counter()
+        hits = engine.hits(q, qv[0])
+        rec["retrieval"].append(time.perf_counter() - t0)
+        rec["answer"].append(rec["cold"][-1] - rec["cold_encode"][-1] - rec["retrieval"][-1])
         t0 = time.perf_counter()
         dense_search(index, qv[0], POOL)
         t1 = time.perf_counter()
         lexical_search(index, q, POOL)
         rec["dense"].append(t1 - t0)
         rec["lexical"].append(time.perf_counter() - t1)
+        stored = [index.spans(h.row) for h in hits]
+        cands = candidates_from(hits)
+        rec["candidates"].append(len(cands))
+        rec["stored"].append(sum((c.start, c.end) in stored[c.hit_rank] for c in cands))
     return rec
 
 
@@ -738,13 +867,16 @@ def latency_rows(results: dict[int, dict]) -> list[list[object]]:
                 ms(pct(r["floor"], 95)),
                 ms(med(r["cold"])),
                 ms(pct(r["cold"], 95)),
-                f"{med(r['cold']) / med(r['floor']):.1f}x",
+                f"{med(r['cold']) / med(r['floor']):.2f}x",
                 ms(med(r["floor_encode"])),
                 ms(med(r["cold_encode"])),
-                f"{med(r['cold_texts']):.0f}",
+                ms(med(r["retrieval"])),
                 ms(med(r["dense"])),
                 ms(med(r["lexical"])),
-                ms(med(r["cold"]) - med(r["cold_encode"]) - med(r["dense"]) - med(r["lexical"])),
+                ms(med(r["answer"])),
+                f"{med(r['candidates']):.0f}",
+                f"{sum(r['stored']) / max(1, sum(r['candidates'])):.1%}",
+                f"{sum(r['cold_texts']):.0f}",
             ]
         )
     return rows
@@ -759,12 +891,58 @@ LATENCY_HEADERS = [
     "ask p95",
     "ask/floor p50",
     "floor: encode p50",
-    "ask: all encoding p50",
-    "texts encoded besides the question p50",
+    "ask: encoding p50",
+    "ask: retrieval p50",
     "dense search p50",
     "BM25 p50",
-    "rest p50",
+    "ask: answer extraction p50",
+    "candidates per question p50",
+    "candidates with a stored vector",
+    "texts encoded besides the questions (all questions)",
 ]
+
+LATENCY_COLUMNS = (
+    "Columns: times in ms, per question, medians (p50) and 95th percentiles (p95) over the questions. "
+    "'floor' is encoding the question plus one exact `IndexFlatIP` search for the top "
+    f"{POOL}; 'ask' is `Engine.ask` on a fresh `Engine`, and 'ask: encoding' every encode call it made "
+    "(the question, plus any candidate without a stored vector). 'ask: retrieval' is `Engine.hits` (dense and "
+    "BM25 search, fusion) timed alone right after, and 'dense search' and 'BM25' the two searches alone. "
+    "'ask: answer extraction' is, per question, ask minus its encoding minus retrieval: candidate spans, "
+    "looking up their stored vectors, tokenizing them, scoring, citations. Candidates are the spans "
+    "`qa.answering.candidates_from` takes from the hits `ask` used; 'with a stored vector' is the share "
+    "found in the index's span arrays (the rest would be encoded at query time, at most "
+    "`qa.answering.MAX_EMBEDDED` per question), and the last column counts the texts `ask` did encode "
+    "besides the questions, over all of them."
+)
+
+
+def where_time_goes(results: dict[int, dict]) -> str:
+    """A sentence per index size on what ``ask`` spends its median time on, from the measurements."""
+    lines = []
+    for n, r in sorted(results.items()):
+        ask, floor = med(r["cold"]), med(r["floor"])
+        dense, bm25 = med(r["dense"]), med(r["lexical"])
+        parts = {
+            "question encoding" if sum(r["cold_texts"]) == 0 else "encoding (question and candidates)": med(
+                r["cold_encode"]
+            ),
+            "dense search": dense,
+            "BM25 search": bm25,
+            "fusion (retrieval minus the two searches)": max(0.0, med(r["retrieval"]) - dense - bm25),
+            "answer extraction": med(r["answer"]),
+        }
+        top = max(parts, key=parts.__getitem__)
+        lines.append(
+            f"- {n:,} chunks ({r['faiss']}): ask p50 {ms(ask)} ms, {ask / floor:.2f}x the floor ({ms(floor)} ms; "
+            f"ask minus floor {ms(ask - floor)} ms"
+            + ("; ask searches qa's approximate index, the floor an exact one" if r["faiss"] != "IndexFlatIP" else "")
+            + "). "
+            + ", ".join(f"{k} {ms(v)} ms ({v / ask:.0%})" for k, v in parts.items())
+            + f". Largest part: {top}. Texts encoded besides the questions: {sum(r['cold_texts']):.0f} "
+            f"(of {sum(r['candidates']):.0f} candidates, {sum(r['stored']) / max(1, sum(r['candidates'])):.1%} "
+            "with a stored vector)."
+        )
+    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------ (c) 1M: approximate indexes
@@ -989,6 +1167,10 @@ def scale_section(
     mem_rows = [
         ["float32 vectors held by the bench (n x 384 x 4 B)", f"{vectors.nbytes / 1e6:.0f}"],
         [
+            f"span vectors, float16 ({len(index.span_vectors):,} spans x 384 x 2 B) + span_bounds + span_ptr",
+            f"{(index.span_vectors.nbytes + index.span_bounds.nbytes + index.span_ptr.nbytes) / 1e6:.0f}",
+        ],
+        [
             f"FAISS index as built by qa ({index.faiss_info.get('type')})",
             f"{index_bytes(index.faiss_index) / 1e6:.0f}",
         ],
@@ -1007,6 +1189,10 @@ def scale_section(
             "perturbed copies of the real ones: `normalize(v_i + w * v_j + 0.05 * g / sqrt(d))` with "
             "`w ~ U(0.2, 0.6)`, `v_j` another real vector and `g` Gaussian noise. Median nearest-neighbour "
             f"cosine among real vectors {nn_real:.3f}, of synthetic ones to the real set {nn_synth:.3f}. "
+            "Their candidate spans are their own (`qa.sentences.candidate_spans`), and span t of synthetic "
+            "chunk i gets the (t mod k)-th of the k real span vectors of the chunk its vector came from, shifted "
+            "by the same perturbation (`v_i - v_src`) and renormalised, stored as float16 "
+            f"({len(index.span_vectors) / n:.2f} spans per chunk). "
             f"Queries: the {len(qs)} benchmark questions encoded by the model; ground truth: exact "
             f"IndexFlatIP top-{POOL}. Build of the in-memory index: "
             + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
@@ -1020,6 +1206,7 @@ def scale_section(
             f"{verdict(med(r['cold']) <= TARGET_1M_P50 / 1000)}).",
             f"Latency at {n:,} chunks (columns as in the main latency table):",
             table(LATENCY_HEADERS, latency_rows({n: r})),
+            "Where the time of `ask` goes:\n\n" + where_time_goes({n: r}),
             "### Memory at 1M chunks",
             table(["what", "MB"], mem_rows),
         ]
@@ -1042,7 +1229,10 @@ print("encoded", flush=True)
 """
 
 PHASES_SCRIPT = """
-import json, sys, time
+import json, os, sys, time
+# qa.cli imports qa.embedding, which sets this, before anything loads torch; this script imports
+# torch first (to time it apart), so it sets the same policy itself, or its asks would spin.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 t = [time.perf_counter()]
 import sentence_transformers
 t.append(time.perf_counter())
@@ -1087,12 +1277,16 @@ def importtime(code: str) -> dict[str, int]:
 def bench_cold(corpus: Path, index: Path, question: str, *, reps: int) -> dict:
     ask_cmd = [sys.executable, "-m", "qa", "ask", question, "--corpus", str(corpus), "--index", str(index)]
     floor_cmd = [sys.executable, "-c", FLOOR_SCRIPT, question]
+    # The OpenMP wait policy qa sets for itself (qa.embedding), unless the caller named one: on a
+    # busy machine spinning threads would slow the floor's encode and flatter qa's ratio.
+    policy = CALLER_OMP_WAIT_POLICY if CALLER_OMP_WAIT_POLICY is not None else "PASSIVE"
+    floor_env = {**python_env(), "OMP_WAIT_POLICY": policy}
     runs: dict[str, list[Run]] = {"ask": [], "floor": [], "python": []}
     run_timed(ask_cmd)  # warm the page cache for both, like a second launch
-    run_timed(floor_cmd)
+    run_timed(floor_cmd, env=floor_env)
     for r in range(reps):
         log(f"cold start rep {r + 1}/{reps}")
-        runs["floor"].append(run_timed(floor_cmd))
+        runs["floor"].append(run_timed(floor_cmd, env=floor_env))
         runs["ask"].append(run_timed(ask_cmd))
         runs["python"].append(run_timed([sys.executable, "-c", "print('up')"]))
     log("cold start phases")
@@ -1323,15 +1517,15 @@ def scale_only(args, info: dict[str, str], t_start: float) -> int:
 
     quick = args.quick
     n = args.scale_size or (200_000 if quick else 1_000_000)
-    n_docs = 30 if quick else 1000
     pool = sentence_pool()
+    n_docs = synthetic_docs_for(QUICK_SYNTHETIC_CHUNKS if quick else SYNTHETIC_CHUNKS, pool)
     qs = questions(20 if quick else args.questions)
     embedder = SentenceTransformerEmbedder()
     base = load_index(args.work / "index-synthetic")
-    if len(base.documents) != n_docs:
+    if sorted(base.documents) != [synthetic_name(i) for i in range(n_docs)]:
         raise SystemExit(
-            f"{args.work / 'index-synthetic'} has {len(base.documents)} documents, not {n_docs}; "
-            "rerun the default bench with the same --work and --quick settings"
+            f"{args.work / 'index-synthetic'} has {len(base.documents)} documents, not the {n_docs} synthetic "
+            "ones this version generates; rerun the default bench with the same --work and --quick settings"
         )
     base_vectors = base.vectors()
     results, notes = {}, {}
@@ -1355,7 +1549,11 @@ def scale_only(args, info: dict[str, str], t_start: float) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--full-scale", action="store_true", help="add the 1M-chunk part (about 45 min more)")
+    ap.add_argument(
+        "--full-scale",
+        action="store_true",
+        help="add the 1M-chunk part and the full synthetic floor (about 20 min more)",
+    )
     ap.add_argument(
         "--scale-only",
         action="store_true",
@@ -1372,6 +1570,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run the in-process query latency loop with OMP_WAIT_POLICY=PASSIVE (for a machine shared with "
         "other work, where spinning OpenMP threads distort latency); builds and cold starts are unaffected",
+    )
+    ap.add_argument(
+        "--experiments",
+        action="store_true",
+        help="add the experiments behind proposed qa/ changes (thread settings and batch sizes, three fresh "
+        "processes; about 1-2 min more)",
     )
     ap.add_argument("--quick", action="store_true", help="small sizes, to check the script, not for numbers")
     ap.add_argument("--questions", type=int, default=200, help="questions per latency run (default 200)")
@@ -1395,7 +1599,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.scale_only:
         return scale_only(args, info, t_start)
     quick = args.quick
-    n_docs = 30 if quick else 1000
     sizes = [1_000, 3_000] if quick else [1_000, 10_000, 100_000]
     if args.full_scale:
         sizes.append(200_000 if quick else 1_000_000)
@@ -1421,6 +1624,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         shutil.copytree(CORPUS, work / "corpus")
         pool = sentence_pool()
+        n_docs = synthetic_docs_for(QUICK_SYNTHETIC_CHUNKS if quick else SYNTHETIC_CHUNKS, pool)
         write_synthetic_corpus(work / "synthetic", n_docs, pool)
         log(f"synthetic corpus: {n_docs} documents from {len(pool)} real sentences")
         model = load_floor_model()
@@ -1437,6 +1641,11 @@ def main(argv: list[str] | None = None) -> int:
                 b["index_dir"] = work / f"index-{b['name']}"
                 b["corpus"] = work / ("corpus" if b["name"] == "default" else "synthetic")
                 b["texts"] = corpus_chunks(b["corpus"])[2]
+                if len(b["texts"]) != b["chunks"]:
+                    raise SystemExit(
+                        f"{saved} is from a run with another {b['name']} corpus ({b['chunks']} chunks, now "
+                        f"{len(b['texts'])}); rerun without --resume"
+                    )
         else:
             default_build = bench_build("default", work / "corpus", work, model, reps=1 if quick else 3)
             synth_build = bench_build(
@@ -1445,7 +1654,7 @@ def main(argv: list[str] | None = None) -> int:
                 work,
                 model,
                 reps=1,
-                floor_sample=None if args.full_scale or quick else 5000,
+                floor_texts=None if args.full_scale else QUICK_FLOOR_TEXTS if quick else FLOOR_TEXTS,
             )
             log("build phases")
             phases = build_phases(synth_build, work)
@@ -1459,6 +1668,9 @@ def main(argv: list[str] | None = None) -> int:
                     "build_inner",
                     "floor",
                     "floor_n",
+                    "floor_every",
+                    "floor_halves",
+                    "padded_tokens",
                     "build_tput",
                     "inner_tput",
                     "floor_tput",
@@ -1489,9 +1701,11 @@ def main(argv: list[str] | None = None) -> int:
                     f"{b['build_tput']:.1f}",
                     f"{med(b['build_inner']):.1f}",
                     f"{b['inner_tput']:.1f}",
-                    f"{b['floor_n']:,}",
+                    f"{b['floor_n']:,}"
+                    + (f" (1 in {b['floor_every']} batches)" if b.get("floor_every", 1) > 1 else " (all)"),
                     f"{med(b['floor']):.1f}",
                     f"{b['floor_tput']:.1f}",
+                    " / ".join(f"{h:.1f}" for h in b.get("floor_halves", [math.nan, math.nan])),
                     f"{b['ratio']:.2f}",
                     f"{b['inner_ratio']:.2f}",
                     verdict(b["ratio"] >= TARGET_BUILD_RATIO),
@@ -1510,6 +1724,7 @@ def main(argv: list[str] | None = None) -> int:
                 "floor texts",
                 "floor s",
                 "floor chunks/s",
+                "floor chunks/s, half before / after the build",
                 "CLI / floor",
                 "in-build / floor",
                 "target >= 0.9",
@@ -1517,6 +1732,9 @@ def main(argv: list[str] | None = None) -> int:
             rows,
         )
         emit(build_table)
+        sample_note = floor_sample_note(synth_build) if synth_build.get("floor_every", 1) > 1 else ""
+        if sample_note:
+            emit(sample_note)
         phase_table = table(
             ["non-embedding work, synthetic corpus", "seconds"], [[k, f"{v:.2f}"] for k, v in phases.items()]
         )
@@ -1536,6 +1754,8 @@ def main(argv: list[str] | None = None) -> int:
             big = kept if keep else big
         lat_table = table(LATENCY_HEADERS, latency_rows(results))
         emit(lat_table)
+        lat_story = where_time_goes(results)
+        emit(lat_story)
 
         # (c) 1M: approximate search, BM25, memory
         approx_md = ""
@@ -1545,12 +1765,17 @@ def main(argv: list[str] | None = None) -> int:
             emit(approx_md)
             del big
 
-        # experiments for proposed qa/ changes
-        log("experiments: threads, batch size, loading")
-        sample = random.Random(SEED).sample(synth_build["texts"], min(64 if quick else 256, len(synth_build["texts"])))
-        headers, rows = bench_variants(synth_build["index_dir"], qs[:40], sample, work)
-        thread_table = table(headers, rows)
-        emit(thread_table)
+        # experiments for proposed qa/ changes (--quick runs them to check the script)
+        thread_table, sample = "", []
+        if args.experiments or quick:
+            log("experiments: threads, batch size")
+            sample = random.Random(SEED).sample(
+                synth_build["texts"], min(64 if quick else 256, len(synth_build["texts"]))
+            )
+            headers, rows = bench_variants(synth_build["index_dir"], qs[:40], sample, work)
+            thread_table = table(headers, rows)
+            emit(thread_table)
+        log("index loading")
         load_table = table(
             [f"loading the {len(base.chunks):,}-chunk synthetic index", "ms (median of 3)"],
             bench_loading(synth_build["index_dir"]),
@@ -1627,8 +1852,10 @@ def main(argv: list[str] | None = None) -> int:
         checks.append(
             [
                 "default run under 20 min" + (" (this run reused (a), see its note)" if build_note else ""),
-                f"{elapsed / 60:.1f} min" + (" (with 1M)" if args.full_scale else ""),
-                verdict(elapsed < 1200) if not args.full_scale else "-",
+                f"{elapsed / 60:.1f} min"
+                + (" (with 1M)" if args.full_scale else "")
+                + (" (with --experiments)" if args.experiments else ""),
+                verdict(elapsed < 1200) if not (args.full_scale or args.experiments) else "-",
             ]
         )
         summary = table(["target", "measured", "result"], checks)
@@ -1647,20 +1874,22 @@ def main(argv: list[str] | None = None) -> int:
             "and the build's own `build_seconds` from the manifest, against the floor: "
             "`SentenceTransformer.encode` of the same chunk texts (`embedding_text`), "
             f"batch size {DEFAULT_BATCH_SIZE}, "
-            "in an already-loaded model. Builds and floors alternate. The synthetic corpus has "
+            "in an already-loaded model. Each run: half the floor, the build, the other half, so the floor "
+            "brackets the build in time (both halves are shown: they differ when the machine's load does). "
+            "The synthetic corpus has "
             f"{n_docs} documents of treaty-like articles made of shuffled sentences from `corpus/` "
-            f"({len(pool)} distinct sentences); its chunk lengths follow the real corpus's.",
+            f"({len(pool)} distinct sentences), generated until it has {synth_build['chunks']:,} chunks "
+            "(target ~20,000); its chunk lengths follow the real corpus's.",
+            *([sample_note] if sample_note else []),
             build_table,
             "Where the non-embedding time of the synthetic build goes (same corpus, vectors precomputed):",
             phase_table,
             "### (b) Warm query latency",
             *(
                 [
-                    "**Note:** this run's in-process latency loop ran with `OMP_WAIT_POLICY=PASSIVE` "
-                    "(`--omp-passive`): "
-                    "on this shared machine the default spinning OpenMP threads made every encode several times "
-                    "slower (see the thread-settings experiment below, which runs qa as it is). qa's own default "
-                    "is the spinning policy, so these figures hold once proposal 1 of the report is applied."
+                    "**Note:** this run's in-process latency loop ran with `OMP_WAIT_POLICY=PASSIVE` forced "
+                    "(`--omp-passive`), whatever the caller's environment said; `qa.embedding` sets the same "
+                    "policy when the environment names none."
                 ]
                 if args.omp_passive
                 else []
@@ -1668,11 +1897,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(qs)} questions ({min(30, len(qs))} from spacelaw_qa, the rest generated from corpus sentences "
             "in several question frames), one process, model loaded, 5 warm-up questions not counted. Per "
             "question, interleaved: the floor (encode the question + one exact `IndexFlatIP` search for the "
-            f"top {POOL}), `Engine.ask` on a fresh `Engine` (candidate sentence vectors come from the index, "
-            "where the build stored them, so only texts without a stored vector would be encoded: the column "
-            "'texts encoded besides the question' shows how many), then dense and BM25 search alone. 'rest' is "
-            "ask minus encoding, dense and BM25: fusion, candidate spans, tokenizing candidates, scoring, "
-            "citations.",
+            f"top {POOL}), `Engine.ask` on a fresh `Engine`, then its parts timed alone. The index stores a "
+            "vector for every candidate answer span, so `ask` should encode only the question; the last "
+            "columns check that.",
             "Index contents: up to "
             f"{len(base.chunks):,} chunks are the real synthetic build (real vectors); larger sizes "
             + (f"({', '.join(f'{n:,}' for n in n100)}) " if n100 else "")
@@ -1680,10 +1907,14 @@ def main(argv: list[str] | None = None) -> int:
             "real ones (see the 1M section), and whose span vectors are their source chunk's real span vectors "
             "shifted by the same perturbation (`synthetic_spans`). "
             "FAISS type is what `qa.index.make_faiss` picks automatically.",
+            LATENCY_COLUMNS,
             lat_table,
+            "Where the time of `ask` goes (medians; the parts are timed separately, so their shares need not "
+            "add up to 100%):\n\n" + lat_story,
             "### (d) Cold start and (e) memory of `ask`",
             f"{cold_reps} runs each, interleaved, after one untimed run of each to warm the page cache. "
-            "Time to the first line printed; peak RSS of the child (GNU time %M).",
+            "Time to the first line printed; peak RSS of the child (GNU time %M). The floor runs with the "
+            "OpenMP wait policy qa sets for itself (`OMP_WAIT_POLICY=PASSIVE` unless the caller set one).",
             cold_table,
             "Phases measured inside one process (median of runs):",
             cold_phase_table,
@@ -1695,15 +1926,18 @@ def main(argv: list[str] | None = None) -> int:
                 "pyinstrument profile of `python -m qa ask` (frames of 0.25 s or more):",
                 "```\n" + cold["profile"] + "\n```",
             ]
-        md += [
-            "### Experiments behind the proposed qa/ changes",
-            f"Thread settings and batch sizes, each in a fresh process running qa on the {len(base.chunks):,}-chunk "
-            f"synthetic index from disk: 40 questions (question encoding, then `Engine.ask` on a fresh engine), "
-            f"then `SentenceTransformerEmbedder(batch_size=b).encode` of {len(sample)} random synthetic chunk texts:",
-            thread_table,
-            "Index loading:",
-            load_table,
-        ]
+        md += ["### Experiments behind the proposed qa/ changes"]
+        if thread_table:
+            md += [
+                f"Thread settings and batch sizes, each in a fresh process running qa on the {len(base.chunks):,}-"
+                "chunk synthetic index from disk: 40 questions (question encoding, then `Engine.ask` on a fresh "
+                f"engine), then `SentenceTransformerEmbedder(batch_size=b).encode` of {len(sample)} random "
+                "synthetic chunk texts:",
+                thread_table,
+            ]
+        else:
+            md.append("Thread settings and batch sizes: not measured in this run (`--experiments` adds them).")
+        md += ["Index loading:", load_table]
         if not args.no_report:
             sections = {"perf": "\n\n".join(md)}
             if approx_md:
@@ -1711,7 +1945,7 @@ def main(argv: list[str] | None = None) -> int:
             elif not REPORT.exists() or "<!-- scale-1m:begin -->" not in REPORT.read_text(encoding="utf-8"):
                 sections["scale-1m"] = (
                     "## Scale: 1M chunks\n\nNot measured yet: run `python bench/perf.py "
-                    "--full-scale` (about 45 minutes more on 2 cores)."
+                    "--full-scale` (about 20 minutes more on 2 idle cores)."
                 )
             update_report(sections)
             log(f"wrote {REPORT.relative_to(ROOT)}")

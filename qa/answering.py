@@ -105,6 +105,14 @@ def candidates_from(hits: Sequence[Hit]) -> list[_Span]:
     return out
 
 
+# Auxiliary verbs of a question ("How many members does the Council have?") are not
+# what it asks about, and the BM25 stop list keeps them; a candidate should not
+# score for containing "have". (Dropping the wh-words too made abstention worse:
+# they match nothing, so removing them lifts every candidate's overlap alike.)
+_AUXILIARIES = frozenset({"do", "doe", "did", "have", "has", "had", "is", "are", "was", "were", "be", "been",
+                          "can", "could", "may", "might", "must", "shall", "should", "will", "would"})
+
+
 def lexical_overlap(question_terms: dict[str, float], candidate_terms: set[str]) -> float:
     """Share of the question's term weight (idf) that the candidate contains, in [0, 1]."""
     total = sum(question_terms.values())
@@ -184,7 +192,7 @@ def score_candidates(
     if not spans:
         return []
     texts = [documents[c.chunk.doc_id].text[c.start:c.end] for c in spans]
-    q_terms = {t: idf(t) for t in dict.fromkeys(tokenize([question])[0])}
+    q_terms = {t: idf(t) for t in dict.fromkeys(tokenize([question])[0]) if t not in _AUXILIARIES}
     # The locator counts as context: "Liability Convention › Article XV" tells which
     # treaty a sentence belongs to, which the sentence itself rarely repeats.
     cand_terms = tokenize([f"{c.chunk.locator}\n{t}" for c, t in zip(spans, texts, strict=True)])

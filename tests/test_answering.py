@@ -207,3 +207,21 @@ def test_extend_span_into_a_listing_sentence_only():
     other = "Space security is an important area of diplomacy today. This is why law is concentrated on space."
     chunk = Chunk("d:0", "d", other, 0, len(other), "T")
     assert extend_span(other, 0, other.index(".") + 1, chunk) == (0, other.index(".") + 1)
+
+
+def test_auxiliary_verbs_of_the_question_earn_no_overlap():
+    from qa.answering import score_candidates
+    from qa.embedding import HashEmbedder
+    from qa.index import tokenize
+    from qa.types import Document, Hit
+
+    text = "Each member shall have one vote.\nThe Council shall consist of fifteen members."
+    doc = Document("c", "c.md", "Charter", text, "x")
+    chunk = Chunk("c:0", "c", text, 0, len(text), "Charter")
+    emb = HashEmbedder(64)
+    q = "How many members does the Council have?"
+    cands = score_candidates(q, [Hit(chunk, 1.0)], {"c": doc}, question_vector=emb.encode([q])[0],
+                             encode=emb.encode, tokenize=tokenize, idf=lambda t: 1.0)
+    lexical = {c.text: c.lexical for c in cands}
+    # "have" is not what the question asks about; "Council" is.
+    assert lexical["The Council shall consist of fifteen members."] > lexical["Each member shall have one vote."]

@@ -29,13 +29,13 @@ export TRANSFORMERS_VERBOSITY := error
 	fi
 	touch $@
 
-embeddings/CURRENT: | .stamp-install
-	$(PY) -m qa index
-
 index: .stamp-install
 	$(PY) -m qa index
 
-run: .stamp-install embeddings/CURRENT
+# The index is brought up to date on every start: only changed documents are embedded,
+# an unchanged corpus costs about a second, and an index of an older format is rebuilt.
+run: .stamp-install
+	$(PY) -m qa index
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 

@@ -57,7 +57,7 @@ def features(engine: Engine, question: str, k: int = 5):
         hits,
         engine.index.documents,
         question_vector=qvec,
-        encode=engine._encode,
+        encode=engine.embedder.encode,
         tokenize=tokenize,
         idf=engine._idf,
         span_vectors=engine._span_vectors,

@@ -57,10 +57,6 @@ class Embedder(Protocol):
         ...
 
 
-def _span_texts(texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]) -> list[str]:
-    return [t[s:e] for t, sp in zip(texts, spans, strict=True) for s, e in sp]
-
-
 class HashEmbedder:
     """Deterministic bag-of-features vectors: same text, same vector, on any machine.
 
@@ -93,7 +89,8 @@ class HashEmbedder:
 
     def encode_spans(self, texts, spans, *, progress=None):
         # Each span is embedded on its own: there is no context to pool from.
-        return self.encode(texts, progress=progress), self.encode(_span_texts(texts, spans))
+        pieces = [t[s:e] for t, sp in zip(texts, spans, strict=True) for s, e in sp]
+        return self.encode(texts, progress=progress), self.encode(pieces)
 
 
 class SentenceTransformerEmbedder:

@@ -11,8 +11,6 @@ Example:
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,8 +152,6 @@ class Engine:
         self.corpus = Path(corpus) if corpus else None
         self.threshold = threshold
         self._idf = idf_lookup(index.bm25)
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()  # the app shares one Engine between browser sessions
         self._stale: dict[str, tuple[tuple[int, int], bool]] = {}
 
     @classmethod
@@ -204,7 +200,7 @@ class Engine:
         qvec = self.embedder.encode([question])[0]
         hits = self.hits(question, qvec, k=k, mode=mode, doc_ids=doc_ids)
         return answer_question(
-            question, hits, self.index.documents, question_vector=qvec, encode=self._encode,
+            question, hits, self.index.documents, question_vector=qvec, encode=self.embedder.encode,
             tokenize=tokenize, idf=self._idf, span_vectors=self._span_vectors,
             threshold=self.threshold if threshold is None else threshold,
             references=self.index.reference, stale=self.is_stale,
@@ -257,19 +253,3 @@ class Engine:
 
     def _span_vectors(self, hit: Hit) -> dict[tuple[int, int], np.ndarray]:
         return self.index.spans(hit.row) if hit.row >= 0 else {}
-
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        """Embed candidate sentences that have no stored vector, remembering recent ones."""
-        if not texts:
-            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
-        with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-            if missing:
-                for t, v in zip(missing, self.embedder.encode(missing), strict=True):
-                    self._vectors[t] = v
-            for t in texts:
-                self._vectors.move_to_end(t)
-            out = np.stack([self._vectors[t] for t in texts])
-            while len(self._vectors) > 20_000:
-                self._vectors.popitem(last=False)
-        return out

@@ -478,8 +478,9 @@ def load_engine(index_dir: str, corpus_dir: str, model: str | None, build_id: st
 
 @st.cache_resource
 def ask_lock() -> threading.Lock:
-    """One lock per process: the engine is shared by every browser session, and ``Engine.ask``
-    updates an internal sentence-vector cache that is not safe to touch from two threads."""
+    """One lock per process: the engine is shared by every browser session; one question at a
+    time keeps the model's threads from competing on a small machine and keeps the engine's
+    staleness cache consistent."""
     return threading.Lock()
 
 

@@ -41,7 +41,7 @@ W_SEMANTIC = 0.5
 W_LEXICAL = 0.5
 W_PASSAGE = 0.1
 SOURCE_BONUS = 0.2
-DEFAULT_THRESHOLD = 0.51
+DEFAULT_THRESHOLD = 0.50
 MAX_CITATIONS = 3
 # A supporting citation must score at least this share of the answer's score.
 SUPPORT_RATIO = 0.9
@@ -68,6 +68,56 @@ def names_an_author(question: str, ref: Reference | None) -> bool:
         return False
     surnames = (a.split(",")[0].strip() for a in ref.authors if "," in a)
     return any(len(n) >= 3 and re.search(rf"\b{re.escape(n)}\b", question) for n in surnames)
+
+
+_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+
+
+def year_match(question: str, ref: Reference | None) -> float:
+    """For a reference entry: 1 when the question names a year the entry has ("the 1999
+    Warsaw volume"), -1 when it names only other years, 0 when it names none."""
+    asked = set(_YEAR.findall(question))
+    if not asked or ref is None:
+        return 0.0
+    return 1.0 if asked & set(_YEAR.findall(f"{ref.year or ''} {ref.date or ''}")) else -1.0
+
+
+# "non-procedural matters" asks about everything but procedural ones, and "liable even
+# without fault" about liability that needs no fault. A negated phrase is read as one
+# word ("nonprocedural", "withoutfault", weighing what its word weighs), matched only by
+# the same phrase; a candidate that uses the negated word plainly ("on procedural
+# matters", "due to its fault") answers the opposite question and loses that weight.
+_NEGATION = re.compile(r"\b(non-|without\s+(?:any\s+|an?\s+|the\s+|its\s+|their\s+)?)([a-z]{3,})", re.I)
+
+
+def join_negations(text: str) -> str:
+    """"non-procedural" -> "nonprocedural", "without the consent" -> "withoutconsent"."""
+    return _NEGATION.sub(lambda m: m.group(1).split()[0].rstrip("-") + m.group(2), text)
+
+
+@dataclass(frozen=True)
+class QuestionTerms:
+    """What a candidate's words are matched against: the question's terms with their
+    idf weights, and each negated word it never uses plainly with its joined phrase
+    ("fault" -> "withoutfault")."""
+
+    weights: dict[str, float]
+    excluded: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def question_terms(question: str, tokenize: Callable[[list[str]], list[list[str]]],
+                   idf: Callable[[str], float]) -> QuestionTerms:
+    # "non-" and "without" stay terms of their own; the negated word gives way to the phrase.
+    plain = set(tokenize([_NEGATION.sub(lambda m: f" {m.group(1)} ", question)])[0])
+    weights = {t: idf(t) for t in tokenize([question])[0] if t not in _AUXILIARIES}
+    excluded = {}
+    for m in _NEGATION.finditer(question):
+        word, joined = tokenize([m.group(2)])[0], tokenize([join_negations(m.group(0))])[0]
+        if word and joined and word[0] not in plain:  # "What Doctor Who was written without Doctor Who in it?"
+            weights.pop(word[0], None)
+            weights[joined[0]] = idf(word[0])
+            excluded[word[0]] = joined[0]
+    return QuestionTerms(weights, excluded)
 
 
 @dataclass(frozen=True)
@@ -113,12 +163,24 @@ _AUXILIARIES = frozenset({"do", "doe", "did", "have", "has", "had", "is", "are",
                           "can", "could", "may", "might", "must", "shall", "should", "will", "would"})
 
 
-def lexical_overlap(question_terms: dict[str, float], candidate_terms: set[str]) -> float:
-    """Share of the question's term weight (idf) that the candidate contains, in [0, 1]."""
-    total = sum(question_terms.values())
+def lexical_overlap(question: QuestionTerms, candidate_terms: set[str], joined_terms: set[str] | None = None) -> float:
+    """Share of the question's term weight (idf) that the candidate contains, less the
+    weight of words the question negates that the candidate uses plainly, in [-1, 1].
+
+    ``candidate_terms`` are the candidate's tokens; ``joined_terms`` its tokens with
+    negated phrases joined (``join_negations``), needed only when the question negates.
+    """
+    total = sum(question.weights.values())
     if total <= 0:
         return 0.0
-    return sum(w for t, w in question_terms.items() if t in candidate_terms) / total
+    joined = candidate_terms if joined_terms is None else joined_terms
+    terms = candidate_terms | joined
+    matched = sum(w for t, w in question.weights.items() if t in terms)
+    # A candidate that also negates the word ("governmental agencies or non-governmental
+    # entities") covers the negated case too and is not penalised.
+    contradicted = sum(question.weights[phrase] for word, phrase in question.excluded.items()
+                       if word in joined and phrase not in joined)
+    return (matched - contradicted) / total
 
 
 _WHEN = re.compile(r"^\s*(when|in what year|what year|on what date|what date|since when)\b", re.I)
@@ -135,15 +197,39 @@ _COUNTED = re.compile(r"\bhow many\s+(?:\w+\s+)??([a-z]{3,})\b(?=\s+(?:are|is|do
 _LEADING_ENUMERATOR = re.compile(r"^\s*\(?(?:[0-9]{1,3}|[a-z]|[ivx]{1,4})[.)]\s+")
 
 
-def answer_type_match(question: str, candidate: str) -> float:
-    """How well the candidate fits a question asking for a date or a number.
+# A question after a time limit, and the span of time that answers it.
+_DURATION_Q = re.compile(r"\b(deadline|time[- ]limit|how (long|soon)|within what (period|time)|by when|"
+                         r"what period)\b", re.I)
+_DURATION = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|"
+                       r"thirty|sixty|ninety)\s+(?:\w+\s+)?(years?|months?|weeks?|days?|hours?)\b", re.I)
 
-    1 for a date after "when", or for a count of the thing asked about after
-    "how many X" ("fifteen Members", "three members"); 0.5 for a bare number
-    after "how many X" (a number of something else: "one representative");
-    0 otherwise.
+
+# A question about who or what holds now ("Who is the current Secretary-General?") is
+# answered only by a text that says when it speaks of; a treaty's timeless "shall be
+# appointed" tells how, not who is in office now. ("current ctenophora" and "there
+# currently exists" are not such questions, and are left alone.)
+_PRESENT_Q = re.compile(r"\b(?:the|its|their) current\b|\b(?:right now|at the moment|at present|as of (?:now|today))\b",
+                        re.I)
+_TIME_ANCHOR = re.compile(r"\b(today|nowadays|now|currently|at present|recently|presently|this year|"
+                          r"1[5-9]\d\d|20\d\d)\b", re.I)
+
+
+def answer_type_match(question: str, candidate: str) -> float:
+    """How well the candidate fits a question asking for a date, a span of time, a number
+    or the present state of things, in [-1, 1].
+
+    1 for a date after "when", a span of time after "what is the deadline" or
+    "how long" ("not later than one year"), or a count of the thing asked about
+    after "how many X" ("fifteen Members", "three members"); 0.5 for a bare
+    number after "how many X" (a number of something else: "one representative");
+    -1 for a candidate without any time anchor after a question about what holds
+    "currently"; 0 otherwise.
     """
     candidate = _LEADING_ENUMERATOR.sub("", candidate)  # "3. Each member ..." holds no number
+    if _PRESENT_Q.search(question) and not _TIME_ANCHOR.search(candidate):
+        return -1.0
+    if _DURATION_Q.search(question):
+        return 1.0 if _DURATION.search(candidate) else 0.0
     if _WHEN.search(question):
         return 1.0 if _DATE.search(candidate) else 0.0
     if not _HOW_MANY.search(question):
@@ -192,13 +278,15 @@ def score_candidates(
     if not spans:
         return []
     texts = [documents[c.chunk.doc_id].text[c.start:c.end] for c in spans]
-    q_terms = {t: idf(t) for t in dict.fromkeys(tokenize([question])[0]) if t not in _AUXILIARIES}
+    q_terms = question_terms(question, tokenize, idf)
     # The locator counts as context: "Liability Convention › Article XV" tells which
     # treaty a sentence belongs to, which the sentence itself rarely repeats.
-    cand_terms = tokenize([f"{c.chunk.locator}\n{t}" for c, t in zip(spans, texts, strict=True)])
+    contexts = [f"{c.chunk.locator}\n{t}" for c, t in zip(spans, texts, strict=True)]
+    cand_terms = [set(t) for t in tokenize(contexts)]
+    joined = [set(t) for t in tokenize([join_negations(t) for t in contexts])] if q_terms.excluded else None
     top_hit = max(hits[0].score, 1e-9)
     source_q = is_source_question(question)
-    lexical = [lexical_overlap(q_terms, set(t)) for t in cand_terms]
+    lexical = [lexical_overlap(q_terms, t, joined[i] if joined else None) for i, t in enumerate(cand_terms)]
     passage = [max(0.0, hits[c.hit_rank].score / top_hit) for c in spans]
 
     qv = np.asarray(question_vector, dtype=np.float32).ravel()
@@ -223,8 +311,10 @@ def score_candidates(
         score = (weights.semantic * float(semantic[i]) + weights.lexical * lexical[i]
                  + weights.passage * passage[i] + weights.answer_type * kind)
         if c.is_reference:
-            asked = source_q or names_an_author(question, references(c.chunk.ref_id or ""))
+            ref = references(c.chunk.ref_id or "")
+            asked = source_q or names_an_author(question, ref)
             score += weights.source if asked else -weights.source
+            score += weights.answer_type * year_match(question, ref)
         out.append(Candidate(c.chunk.doc_id, c.chunk.chunk_id, c.start, c.end, texts[i],
                              round(score, 6), round(float(semantic[i]), 6), round(lexical[i], 6),
                              round(passage[i], 6), c.is_reference))

@@ -16,7 +16,7 @@ from qa.types import Hit
 
 Mode = Literal["hybrid", "dense", "lexical"]
 Fusion = Literal["convex", "rrf"]
-DEFAULT_K = 5
+DEFAULT_K = 10
 MAX_K = 100
 # Candidates per retriever before fusion: enough that a passage ranked well by
 # one retriever but badly by the other is still seen by the fusion.

@@ -3,10 +3,13 @@ import pytest
 
 from qa.answering import (
     ABSTAIN_TEXT,
+    QuestionTerms,
     answer_type_match,
     extend_span,
     is_source_question,
+    join_negations,
     lexical_overlap,
+    question_terms,
     split_sentences,
 )
 from qa.engine import Engine, build
@@ -40,6 +43,13 @@ def test_source_question_detection():
 
 
 def test_answer_type():
+    assert answer_type_match("What is the deadline for a claim?", "not later than one year after the damage") == 1.0
+    assert answer_type_match("How long do States have to present a claim?", "within 30 days") == 1.0
+    assert answer_type_match("What is the deadline for a claim?", "A claim shall be presented.") == 0.0
+    # A question about who holds now needs a text that says when it speaks of.
+    assert answer_type_match("Who is the current Secretary-General?", "He shall be appointed.") == -1.0
+    assert answer_type_match("Who is the current Secretary-General?", "Today, the post is held by X.") == 0.0
+    assert answer_type_match("What do current ctenophora lack?", "They lack tentacles.") == 0.0
     assert answer_type_match("When did it enter into force?", "entered into force 10 October 1967") == 1.0
     assert answer_type_match("When did it enter into force?", "States shall cooperate.") == 0.0
     assert answer_type_match("How many members are there?", "composed of three members") == 1.0
@@ -69,10 +79,56 @@ def test_a_question_naming_a_cited_author_is_about_the_entry():
 
 
 def test_lexical_overlap_is_idf_weighted():
-    q = {"nuclear": 3.0, "treati": 1.0}
+    q = QuestionTerms({"nuclear": 3.0, "treati": 1.0})
     assert lexical_overlap(q, {"nuclear"}) == pytest.approx(0.75)
     assert lexical_overlap(q, set()) == 0.0
-    assert lexical_overlap({}, {"x"}) == 0.0
+    assert lexical_overlap(QuestionTerms({}), {"x"}) == 0.0
+
+
+def _terms(question):
+    from qa.index import tokenize
+
+    return question_terms(question, tokenize, lambda t: 1.0)
+
+
+def _overlap(question, candidate):
+    from qa.index import tokenize
+
+    q = _terms(question)
+    return lexical_overlap(q, set(tokenize([candidate])[0]), set(tokenize([join_negations(candidate)])[0]))
+
+
+def test_a_negated_word_earns_nothing_and_contradicts_a_plain_use():
+    q = "What vote do Council decisions on non-procedural matters need?"
+    assert _terms(q).excluded == {"procedur": "nonprocedur"}
+    other = _overlap(q, "Decisions of the Council on all other matters need nine votes.")
+    opposite = _overlap(q, "Decisions of the Council on procedural matters need nine votes.")
+    assert other > opposite
+    # The same negated phrase in the candidate matches it; both uses together do not contradict.
+    assert _overlap(q, "Decisions on non-procedural matters need nine votes.") > other
+    both = "Decisions on procedural and on non-procedural matters need nine votes."
+    assert _overlap(q, both) >= _overlap(q, "Decisions on matters need nine votes.")
+
+
+def test_without_negates_but_not_a_word_the_question_also_uses_plainly():
+    assert _terms("Is the launching State liable even without fault?").excluded == {"fault": "withoutfault"}
+    assert _overlap("Is it liable even without fault?", "It is liable only if due to its fault.") < \
+        _overlap("Is it liable even without fault?", "It is absolutely liable.")
+    assert _terms("What Doctor Who was written without Doctor Who in it?").excluded == {}
+    assert _terms("Can it act without the consent of the State?").excluded == {"consent": "withoutcons"}
+
+
+def test_year_named_in_the_question_must_match_a_reference():
+    from qa.answering import year_match
+    from qa.types import Reference
+
+    ref = Reference("a#12", "a", 12, "Łukaszuk, L., ed. (1999). Dyplomacja. Warszawa.", 0, 10, "book",
+                    authors=("Łukaszuk, L.",), year="1999")
+    assert year_match("Who edited the 1999 Warsaw volume?", ref) == 1.0
+    assert year_match("Who wrote the 2016 paper on arms transfers?", ref) == -1.0
+    assert year_match("Who edited the Warsaw volume?", ref) == 0.0
+    campbell = Reference("a#3", "a", 3, "Campbell (1991–1992).", 0, 10, "article", year="1991–1992")
+    assert year_match("What did Campbell publish in 1992?", campbell) == 1.0
 
 
 def test_extend_span_takes_list_items_after_a_colon():

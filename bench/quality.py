@@ -580,7 +580,7 @@ def classify_miss(a: Answered, q: Question, documents: dict[str, Document]) -> s
     """Why the full answerer missed an answerable question."""
     gold_doc = next(iter(q.gold_docs), None)
     if gold_doc not in a.passages:
-        return "gold paragraph not retrieved (top-5)"
+        return f"gold paragraph not retrieved (top-{DEFAULT_K})"
     if a.abstained:
         return "abstained (confidence below threshold)"
     if a.doc != gold_doc:
@@ -1327,8 +1327,8 @@ def render(results: dict[str, Result], args, sweep_results: dict | None, info: d
         "- **naive answerer**: dense top-3 passages, the sentence (`qa.answering.split_sentences`) with the "
         "highest cosine to the question; sentence vectors are precomputed, so its time is query embedding "
         "plus search.\n"
-        "- **full answerer**: `Engine(index, embedder).ask(question, k=5)` at the engine's default threshold "
-        "(an abstention counts as a miss on answerable questions).\n\n"
+        f"- **full answerer**: `Engine(index, embedder).ask(question, k={DEFAULT_K})` at the engine's default "
+        "threshold (an abstention counts as a miss on answerable questions).\n\n"
         "Metrics: paragraph Recall@k and MRR@20 of the gold document (the question's own paragraph, or the "
         "qrels article for spacelaw_qa); answer hit@1 = the answer contains a gold answer string, ignoring "
         "case and whitespace (`qa.evaluation.contains_gold`); 1-sentence hit = a hit whose answer is one "

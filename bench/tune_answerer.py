@@ -23,12 +23,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from qa.answering import Weights, answer_type_match, is_source_question, score_candidates  # noqa: E402
+from qa.answering import Weights, score_candidates  # noqa: E402
 from qa.embedding import load_embedder  # noqa: E402
 from qa.engine import Engine  # noqa: E402
 from qa.evaluation import contains_gold, load_questions  # noqa: E402
 from qa.index import build_index, load_index, tokenize  # noqa: E402
 from qa.ingest import sha256_text  # noqa: E402
+from qa.retrieval import DEFAULT_K  # noqa: E402
 from qa.types import Document  # noqa: E402
 
 BENCH = REPO.parent / "shared" / "bench"
@@ -49,7 +50,7 @@ def squad_engine(path: Path, embedder) -> tuple[Engine, list]:
     return Engine(index, embedder), load_questions(path)
 
 
-def features(engine: Engine, question: str, k: int = 5):
+def features(engine: Engine, question: str, k: int = DEFAULT_K):
     qvec = engine.embedder.encode([question])[0]
     hits = engine.hits(question, qvec, k=k)
     cands = score_candidates(
@@ -61,12 +62,9 @@ def features(engine: Engine, question: str, k: int = 5):
         tokenize=tokenize,
         idf=engine._idf,
         span_vectors=engine._span_vectors,
+        references=engine.index.reference,
     )
-    src = is_source_question(question)
-    rows = [
-        (c.semantic, c.lexical, c.passage, answer_type_match(question, c.text), (1 if src else -1) * c.is_reference)
-        for c in cands
-    ]
+    rows = [(c.semantic, c.lexical, c.passage, c.answer_type, c.source) for c in cands]
     return np.array(rows, dtype=np.float32).reshape(-1, 5), [c.text for c in cands]
 
 

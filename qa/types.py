@@ -102,6 +102,8 @@ class Candidate:
     lexical: float
     passage: float
     is_reference: bool
+    answer_type: float = 0.0  # fit to a date/duration/count/present-time question, or to a named year
+    source: float = 0.0  # +1 a reference entry for a question about sources, -1 one for any other
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ Each candidate (a sentence of a top passage, or a whole reference entry; see
     score = W_SEMANTIC * cosine(question, candidate), with the candidate's vector
                          stored by the index (pooled from its passage's tokens)
           + W_LEXICAL  * idf-weighted share of the question's terms it contains
-                         (the candidate's locator counts as its context), less
-                         the share of words the question negates ("non-procedural",
-                         "without fault") that it uses plainly
+                         (the candidate's locator counts as its context); a
+                         negated word ("without fault") earns nothing, and one the
+                         question excludes ("non-procedural") costs its share when
+                         the candidate uses it plainly
           + W_PASSAGE  * retrieval score of its passage relative to the best one
           + 0.1        * fit to the question's type: a date after "when", a span of
                          time after "what is the deadline", a count after "how many";
@@ -92,11 +93,14 @@ def year_match(question: str, ref: Reference | None) -> float:
     return 1.0 if asked & set(_YEAR.findall(f"{ref.year or ''} {ref.date or ''}")) else -1.0
 
 
-# "non-procedural matters" asks about everything but procedural ones, and "liable even
-# without fault" about liability that needs no fault. A negated phrase is read as one
-# word ("nonprocedural", "withoutfault", weighing what its word weighs), matched only by
-# the same phrase; a candidate that uses the negated word plainly ("on procedural
-# matters", "due to its fault") answers the opposite question and loses that weight.
+# A negated word is not what the question asks about: "liable even without fault" asks
+# about liability that needs no fault, and a sentence that says "due to its fault" is
+# the distractor. A negated phrase is read as one word ("withoutfault", weighing what
+# its word weighs) that only the same phrase matches, so the bare word earns nothing.
+# "non-" goes further: "non-procedural matters" names everything but procedural ones,
+# so a candidate that uses the word plainly ("on procedural matters") answers the
+# opposite question and loses that weight. "without" stops short of that: the rule
+# about the word is often the answer ("without registering them?" - "shall register").
 _NEGATION = re.compile(r"\b(non-|without\s+(?:any\s+|an?\s+|the\s+|its\s+|their\s+)?)([a-z]{3,})", re.I)
 
 
@@ -108,8 +112,8 @@ def join_negations(text: str) -> str:
 @dataclass(frozen=True)
 class QuestionTerms:
     """What a candidate's words are matched against: the question's terms with their
-    idf weights, and each negated word it never uses plainly with its joined phrase
-    ("fault" -> "withoutfault")."""
+    idf weights (a negated phrase as one term), and the words it excludes with "non-",
+    each with its joined phrase ("procedur" -> "nonprocedur")."""
 
     weights: dict[str, float]
     excluded: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -117,16 +121,19 @@ class QuestionTerms:
 
 def question_terms(question: str, tokenize: Callable[[list[str]], list[list[str]]],
                    idf: Callable[[str], float]) -> QuestionTerms:
-    # "non-" and "without" stay terms of their own; the negated word gives way to the phrase.
+    # "non" and "without" stay terms of their own; the negated word gives way to the phrase,
+    # unless the question also uses it plainly ("What Doctor Who was written without Doctor
+    # Who in it?").
     plain = set(tokenize([_NEGATION.sub(lambda m: f" {m.group(1)} ", question)])[0])
     weights = {t: idf(t) for t in tokenize([question])[0] if t not in _AUXILIARIES}
     excluded = {}
     for m in _NEGATION.finditer(question):
         word, joined = tokenize([m.group(2)])[0], tokenize([join_negations(m.group(0))])[0]
-        if word and joined and word[0] not in plain:  # "What Doctor Who was written without Doctor Who in it?"
+        if word and joined and word[0] not in plain:
             weights.pop(word[0], None)
             weights[joined[0]] = idf(word[0])
-            excluded[word[0]] = joined[0]
+            if m.group(1).lower() == "non-":
+                excluded[word[0]] = joined[0]
     return QuestionTerms(weights, excluded)
 
 
@@ -175,7 +182,8 @@ _AUXILIARIES = frozenset({"do", "doe", "did", "have", "has", "had", "is", "are",
 
 def lexical_overlap(question: QuestionTerms, candidate_terms: set[str], joined_terms: set[str] | None = None) -> float:
     """Share of the question's term weight (idf) that the candidate contains, less the
-    weight of words the question negates that the candidate uses plainly, in [-1, 1].
+    weight of words the question excludes ("non-X") that the candidate uses plainly,
+    in [-1, 1].
 
     ``candidate_terms`` are the candidate's tokens; ``joined_terms`` its tokens with
     negated phrases joined (``join_negations``), needed only when the question negates.
@@ -293,7 +301,8 @@ def score_candidates(
     # treaty a sentence belongs to, which the sentence itself rarely repeats.
     contexts = [f"{c.chunk.locator}\n{t}" for c, t in zip(spans, texts, strict=True)]
     cand_terms = [set(t) for t in tokenize(contexts)]
-    joined = [set(t) for t in tokenize([join_negations(t) for t in contexts])] if q_terms.excluded else None
+    negates = bool(_NEGATION.search(question))
+    joined = [set(t) for t in tokenize([join_negations(t) for t in contexts])] if negates else None
     top_hit = max(hits[0].score, 1e-9)
     source_q = is_source_question(question)
     lexical = [lexical_overlap(q_terms, t, joined[i] if joined else None) for i, t in enumerate(cand_terms)]

@@ -222,11 +222,11 @@ _DURATION = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten
                        r"thirty|sixty|ninety)\s+(?:\w+\s+)?(years?|months?|weeks?|days?|hours?)\b", re.I)
 
 
-# A question about who or what holds now ("Who is the current Secretary-General?") is
-# answered only by a text that says when it speaks of; a treaty's timeless "shall be
-# appointed" tells how, not who is in office now. ("current ctenophora" and "there
-# currently exists" are not such questions, and are left alone.)
-_PRESENT_Q = re.compile(r"\b(?:the|its|their) current\b|\b(?:right now|at the moment|at present|as of (?:now|today))\b",
+# "Who is the current Secretary-General?" asks who holds an office now, which a text
+# answers only if it says when it speaks of; a treaty's timeless "shall be appointed"
+# tells how, not who. Only such who-questions: "What are the current rules on liability?"
+# is answered by the treaty itself, and "current ctenophora" is no question of time.
+_PRESENT_Q = re.compile(r"^\s*who\s+(?:is|are|was|were)\s+(?:the\s+|its\s+|their\s+)?(?:current|present|incumbent)\b",
                         re.I)
 _TIME_ANCHOR = re.compile(r"\b(today|nowadays|now|currently|at present|recently|presently|this year|"
                           r"1[5-9]\d\d|20\d\d)\b", re.I)
@@ -240,8 +240,8 @@ def answer_type_match(question: str, candidate: str) -> float:
     "how long" ("not later than one year"), or a count of the thing asked about
     after "how many X" ("fifteen Members", "three members"); 0.5 for a bare
     number after "how many X" (a number of something else: "one representative");
-    -1 for a candidate without any time anchor after a question about what holds
-    "currently"; 0 otherwise.
+    -1 for a candidate without any time anchor after "who is the current ...";
+    0 otherwise.
     """
     candidate = _LEADING_ENUMERATOR.sub("", candidate)  # "3. Each member ..." holds no number
     if _PRESENT_Q.search(question) and not _TIME_ANCHOR.search(candidate):

@@ -50,6 +50,7 @@ def test_answer_type():
     assert answer_type_match("Who is the current Secretary-General?", "He shall be appointed.") == -1.0
     assert answer_type_match("Who is the current Secretary-General?", "Today, the post is held by X.") == 0.0
     assert answer_type_match("What do current ctenophora lack?", "They lack tentacles.") == 0.0
+    assert answer_type_match("What are the current rules on liability?", "A State shall be liable.") == 0.0
     assert answer_type_match("When did it enter into force?", "entered into force 10 October 1967") == 1.0
     assert answer_type_match("When did it enter into force?", "States shall cooperate.") == 0.0
     assert answer_type_match("How many members are there?", "composed of three members") == 1.0

@@ -803,6 +803,8 @@ def _answer_tools(i: int, entry: dict[str, Any]) -> None:
                 "semantic": c["semantic"],
                 "lexical": c["lexical"],
                 "passage": c["passage"],
+                "question type": c.get("answer_type", 0.0),
+                "source": c.get("source", 0.0),
             }
             for c in ex.get("candidates", [])
         ]

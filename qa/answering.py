@@ -81,16 +81,17 @@ def names_an_author(question: str, ref: Reference | None) -> bool:
     return any(len(n) >= 3 and re.search(rf"\b{re.escape(n)}\b", question) for n in surnames)
 
 
-_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+_YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")  # "1999a" too
 
 
 def year_match(question: str, ref: Reference | None) -> float:
     """For a reference entry: 1 when the question names a year the entry has ("the 1999
-    Warsaw volume"), -1 when it names only other years, 0 when it names none."""
+    Warsaw volume"), -1 when it names only other years, 0 when either names none."""
     asked = set(_YEAR.findall(question))
-    if not asked or ref is None:
+    has = set(_YEAR.findall(f"{ref.year or ''} {ref.date or ''}")) if ref is not None else set()
+    if not asked or not has:  # an entry without a year (a treaty, a web page) is neither
         return 0.0
-    return 1.0 if asked & set(_YEAR.findall(f"{ref.year or ''} {ref.date or ''}")) else -1.0
+    return 1.0 if asked & has else -1.0
 
 
 # A negated word is not what the question asks about: "liable even without fault" asks
@@ -101,12 +102,15 @@ def year_match(question: str, ref: Reference | None) -> float:
 # so a candidate that uses the word plainly ("on procedural matters") answers the
 # opposite question and loses that weight. "without" stops short of that: the rule
 # about the word is often the answer ("without registering them?" - "shall register").
-_NEGATION = re.compile(r"\b(non-|without\s+(?:any\s+|an?\s+|the\s+|its\s+|their\s+)?)([a-z]{3,})", re.I)
+# "non-self-governing" (more than one hyphen) is left as it is: excluding "self" would
+# penalise the very sentences on self-government it asks about.
+_NEGATION = re.compile(r"\b(non[-\u2010\u2011\u2013]|without\s+(?:(?:any|an?|the|its|their|being|having|prior|"
+                       r"further)\s+)*)([a-z]{3,})\b(?![-\u2010\u2011\u2013]\w)", re.I)
 
 
 def join_negations(text: str) -> str:
     """"non-procedural" -> "nonprocedural", "without the consent" -> "withoutconsent"."""
-    return _NEGATION.sub(lambda m: m.group(1).split()[0].rstrip("-") + m.group(2), text)
+    return _NEGATION.sub(lambda m: ("non" if m.group(1)[:3].lower() == "non" else "without") + m.group(2), text)
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,7 @@ def question_terms(question: str, tokenize: Callable[[list[str]], list[list[str]
         if word and joined and word[0] not in plain:
             weights.pop(word[0], None)
             weights[joined[0]] = idf(word[0])
-            if m.group(1).lower() == "non-":
+            if m.group(1)[:3].lower() == "non":
                 excluded[word[0]] = joined[0]
     return QuestionTerms(weights, excluded)
 
@@ -188,6 +192,8 @@ def lexical_overlap(question: QuestionTerms, candidate_terms: set[str], joined_t
     ``candidate_terms`` are the candidate's tokens; ``joined_terms`` its tokens with
     negated phrases joined (``join_negations``), needed only when the question negates.
     """
+    if question.excluded and joined_terms is None:
+        raise ValueError("the question excludes words: pass the candidate's joined_terms too")
     total = sum(question.weights.values())
     if total <= 0:
         return 0.0
@@ -216,17 +222,18 @@ _LEADING_ENUMERATOR = re.compile(r"^\s*\(?(?:[0-9]{1,3}|[a-z]|[ivx]{1,4})[.)]\s+
 
 
 # A question after a time limit, and the span of time that answers it.
-_DURATION_Q = re.compile(r"\b(deadline|time[- ]limit|how (long|soon)|within what (period|time)|by when|"
-                         r"what period)\b", re.I)
-_DURATION = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|"
-                       r"thirty|sixty|ninety)\s+(?:\w+\s+)?(years?|months?|weeks?|days?|hours?)\b", re.I)
+_DURATION_Q = re.compile(r"\b(deadline|time[- ]limit|how (long|soon)|within what (period|time)|what period)\b",
+                         re.I)
+_DURATION = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|eighteen|"
+                       r"twenty|thirty|forty|fifty|sixty|ninety|hundred)(?:\s*\(\d+\))?[\s-]+(?:\w+\s+)?"
+                       r"(years?|months?|weeks?|days?|hours?)\b", re.I)
 
 
 # "Who is the current Secretary-General?" asks who holds an office now, which a text
 # answers only if it says when it speaks of; a treaty's timeless "shall be appointed"
 # tells how, not who. Only such who-questions: "What are the current rules on liability?"
 # is answered by the treaty itself, and "current ctenophora" is no question of time.
-_PRESENT_Q = re.compile(r"^\s*who\s+(?:is|are|was|were)\s+(?:the\s+|its\s+|their\s+)?(?:current|present|incumbent)\b",
+_PRESENT_Q = re.compile(r"^\s*who\s+(?:is|are|was|were)\s+(?:the\s+|its\s+|their\s+)?(?:current|incumbent)\b",
                         re.I)
 _TIME_ANCHOR = re.compile(r"\b(today|nowadays|now|currently|at present|recently|presently|this year|"
                           r"1[5-9]\d\d|20\d\d)\b", re.I)

@@ -102,7 +102,9 @@ class Candidate:
     lexical: float
     passage: float
     is_reference: bool
-    answer_type: float = 0.0  # fit to a date/duration/count/present-time question, or to a named year
+    # Fit to a date/duration/count/present-time question (qa.answering.answer_type_match,
+    # in [-1, 1]) plus, for a reference entry, to a year the question names (+1/-1).
+    answer_type: float = 0.0
     source: float = 0.0  # +1 a reference entry for a question about sources, -1 one for any other
 
 

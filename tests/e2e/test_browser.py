@@ -48,7 +48,7 @@ def _ask(page, question: str, timeout_ms: int) -> float:
 
 
 def _app_ms(page, turn: int) -> float:
-    """The answer time the app itself reports under answer ``turn`` ("hybrid · k=5 · 1,234 ms")."""
+    """The answer time the app itself reports under answer ``turn`` ("hybrid · k=10 · 1,234 ms")."""
     message = page.get_by_test_id("stChatMessage").nth(2 * turn + 1)
     text = message.get_by_text(re.compile(r"· [\d,]+ ms$")).inner_text()
     return float(re.search(r"([\d,]+) ms$", text).group(1).replace(",", ""))

@@ -280,38 +280,32 @@ def test_extend_span_into_a_listing_sentence_only():
     assert extend_span(other, 0, other.index(".") + 1, chunk) == (0, other.index(".") + 1)
 
 
-def test_auxiliary_verbs_of_the_question_earn_no_overlap():
+def _scored_lexical(question: str, text: str) -> dict[str, float]:
+    """The lexical feature of each sentence of a one-chunk document, as score_candidates sees it."""
     from qa.answering import score_candidates
     from qa.embedding import HashEmbedder
     from qa.index import tokenize
     from qa.types import Document, Hit
 
-    text = "Each member shall have one vote.\nThe Council shall consist of fifteen members."
-    doc = Document("c", "c.md", "Charter", text, "x")
-    chunk = Chunk("c:0", "c", text, 0, len(text), "Charter")
+    doc = Document("c", "c.md", "Convention", text, "x")
+    chunk = Chunk("c:0", "c", text, 0, len(text), "Convention")
     emb = HashEmbedder(64)
-    q = "How many members does the Council have?"
-    cands = score_candidates(q, [Hit(chunk, 1.0)], {"c": doc}, question_vector=emb.encode([q])[0],
+    cands = score_candidates(question, [Hit(chunk, 1.0)], {"c": doc}, question_vector=emb.encode([question])[0],
                              encode=emb.encode, tokenize=tokenize, idf=lambda t: 1.0)
-    lexical = {c.text: c.lexical for c in cands}
+    return {c.text: c.lexical for c in cands}
+
+
+def test_auxiliary_verbs_of_the_question_earn_no_overlap():
+    lexical = _scored_lexical("How many members does the Council have?",
+                              "Each member shall have one vote.\nThe Council shall consist of fifteen members.")
     # "have" is not what the question asks about; "Council" is.
     assert lexical["The Council shall consist of fifteen members."] > lexical["Each member shall have one vote."]
 
 
 def test_a_without_question_matches_the_same_phrase_in_a_candidate():
-    from qa.answering import score_candidates
-    from qa.embedding import HashEmbedder
-    from qa.index import tokenize
-    from qa.types import Document, Hit
-
-    text = "The State is liable without fault for damage on the ground.\nThe State is liable for its fault in orbit."
-    doc = Document("c", "c.md", "Convention", text, "x")
-    chunk = Chunk("c:0", "c", text, 0, len(text), "Convention")
-    emb = HashEmbedder(64)
-    q = "Is the State liable without fault?"
-    cands = score_candidates(q, [Hit(chunk, 1.0)], {"c": doc}, question_vector=emb.encode([q])[0],
-                             encode=emb.encode, tokenize=tokenize, idf=lambda t: 1.0)
-    lexical = {c.text: c.lexical for c in cands}
+    lexical = _scored_lexical("Is the State liable without fault?",
+                              "The State is liable without fault for damage on the ground.\n"
+                              "The State is liable for its fault in orbit.")
     # "fault" alone earns nothing; "without fault" matches the same phrase.
     assert lexical["The State is liable without fault for damage on the ground."] > \
         lexical["The State is liable for its fault in orbit."]

@@ -52,6 +52,12 @@ def test_answer_type():
     assert answer_type_match("What do current ctenophora lack?", "They lack tentacles.") == 0.0
     assert answer_type_match("What are the current rules on liability?", "A State shall be liable.") == 0.0
     assert answer_type_match("Who is present at the meetings?", "The members shall attend.") == 0.0
+    # A question after how a text describes or defines something wants its wording.
+    describe = "How does the Outer Space Treaty describe astronauts?"
+    assert answer_type_match(describe, "States shall regard astronauts as envoys of mankind.") == 1.0
+    assert answer_type_match(describe, "States shall inform others of dangers to astronauts.") == 0.0
+    assert answer_type_match("How do the conventions define a launching State?",
+                             "(c) The term “launching State” means:") == 1.0
     assert answer_type_match("When did it enter into force?", "entered into force 10 October 1967") == 1.0
     assert answer_type_match("When did it enter into force?", "States shall cooperate.") == 0.0
     assert answer_type_match("How many members are there?", "composed of three members") == 1.0

@@ -110,9 +110,13 @@ _NEGATION = re.compile(r"\b(non[-\u2010\u2011\u2013]|without\s+(?:(?:any|an?|the
                        r"further)\s+)*)([a-z]{3,})\b(?![-\u2010\u2011\u2013]\w)", re.I)
 
 
+def _negator(m: re.Match) -> str:
+    return "non" if m.group(1)[:3].lower() == "non" else "without"
+
+
 def join_negations(text: str) -> str:
     """"non-procedural" -> "nonprocedural", "without the consent" -> "withoutconsent"."""
-    return _NEGATION.sub(lambda m: ("non" if m.group(1)[:3].lower() == "non" else "without") + m.group(2), text)
+    return _NEGATION.sub(lambda m: _negator(m) + m.group(2), text)
 
 
 @dataclass(frozen=True)
@@ -138,7 +142,7 @@ def question_terms(question: str, tokenize: Callable[[list[str]], list[list[str]
         if word and joined and word[0] not in plain:
             weights.pop(word[0], None)
             weights[joined[0]] = idf(word[0])
-            if m.group(1)[:3].lower() == "non":
+            if _negator(m) == "non":
                 excluded[word[0]] = joined[0]
     return QuestionTerms(weights, excluded)
 
@@ -200,7 +204,7 @@ def lexical_overlap(question: QuestionTerms, candidate_terms: set[str], joined_t
     if total <= 0:
         return 0.0
     joined = candidate_terms if joined_terms is None else joined_terms
-    terms = candidate_terms | joined
+    terms = candidate_terms if joined_terms is None else candidate_terms | joined_terms
     matched = sum(w for t, w in question.weights.items() if t in terms)
     # A candidate that also negates the word ("governmental agencies or non-governmental
     # entities") covers the negated case too and is not penalised.
@@ -237,8 +241,8 @@ _DURATION = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten
 # is answered by the treaty itself, and "current ctenophora" is no question of time.
 _PRESENT_Q = re.compile(r"^\s*who\s+(?:is|are|was|were)\s+(?:the\s+|its\s+|their\s+)?(?:current|incumbent)\b",
                         re.I)
-_TIME_ANCHOR = re.compile(r"\b(today|nowadays|now|currently|at present|recently|presently|this year|"
-                          r"1[5-9]\d\d|20\d\d)\b", re.I)
+_TIME_ANCHOR = re.compile(r"\b(today|nowadays|now|currently|at present|recently|presently|this year)\b|"
+                          + _YEAR.pattern, re.I)
 
 
 # A question after how a text describes or defines something, and the wording that

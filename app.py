@@ -796,6 +796,8 @@ def _answer_tools(i: int, entry: dict[str, Any]) -> None:
         )
         rows = [
             {
+                "probability": c.get("probability"),
+                "selector": c.get("selector"),
                 "score": c["score"],
                 "text": c["text"],
                 "document": c["doc_id"],
@@ -814,7 +816,12 @@ def _answer_tools(i: int, entry: dict[str, Any]) -> None:
                 hide_index=True,
                 width="stretch",
                 column_config={
-                    "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0, format="%.3f"),
+                    "probability": st.column_config.ProgressColumn(
+                        "probability", help="Calibrated probability that the span answers (selector + features)",
+                        min_value=0.0, max_value=1.0, format="%.3f"),
+                    "selector": st.column_config.NumberColumn(
+                        "selector", help="The learned selector's own probability", format="%.3f"),
+                    "score": st.column_config.NumberColumn("feature score", format="%.3f"),
                     "text": st.column_config.TextColumn("candidate span", width="large"),
                 },
             )

@@ -360,8 +360,46 @@ def score_candidates(
                  + weights.passage * passage[i] + weights.answer_type * kind + weights.source * source)
         out.append(Candidate(c.chunk.doc_id, c.chunk.chunk_id, c.start, c.end, texts[i],
                              round(score, 6), round(float(semantic[i]), 6), round(lexical[i], 6),
-                             round(passage[i], 6), c.is_reference, kind, source))
+                             round(passage[i], 6), c.is_reference, kind, source, c.chunk.locator))
     out.sort(key=lambda c: -c.score)
+    return out
+
+
+@dataclass(frozen=True)
+class Combination:
+    """How the feature score and the learned selector's logit combine into the
+    probability that a candidate answers: ``sigmoid(feature * score + selector *
+    logit + bias)``, a logistic regression fitted on dev questions by
+    ``bench/tune_selector.py`` (figures in docs/benchmarks.md). ``rerank``
+    candidates, the best by feature score, are read by the selector: its cost
+    grows with each one."""
+
+    feature: float = 4.0
+    selector: float = 0.6
+    bias: float = -3.0
+    rerank: int = 8
+    threshold: float = 0.5
+
+
+Select = Callable[[str, Sequence[str]], np.ndarray]
+
+
+def select_candidates(question: str, scored: Sequence[Candidate], select: Select,
+                      combination: Combination) -> list[Candidate]:
+    """The best ``combination.rerank`` candidates with the selector's probability and
+    the combined probability filled in, most probable first."""
+    from qa.selector import selector_input
+
+    top = list(scored[:combination.rerank])
+    if not top:
+        return []
+    logits = np.asarray(select(question, [selector_input(c.locator, c.text) for c in top]), dtype=np.float64)
+    z = combination.feature * np.array([c.score for c in top]) + combination.selector * logits + combination.bias
+    prob = 1.0 / (1.0 + np.exp(-z))
+    sel = 1.0 / (1.0 + np.exp(-logits))
+    out = [dataclasses.replace(c, selector=round(float(s), 6), probability=round(float(p), 6))
+           for c, s, p in zip(top, sel, prob, strict=True)]
+    out.sort(key=lambda c: -(c.probability or 0.0))
     return out
 
 
@@ -379,6 +417,8 @@ def answer_question(
     weights: Weights = Weights(),
     references: Callable[[str], Reference | None] = lambda ref_id: None,
     stale: Callable[[str], bool] = lambda doc_id: False,
+    select: Select | None = None,
+    combination: Combination = Combination(),
 ) -> Answer:
     """Choose the best verbatim span among the hits' candidates, or abstain.
 
@@ -396,6 +436,10 @@ def answer_question(
         weights: How candidate features combine.
         references: Looks up a reference record by id, for citation metadata.
         stale: Whether a document changed on disk since it was indexed.
+        select: The learned selector's logits for (question, candidate texts); with
+            it, candidates are ranked and the confidence is given by ``combination``
+            and ``threshold`` is a probability; without it, by the feature score.
+        combination: How the selector and the feature score combine.
     """
     passages = tuple(_passage(h, documents) for h in hits)
     scored = score_candidates(question, hits, documents, question_vector=question_vector, encode=encode,
@@ -404,14 +448,18 @@ def answer_question(
     if not scored:
         return Answer(question, "", True, 0.0, (), passages,
                       {"threshold": threshold, "candidates": [], "reason": "no passages retrieved"})
-    best = scored[0]
-    confidence = float(min(1.0, max(0.0, best.score)))
     explain = {
         "threshold": threshold,
         "weights": dataclasses.asdict(weights),
         "source_question": is_source_question(question),
-        "candidates": [_explain_row(c) for c in scored[:10]],
     }
+    if select is not None:
+        scored = select_candidates(question, scored, select, combination)
+        explain["combination"] = dataclasses.asdict(combination)
+    rank = (lambda c: c.probability or 0.0) if select is not None else (lambda c: c.score)
+    explain["candidates"] = [_explain_row(c) for c in scored[:10]]
+    best = scored[0]
+    confidence = float(min(1.0, max(0.0, rank(best))))
     if confidence < threshold:
         return Answer(question, "", True, round(confidence, 4), (), passages, explain)
 
@@ -421,7 +469,7 @@ def answer_question(
     chosen = [(best, start, end)]
     used_docs = {best.doc_id}
     for c in scored[1:]:
-        if len(chosen) >= MAX_CITATIONS or c.score < max(threshold, SUPPORT_RATIO * best.score):
+        if len(chosen) >= MAX_CITATIONS or rank(c) < max(threshold, SUPPORT_RATIO * rank(best)):
             break
         # Further citations come from other documents (or other reference entries), so
         # the user sees independent support, not the neighbouring sentence again.
@@ -430,7 +478,7 @@ def answer_question(
         chosen.append((c, *extend_span(documents[c.doc_id].text, c.start, c.end, chunk_of[c.chunk_id])))
         used_docs.add(c.doc_id)
     citations = tuple(
-        _citation(n, c, s, e, documents, chunk_of[c.chunk_id], references, stale)
+        _citation(n, c, s, e, documents, chunk_of[c.chunk_id], references, stale, rank(c))
         for n, (c, s, e) in enumerate(chosen, 1)
     )
     return Answer(question, citations[0].quote, False, round(confidence, 4), citations, passages, explain)
@@ -481,7 +529,8 @@ def _enumerator_kind(sentence: str) -> str:
 def _explain_row(c: Candidate) -> dict:
     return {"doc_id": c.doc_id, "start": c.start, "end": c.end, "text": c.text, "score": c.score,
             "semantic": c.semantic, "lexical": c.lexical, "passage": c.passage,
-            "answer_type": c.answer_type, "source": c.source, "reference": c.is_reference}
+            "answer_type": c.answer_type, "source": c.source, "reference": c.is_reference,
+            "selector": c.selector, "probability": c.probability}
 
 
 def _passage(hit: Hit, documents: dict[str, Document]) -> Passage:
@@ -493,14 +542,14 @@ def _passage(hit: Hit, documents: dict[str, Document]) -> Passage:
 _DOC_FIELDS = ("title", "type", "date", "authors", "year", "doi", "un_symbol", "source", "url", "keywords")
 
 
-def _citation(n, cand: Candidate, start, end, documents, chunk: Chunk, references, stale) -> Citation:
+def _citation(n, cand: Candidate, start, end, documents, chunk: Chunk, references, stale, score) -> Citation:
     doc = documents[cand.doc_id]
     meta = {k: doc.metadata[k] for k in _DOC_FIELDS if doc.metadata.get(k)}
     meta.setdefault("title", doc.title)
     if chunk.ref_id and (ref := references(chunk.ref_id)):
         meta = {"document": doc.title, "reference": ref.n, **ref.metadata()}
     return Citation(n=n, doc_id=doc.doc_id, title=doc.title, locator=chunk.locator,
-                    quote=doc.text[start:end], start=start, end=end, score=cand.score,
+                    quote=doc.text[start:end], start=start, end=end, score=round(score, 6),
                     metadata=meta, stale=stale(doc.doc_id))
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answering import DEFAULT_THRESHOLD, answer_question, idf_lookup, is_source_question
+from qa.answering import DEFAULT_THRESHOLD, Combination, answer_question, idf_lookup, is_source_question
 from qa.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 from qa.embedding import Embedder, LazyEmbedder, load_embedder, model_name
 from qa.errors import BadQuestionError, IndexMismatchError, IndexNotFoundError, QAError
@@ -32,6 +32,7 @@ from qa.index import (
 )
 from qa.ingest import DEFAULT_MAX_BYTES, CorpusLoad, Skipped, load_corpus, read_document
 from qa.retrieval import DEFAULT_K, MAX_K, Mode, retrieve
+from qa.selector import Selector, load_selector
 from qa.types import Answer, Hit
 
 MAX_QUESTION_CHARS = 2000
@@ -139,7 +140,8 @@ class Engine:
 
     def __init__(
         self, index: Index, embedder: Embedder, *, corpus: Path | str | None = None,
-        threshold: float = DEFAULT_THRESHOLD,
+        threshold: float | None = None, selector: Selector | None = None,
+        combination: Combination = Combination(),
     ) -> None:
         if (index.config.model, index.config.dimension) != (embedder.name, embedder.dimension):
             raise IndexMismatchError(
@@ -150,6 +152,11 @@ class Engine:
         self.index = index
         self.embedder = embedder
         self.corpus = Path(corpus) if corpus else None
+        self.selector = selector
+        self.combination = combination
+        # With the selector the confidence is a calibrated probability, with its own threshold.
+        if threshold is None:
+            threshold = combination.threshold if selector is not None else DEFAULT_THRESHOLD
         self.threshold = threshold
         self._idf = idf_lookup(index.bm25)
         self._stale: dict[str, tuple[tuple[int, int], bool]] = {}
@@ -162,9 +169,14 @@ class Engine:
         corpus: Path | str | None = None,
         model: str | None = None,
         embedder: Embedder | None = None,
-        threshold: float = DEFAULT_THRESHOLD,
+        threshold: float | None = None,
+        selector: Selector | Path | str | None = "auto",
     ) -> Engine:
-        """Load the index in ``index_dir`` and the model it was built with.
+        """Load the index in ``index_dir``, the model it was built with, and the answer selector.
+
+        ``selector="auto"`` loads the shipped selector (``$QA_SELECTOR`` overrides its
+        folder; ``none`` turns it off), except with the hash embedder of the tests, whose
+        features the selector's combination was not fitted to; ``None`` runs without it.
 
         Raises:
             IndexNotFoundError: no index there yet (build one with ``build``).
@@ -172,7 +184,11 @@ class Engine:
         """
         embedder = embedder or load_embedder(model)
         index = load_index(index_dir or default_index())
-        return cls(index, embedder, corpus=corpus or default_corpus(), threshold=threshold)
+        if isinstance(selector, str) and selector == "auto":
+            selector = load_selector() if embedder.name != "hash" else None
+        elif isinstance(selector, str | Path):
+            selector = load_selector(selector)
+        return cls(index, embedder, corpus=corpus or default_corpus(), threshold=threshold, selector=selector)
 
     # -------------------------------------------------------------- queries
 
@@ -204,6 +220,7 @@ class Engine:
             tokenize=tokenize, idf=self._idf, span_vectors=self._span_vectors,
             threshold=self.threshold if threshold is None else threshold,
             references=self.index.reference, stale=self.is_stale,
+            select=self.selector.logits if self.selector is not None else None, combination=self.combination,
         )
 
     def hits(

@@ -106,6 +106,11 @@ class Candidate:
     # in [-1, 1]) plus, for a reference entry, to a year the question names (+1/-1).
     answer_type: float = 0.0
     source: float = 0.0  # +1 a reference entry for a question about sources, -1 one for any other
+    locator: str = ""
+    # Set for the candidates the learned selector read (qa.selector): its probability that
+    # the span answers, and the calibrated probability of the combination with ``score``.
+    selector: float | None = None
+    probability: float | None = None
 
 
 @dataclass(frozen=True)

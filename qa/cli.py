@@ -160,13 +160,17 @@ def chunk_summary(stats: BuildStats, *, largest: int = 3) -> list[str]:
     """Chunk counts of the added and updated documents (at most ``SUMMARY_LINES``), then the largest ones."""
     counts = stats.chunk_counts
     changed = [("added", d) for d in stats.added] + [("updated", d) for d in stats.updated]
-    lines = [f"{what} {d}: {counts.get(d, 0):,} chunks" for what, d in changed[:SUMMARY_LINES]]
+    lines = [f"{what} {d}: {_chunks(counts.get(d, 0))}" for what, d in changed[:SUMMARY_LINES]]
     if len(changed) > SUMMARY_LINES:
         lines.append(f"... and {len(changed) - SUMMARY_LINES} more added or updated")
     top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:largest]
     if top:
-        lines.append("largest: " + ", ".join(f"{d} ({n:,} chunks)" for d, n in top))
+        lines.append("largest: " + ", ".join(f"{d} ({_chunks(n)})" for d, n in top))
     return lines
+
+
+def _chunks(n: int) -> str:
+    return f"{n:,} chunk" + ("" if n == 1 else "s")
 
 
 def cmd_index(args) -> int:

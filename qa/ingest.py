@@ -148,8 +148,9 @@ class _FrontMatterLoader(yaml.SafeLoader):
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
+            # The block starts on the file's second line, after the opening '---'.
             raise FrontMatterError(
-                f"it uses the YAML alias *{event.anchor} (front-matter line {event.start_mark.line + 1}); "
+                f"it uses the YAML alias *{event.anchor} (line {event.start_mark.line + 2} of the file); "
                 "aliases are not allowed in front matter, write the value out instead"
             )
         self._nodes += 1

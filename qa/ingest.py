@@ -180,9 +180,12 @@ def load_front_matter(block: str, path: str) -> dict:
             f"{path}: its YAML front matter is {size:,} bytes, over the {FRONT_MATTER_MAX_BYTES:,}-byte limit; "
             "keep metadata short and move long text below the closing '---'"
         )
-    loader = _FrontMatterLoader(block)
     try:
-        loaded = loader.get_single_data()
+        loader = _FrontMatterLoader(block)  # the reader already rejects control characters here
+        try:
+            loaded = loader.get_single_data()
+        finally:
+            loader.dispose()
     except FrontMatterError as exc:
         raise UnreadableDocumentError(f"{path}: its YAML front matter was refused: {exc}") from None
     except (yaml.YAMLError, RecursionError) as exc:
@@ -190,8 +193,6 @@ def load_front_matter(block: str, path: str) -> dict:
             f"{path}: its YAML front matter is invalid ({exc.__class__.__name__}); "
             "fix the block between the '---' lines"
         ) from None
-    finally:
-        loader.dispose()
     return {str(k): _plain(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
 
 

@@ -188,3 +188,9 @@ def test_parse_time_limit_does_not_fire_after_a_fast_parse(tiny_corpus):
     doc = read_document(tiny_corpus / "notes.txt", tiny_corpus, parse_seconds=0.05)
     time.sleep(0.1)  # an alarm left armed would raise here
     assert doc.doc_id == "notes"
+
+
+def test_front_matter_with_control_characters_is_invalid_not_a_crash():
+    # Found by tests/test_fuzz.py: PyYAML's reader rejects these when the loader is created.
+    with pytest.raises(UnreadableDocumentError, match=r"^x.md: its YAML front matter is invalid \(ReaderError\)"):
+        parse_markdown("---\na: \x01\n---\nBody.\n", doc_id="x", path="x.md", fallback_title="x")

@@ -36,7 +36,7 @@ FRONT_MATTER_MAX_BYTES = 64 * 1024
 FRONT_MATTER_MAX_DEPTH = 20
 FRONT_MATTER_MAX_NODES = 10_000
 PDF_MAX_PAGES = 5_000
-DOCX_MAX_UNCOMPRESSED = 200 * 1024 * 1024
+DOCX_MAX_UNCOMPRESSED = 200_000_000
 DOCX_MAX_MEMBERS = 10_000
 # Wall-clock bound on parsing one file (not embedding it), for loops in
 # third-party parsers that no input bound catches. Enforced in the main thread.

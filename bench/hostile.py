@@ -63,11 +63,15 @@ def zip_bomb_docx(member_mb: int = 300) -> bytes:
 def many_pages_pdf(pages: int) -> bytes:
     """A PDF of ``pages`` pages that all share one small content stream."""
     stream = b"BT /F1 12 Tf 20 100 Td (lol) Tj ET"
-    objs = ["<< /Type /Catalog /Pages 2 0 R >>", "",
-            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-            f"<< /Length {len(stream)} >>\nstream\n{stream.decode()}\nendstream"]
-    page = ("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R "
-            "/Resources << /Font << /F1 3 0 R >> >> >>")
+    objs = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        f"<< /Length {len(stream)} >>\nstream\n{stream.decode()}\nendstream",
+    ]
+    page = (
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R /Resources << /Font << /F1 3 0 R >> >> >>"
+    )
     objs += [page] * pages
     objs[1] = f"<< /Type /Pages /Kids [{' '.join(f'{i} 0 R' for i in range(5, 5 + pages))}] /Count {pages} >>"
     out, offsets = bytearray(b"%PDF-1.4\n"), []
@@ -86,6 +90,7 @@ def _write(name: str, data: str | bytes) -> Callable[[Path], list[str]]:
         path = corpus / name
         path.write_bytes(data.encode() if isinstance(data, str) else data)
         return [name]
+
     return make
 
 
@@ -99,20 +104,30 @@ def scenarios(levels: list[int]) -> dict[str, tuple[str, Callable[[Path], list[s
     out: dict[str, tuple[str, Callable[[Path], list[str]]]] = {}
     for n in levels:
         bomb = alias_bomb(n)
-        out[f"alias_bomb_{n}"] = (f"alias bomb, {n} levels x 9 aliases ({len(bomb)} bytes, 9^{n} values)",
-                                  _write(f"alias_bomb_{n}.md", bomb))
+        out[f"alias_bomb_{n}"] = (
+            f"alias bomb, {n} levels x 9 aliases ({len(bomb)} bytes, 9^{n} values)",
+            _write(f"alias_bomb_{n}.md", bomb),
+        )
     out |= {
         "links": ("passwd.txt -> /etc/passwd, etc_folder -> /etc", _links),
         "docx_zip_bomb": ("DOCX with a 300 MB member of zeros", _write("zip_bomb.docx", zip_bomb_docx())),
-        "deep_html": ("HTML nested 100,000 <div>s deep",
-                      _write("deep.html", "<html><body>" + "<div>" * 100_000 + "lol" + "</div>" * 100_000)),
+        "deep_html": (
+            "HTML nested 100,000 <div>s deep",
+            _write("deep.html", "<html><body>" + "<div>" * 100_000 + "lol" + "</div>" * 100_000),
+        ),
         "pdf_pages": ("PDF of 6,000 pages (limit 5,000)", _write("pages.pdf", many_pages_pdf(6_000))),
-        "big_front_matter": ("100 KB front matter (limit 64 KB)",
-                             _write("big_front.md", "---\ntitle: " + "x" * 100_000 + "\n---\nlol\n")),
-        "deep_yaml": ("front matter nested 5,000 [ deep",
-                      _write("deep_yaml.md", "---\na: " + "[" * 5_000 + "]" * 5_000 + "\n---\nlol\n")),
-        "bibtex_braces": ("BibTeX entry with 200,000 unclosed {",
-                          _write("braces.bib", "@article{x, title = " + "{" * 200_000)),
+        "big_front_matter": (
+            "100 KB front matter (limit 64 KB)",
+            _write("big_front.md", "---\ntitle: " + "x" * 100_000 + "\n---\nlol\n"),
+        ),
+        "deep_yaml": (
+            "front matter nested 5,000 [ deep",
+            _write("deep_yaml.md", "---\na: " + "[" * 5_000 + "]" * 5_000 + "\n---\nlol\n"),
+        ),
+        "bibtex_braces": (
+            "BibTeX entry with 200,000 unclosed {",
+            _write("braces.bib", "@article{x, title = " + "{" * 200_000),
+        ),
     }
     return out
 
@@ -142,8 +157,12 @@ def qa_index(corpus: Path, index: Path, src: Path, repeat: int) -> tuple[float, 
     env = python_env() | {"PYTHONPATH": str(src)}
     cmd = [sys.executable, "-m", "qa", "index", "--corpus", str(corpus), "--index", str(index)]
     runs = [run_timed(cmd, cwd=src, env=env) for _ in range(repeat)]
-    return (statistics.median(r.wall for r in runs), statistics.median(r.max_rss_mb for r in runs),
-            runs[-1].stdout, runs[-1].stderr)
+    return (
+        statistics.median(r.wall for r in runs),
+        statistics.median(r.max_rss_mb for r in runs),
+        runs[-1].stdout,
+        runs[-1].stderr,
+    )
 
 
 def main() -> None:
@@ -151,8 +170,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per scenario (median)")
     parser.add_argument("--levels", type=int, nargs="+", default=[8, 9], help="alias-bomb depths to try")
     parser.add_argument("--only", nargs="+", default=None, help="scenario names to run")
-    parser.add_argument("--qa-src", type=Path, default=None,
-                        help="folder holding another version's qa/ package (e.g. from `git archive`)")
+    parser.add_argument(
+        "--qa-src",
+        type=Path,
+        default=None,
+        help="folder holding another version's qa/ package (e.g. from `git archive`)",
+    )
     args = parser.parse_args()
     src = (args.qa_src or ROOT).resolve()
     todo = scenarios(args.levels)
@@ -166,8 +189,19 @@ def main() -> None:
         base_wall, base_rss, out, _ = qa_index(corpus, index, src, args.repeat)
         log(f"baseline: {base_wall:.2f} s, {base_rss:.0f} MB; {out.splitlines()[0]}")
         messages: list[str] = []
-        rows = [("nothing changed (baseline)", f"{base_wall:.2f}", "", f"{base_rss:.0f}", "", "", "",
-                 out.split(" documents")[0].removeprefix("indexed "), "")]
+        rows = [
+            (
+                "nothing changed (baseline)",
+                f"{base_wall:.2f}",
+                "",
+                f"{base_rss:.0f}",
+                "",
+                "",
+                "",
+                out.split(" documents")[0].removeprefix("indexed "),
+                "",
+            )
+        ]
         for key, (label, make) in todo.items():
             names = make(corpus)
             wall, rss, out, err = qa_index(corpus, index, src, args.repeat)
@@ -176,21 +210,49 @@ def main() -> None:
             said = [line for line in err.splitlines() if any(line.startswith(f"skipped {n}:") for n in names)]
             message = " / ".join(said) if said else "(no message: indexed)"
             if key == "links":
-                show = subprocess.run([sys.executable, "-m", "qa", "show", "passwd", "--corpus", str(corpus),
-                                       "--index", str(index)], cwd=src, env=python_env() | {"PYTHONPATH": str(src)},
-                                      capture_output=True, text=True)
+                show = subprocess.run(
+                    [sys.executable, "-m", "qa", "show", "passwd", "--corpus", str(corpus), "--index", str(index)],
+                    cwd=src,
+                    env=python_env() | {"PYTHONPATH": str(src)},
+                    capture_output=True,
+                    text=True,
+                )
                 message += f" / `qa show passwd`: exit {show.returncode}, {show.stderr.strip()}"
             log(f"{key}: {wall:.2f} s, {rss:.0f} MB, {docs} documents; {message[:160]}")
             messages.append(f"- {label}: {message}")
             short = said[0].split(": ", 2)[-1] if said else message
-            rows.append((label, f"{wall:.2f}", f"{wall - base_wall:+.2f}", f"{rss:.0f}",
-                         f"{round(rss - base_rss):+d}", f"{read_s * 1000:.1f}", f"{read_mb:.2f}", docs,
-                         (short[:90] + ("…" if len(short) > 90 else "")).replace("|", "\\|")))
+            rows.append(
+                (
+                    label,
+                    f"{wall:.2f}",
+                    f"{wall - base_wall:+.2f}",
+                    f"{rss:.0f}",
+                    f"{round(rss - base_rss):+d}",
+                    f"{read_s * 1000:.1f}",
+                    f"{read_mb:.2f}",
+                    docs,
+                    (short[:90] + ("…" if len(short) > 90 else "")).replace("|", "\\|"),
+                )
+            )
             for n in names:
                 (corpus / n).unlink()
     print()
-    print(table(["input added to corpus/", "`qa index` s", "extra s", "peak RSS MB", "extra MB",
-                 "reading the file: ms", "MB allocated", "documents indexed", "what it said"], rows))
+    print(
+        table(
+            [
+                "input added to corpus/",
+                "`qa index` s",
+                "extra s",
+                "peak RSS MB",
+                "extra MB",
+                "reading the file: ms",
+                "MB allocated",
+                "documents indexed",
+                "what it said",
+            ],
+            rows,
+        )
+    )
     print()
     print("\n".join(messages))
 

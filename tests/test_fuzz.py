@@ -32,12 +32,19 @@ from tests.test_formats import BIB, RIS, _pdf
 PARSE_SECONDS = 20.0
 # 40 examples per property keeps `make test` fast; QA_FUZZ_EXAMPLES=2000 runs a deeper search.
 EXAMPLES = int(os.environ.get("QA_FUZZ_EXAMPLES", "40"))
-FUZZ = settings(derandomize=True, database=None, deadline=None, max_examples=EXAMPLES,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=EXAMPLES,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
-HTML = ("<html><head><title>Debris</title></head><body><article><h1>Space debris</h1>"
-        "<p>Space debris is a growing problem for satellites in low earth orbit today.</p>"
-        "<h2>Kessler</h2><p>A cascade of collisions could follow.</p></article></body></html>")
+HTML = (
+    "<html><head><title>Debris</title></head><body><article><h1>Space debris</h1>"
+    "<p>Space debris is a growing problem for satellites in low earth orbit today.</p>"
+    "<h2>Kessler</h2><p>A cascade of collisions could follow.</p></article></body></html>"
+)
 
 
 def _docx(document_xml: bytes | None = None) -> bytes:
@@ -81,11 +88,11 @@ def _apply(seed: bytes, edits: list[tuple[str, int, bytes]]) -> bytes:
         if op == "insert":
             data[pos:pos] = chunk
         elif op == "overwrite":
-            data[pos:pos + len(chunk)] = chunk
+            data[pos : pos + len(chunk)] = chunk
         elif op == "delete":
-            del data[pos:pos + len(chunk)]
+            del data[pos : pos + len(chunk)]
         elif op == "repeat":  # amplify a slice: nesting, long lines, many entries
-            data[pos:pos] = bytes(data[pos:pos + len(chunk)]) * 50
+            data[pos:pos] = bytes(data[pos : pos + len(chunk)]) * 50
         else:
             del data[pos:]
     return bytes(data)
@@ -93,8 +100,11 @@ def _apply(seed: bytes, edits: list[tuple[str, int, bytes]]) -> bytes:
 
 def mutated(seed: bytes) -> st.SearchStrategy[bytes]:
     """The seed file with a few random insertions, overwrites, deletions, repeats or a truncation."""
-    edit = st.tuples(st.sampled_from(["insert", "overwrite", "delete", "repeat", "truncate"]),
-                     st.integers(0, 1 << 20), st.binary(min_size=1, max_size=24))
+    edit = st.tuples(
+        st.sampled_from(["insert", "overwrite", "delete", "repeat", "truncate"]),
+        st.integers(0, 1 << 20),
+        st.binary(min_size=1, max_size=24),
+    )
     return st.lists(edit, min_size=1, max_size=6).map(lambda edits: _apply(seed, edits))
 
 
@@ -115,9 +125,9 @@ def check_read(path: Path, root: Path) -> None:
         return
     assert doc.path == name and doc.text == doc.text.replace("\r", "")
     for ref in doc.references:
-        assert doc.text[ref.start:ref.end] == ref.raw
+        assert doc.text[ref.start : ref.end] == ref.raw
     for chunk in chunk_document(doc):
-        assert doc.text[chunk.start:chunk.end] == chunk.text
+        assert doc.text[chunk.start : chunk.end] == chunk.text
         for start, end in candidate_spans(chunk):
             assert chunk.start <= start < end <= chunk.end
 
@@ -177,19 +187,25 @@ def test_a_fuzzed_file_never_stops_the_build(data, tmp_path, embedder):
     assert stats.documents == len(loaded.documents) and sum(stats.chunk_counts.values()) == len(index.chunks)
 
 
-REFERENCE_LIKE = st.sampled_from([
-    "Hart, B. L. (2007). Anti-satellite weapons. Institute of Air and Space Law, McGill University. Montreal: "
-    "McGill library.",
-    "Milik, P. (2016). Rules for the transfer of weapons. „Security and Defence Quarterly” No. 13(4). "
-    "DOI: 10.35467/sdq/103233.",
-    "A/RES/61/75; Transparency and Confidence – building measures in outer space activities, 2006.",
-    "Kowalski, J. (2019). Space law. JALC No. 4, Vol. 78. https://example.org/a (12.03.2020)",
-])
+REFERENCE_LIKE = st.sampled_from(
+    [
+        "Hart, B. L. (2007). Anti-satellite weapons. Institute of Air and Space Law, McGill University. Montreal: "
+        "McGill library.",
+        "Milik, P. (2016). Rules for the transfer of weapons. „Security and Defence Quarterly” No. 13(4). "
+        "DOI: 10.35467/sdq/103233.",
+        "A/RES/61/75; Transparency and Confidence – building measures in outer space activities, 2006.",
+        "Kowalski, J. (2019). Space law. JALC No. 4, Vol. 78. https://example.org/a (12.03.2020)",
+    ]
+)
 
 
 @FUZZ
-@given(raw=st.one_of(st.text(max_size=400), REFERENCE_LIKE.flatmap(
-    lambda s: mutated(s.encode()).map(lambda b: b.decode("utf-8", "replace")))))
+@given(
+    raw=st.one_of(
+        st.text(max_size=400),
+        REFERENCE_LIKE.flatmap(lambda s: mutated(s.encode()).map(lambda b: b.decode("utf-8", "replace"))),
+    )
+)
 def test_reference_parser_never_crashes_and_keeps_the_entry(raw):
     ref = parse_reference(raw, doc_id="d", n=3, start=10)
     assert ref.raw == raw and (ref.start, ref.end) == (10, 10 + len(raw)) and ref.ref_id == "d#ref-3"

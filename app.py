@@ -39,7 +39,7 @@ from qa.engine import (
 )
 from qa.errors import IndexMismatchError, IndexNotFoundError, QAError, UnreadableDocumentError
 from qa.index import current_build
-from qa.ingest import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, read_document
+from qa.ingest import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, corpus_path, read_document
 from qa.references import format_reference
 from qa.retrieval import DEFAULT_K
 
@@ -332,7 +332,11 @@ def save_uploads(files: Iterable[tuple[str, bytes]], corpus: Path | str) -> Uplo
             )
             continue
         target = root / base
-        if target.parent != root or target.is_symlink() or (target.exists() and not target.is_file()):
+        if target.is_symlink():
+            # Writing would go through the link, possibly out of the corpus.
+            rejected.append((name, f"{base} is a symbolic link in the corpus folder; remove the link first"))
+            continue
+        if target.parent != root or (target.exists() and not target.is_file()):
             rejected.append((name, f"{base} cannot be written in the corpus folder"))
             continue
         tmp = root / f".upload-{uuid.uuid4().hex}{target.suffix}"
@@ -451,10 +455,8 @@ def _current_text(engine: Engine, doc_id: str) -> str | None:
     if engine.corpus is None:
         return None
     root = engine.corpus.resolve()
-    path = (root / engine.index.document(doc_id).path).resolve()
-    if not path.is_relative_to(root):
-        return None
     try:
+        path = corpus_path(root, engine.index.document(doc_id).path)
         return read_document(path, root).text
     except (OSError, QAError):
         return None
@@ -602,6 +604,11 @@ def render_source(engine: Engine | None) -> None:
     doc_id, start, end = req
     if doc_id not in engine.index.documents:
         st.error(f"No document {md_escape(doc_id)} in the index. The sidebar lists the sources.")
+        return
+    try:
+        engine.check_source(doc_id)
+    except UnreadableDocumentError as exc:
+        st.error(md_escape(str(exc)))
         return
     doc = engine.index.documents[doc_id]
     st.html(

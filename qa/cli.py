@@ -9,17 +9,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import shutil
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from qa.answering import ABSTAIN_TEXT
 from qa.engine import Engine, build, default_corpus, default_index, validate_k, validate_question
 from qa.errors import CorpusError, IndexNotFoundError, QAError
 from qa.evaluation import evaluate, load_questions
-from qa.index import load_index, read_manifest
-from qa.ingest import SUPPORTED_SUFFIXES, load_corpus
+from qa.index import BuildStats, load_index, read_manifest
+from qa.ingest import SUPPORTED_SUFFIXES, corpus_path, load_corpus
 from qa.references import format_reference
 from qa.retrieval import DEFAULT_K
 from qa.types import Answer
@@ -142,10 +144,33 @@ def _build(args, full: bool = False, max_mb: float = 50, out=None) -> None:
     s = report.stats
     for skip in report.skipped:
         print(f"skipped {skip.path}: {skip.reason}", file=sys.stderr)
+    out = out or sys.stdout
     print(f"indexed {s.documents} documents, {s.chunks} chunks in {s.seconds:.1f} s "
           f"(added {len(s.added)}, updated {len(s.updated)}, removed {len(s.removed)}, "
           f"unchanged {len(s.unchanged)}; {s.embedded} vectors embedded) -> {report.path}",
-          file=out or sys.stdout)
+          file=out)
+    for line in chunk_summary(s):
+        print(f"  {line}", file=out)
+
+
+SUMMARY_LINES = 20
+
+
+def chunk_summary(stats: BuildStats, *, largest: int = 3) -> list[str]:
+    """Chunk counts of the added and updated documents (at most ``SUMMARY_LINES``), then the largest ones."""
+    counts = stats.chunk_counts
+    changed = [("added", d) for d in stats.added] + [("updated", d) for d in stats.updated]
+    lines = [f"{what} {d}: {_chunks(counts.get(d, 0))}" for what, d in changed[:SUMMARY_LINES]]
+    if len(changed) > SUMMARY_LINES:
+        lines.append(f"... and {len(changed) - SUMMARY_LINES} more added or updated")
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:largest]
+    if top:
+        lines.append("largest: " + ", ".join(f"{d} ({_chunks(n)})" for d, n in top))
+    return lines
+
+
+def _chunks(n: int) -> str:
+    return f"{n:,} chunk" + ("" if n == 1 else "s")
 
 
 def cmd_index(args) -> int:
@@ -206,6 +231,8 @@ def cmd_ask(args) -> int:
 def cmd_show(args) -> int:
     index = load_index(args.index)
     doc = index.document(args.doc_id)
+    if args.corpus.is_dir():
+        corpus_path(args.corpus, doc.path)  # never show what a link out of the corpus points to
     if args.json:
         print(json.dumps({"doc_id": doc.doc_id, "title": doc.title, "text": doc.text,
                           "metadata": doc.metadata}, ensure_ascii=False))
@@ -263,10 +290,26 @@ def cmd_eval(args) -> int:
 
 
 def _safe_target(corpus: Path, name: str) -> Path:
-    target = (corpus / name).resolve()
-    if not target.is_relative_to(corpus.resolve()):
+    """``corpus/name`` itself (not what a link there points to), if its folder is inside the corpus."""
+    root = corpus.resolve()
+    target = root / name
+    if not target.parent.resolve().is_relative_to(root) or target.resolve(strict=False) == root:
         raise QAError(f"{name!r} would be written outside the corpus folder; use a plain file name")
     return target
+
+
+def _copy_into(src: Path, target: Path) -> None:
+    """Copy ``src``'s content to ``target`` as a regular file.
+
+    The copy goes to a hidden temporary name and is renamed over ``target``, so a
+    symbolic link already at ``target`` is replaced, never written through.
+    """
+    tmp = target.with_name(f".add-{uuid.uuid4().hex}{target.suffix}")
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def cmd_add(args) -> int:
@@ -280,13 +323,19 @@ def cmd_add(args) -> int:
         files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
         for f in files:
             rel = f.name if src.is_file() else f.relative_to(src.parent).as_posix()
+            # A file named on the command line may live anywhere; inside a folder, the corpus
+            # rule holds: a link leaving the folder is not followed.
+            if not src.is_file() and not f.resolve().is_relative_to(src.resolve()):
+                print(f"skipped {f}: it is a symbolic link to {f.resolve()}, outside {src}; "
+                      "name the file itself to add it", file=sys.stderr)
+                continue
             if f.suffix.lower() not in SUPPORTED_SUFFIXES:
                 print(f"skipped {f}: unsupported file type; supported: {', '.join(SUPPORTED_SUFFIXES)}",
                       file=sys.stderr)
                 continue
             target = _safe_target(corpus, rel)
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(f, target)
+            _copy_into(f, target)
             copied += 1
     print(f"copied {copied} file(s) into {corpus}")
     _build(args)

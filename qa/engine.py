@@ -30,7 +30,7 @@ from qa.index import (
     save_index,
     tokenize,
 )
-from qa.ingest import DEFAULT_MAX_BYTES, CorpusLoad, Skipped, load_corpus, read_document
+from qa.ingest import DEFAULT_MAX_BYTES, CorpusLoad, Skipped, corpus_path, load_corpus, read_document
 from qa.retrieval import DEFAULT_K, MAX_K, Mode, retrieve
 from qa.selector import Selector, load_selector
 from qa.types import Answer, Hit
@@ -246,6 +246,15 @@ class Engine:
     def canonical_text(self, doc_id: str) -> str:
         """The text that citation offsets of ``doc_id`` index into."""
         return self.index.document(doc_id).text
+
+    def check_source(self, doc_id: str) -> None:
+        """Refuse a document whose corpus file is (now) a link leaving the corpus.
+
+        Raises:
+            UnreadableDocumentError: names the link and its target.
+        """
+        if self.corpus is not None:
+            corpus_path(self.corpus, self.index.document(doc_id).path)
 
     def is_stale(self, doc_id: str) -> bool:
         """Whether the document's file changed (or vanished) since it was indexed."""

@@ -30,6 +30,7 @@ import os
 import shutil
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +88,7 @@ class BuildStats:
     unchanged: tuple[str, ...]
     embedded: int
     seconds: float
+    chunk_counts: dict[str, int] = field(default_factory=dict)  # doc_id -> chunks, in corpus order
 
 
 @dataclass
@@ -292,6 +294,7 @@ def build_index(
         removed=tuple(d for d in old if d not in new_ids),
         unchanged=tuple(d for d in new_ids if old.get(d) == new_ids[d]),
         embedded=len(todo), seconds=time.perf_counter() - t0,
+        chunk_counts=dict(Counter(c.doc_id for c in chunks)),
     )
     return index, stats
 

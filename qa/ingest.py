@@ -10,8 +10,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+import signal
+import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +29,18 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 _REFERENCE_SECTION = re.compile(r"^(references|bibliography|sources|works cited|literature)$", re.I)
+
+# Bounds on untrusted input (docs/reliability.md). Each is far above what a real
+# document needs and far below what exhausts a laptop.
+FRONT_MATTER_MAX_BYTES = 64 * 1024
+FRONT_MATTER_MAX_DEPTH = 20
+FRONT_MATTER_MAX_NODES = 10_000
+PDF_MAX_PAGES = 5_000
+DOCX_MAX_UNCOMPRESSED = 200_000_000
+DOCX_MAX_MEMBERS = 10_000
+# Wall-clock bound on parsing one file (not embedding it), for loops in
+# third-party parsers that no input bound catches. Enforced in the main thread.
+DEFAULT_PARSE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -101,15 +116,7 @@ def parse_markdown(text: str, *, doc_id: str, path: str, fallback_title: str) ->
     text = normalize_text(text)
     metadata: dict = {}
     if m := _FRONT_MATTER.match(text):
-        try:
-            loaded = yaml.safe_load(m.group(1))
-        except yaml.YAMLError as exc:
-            raise UnreadableDocumentError(
-                f"{path}: its YAML front matter is invalid ({exc.__class__.__name__}); "
-                "fix the block between the '---' lines"
-            ) from None
-        if isinstance(loaded, dict):
-            metadata = {str(k): _plain(v) for k, v in loaded.items()}
+        metadata = load_front_matter(m.group(1), path)
         text = text[m.end():]
     headings = tuple((h.start(), len(h.group(1)), h.group(2).strip()) for h in _HEADING.finditer(text))
     title = str(metadata.get("title") or next((t for _, lvl, t in headings if lvl == 1), fallback_title))
@@ -118,6 +125,75 @@ def parse_markdown(text: str, *, doc_id: str, path: str, fallback_title: str) ->
         metadata=metadata, headings=headings,
         references=tuple(_references(text, headings, doc_id)),
     )
+
+
+class FrontMatterError(yaml.YAMLError):
+    """Front matter that is valid YAML but refused: aliases, too deep, too many values."""
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases and bounds nesting and node count while composing.
+
+    The checks run on parser events, before any Python value is built: an alias
+    bomb ("billion laughs") is a few hundred bytes of anchors and ``*alias``
+    references that expand to billions of values once the shared nodes are
+    copied out, so it has to be refused at the first alias, not measured after.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            # The block starts on the file's second line, after the opening '---'.
+            raise FrontMatterError(
+                f"it uses the YAML alias *{event.anchor} (line {event.start_mark.line + 2} of the file); "
+                "aliases are not allowed in front matter, write the value out instead"
+            )
+        self._nodes += 1
+        if self._nodes > FRONT_MATTER_MAX_NODES:
+            raise FrontMatterError(f"it holds more than {FRONT_MATTER_MAX_NODES:,} values; keep metadata short")
+        self._depth += 1
+        try:
+            if self._depth > FRONT_MATTER_MAX_DEPTH:
+                raise FrontMatterError(
+                    f"it nests values more than {FRONT_MATTER_MAX_DEPTH} levels deep; flatten the metadata"
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def load_front_matter(block: str, path: str) -> dict:
+    """Metadata from the YAML between the ``---`` lines, as plain JSON-safe values.
+
+    Raises:
+        UnreadableDocumentError: the block is over ``FRONT_MATTER_MAX_BYTES``, not
+            valid YAML, or uses aliases, deep nesting or too many values.
+    """
+    size = len(block.encode("utf-8"))
+    if size > FRONT_MATTER_MAX_BYTES:
+        raise UnreadableDocumentError(
+            f"{path}: its YAML front matter is {size:,} bytes, over the {FRONT_MATTER_MAX_BYTES:,}-byte limit; "
+            "keep metadata short and move long text below the closing '---'"
+        )
+    try:
+        loader = _FrontMatterLoader(block)  # the reader already rejects control characters here
+        try:
+            loaded = loader.get_single_data()
+        finally:
+            loader.dispose()
+    except FrontMatterError as exc:
+        raise UnreadableDocumentError(f"{path}: its YAML front matter was refused: {exc}") from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise UnreadableDocumentError(
+            f"{path}: its YAML front matter is invalid ({exc.__class__.__name__}); "
+            "fix the block between the '---' lines"
+        ) from None
+    return {str(k): _plain(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
 
 
 def _plain(value):
@@ -154,14 +230,24 @@ def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Do
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    # pypdf caps each decompressed stream (75 MB by default, pypdf.filters); the
+    # page cap bounds how many of them one file can make us decode.
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise UnreadableDocumentError(f"{path}: the PDF is encrypted; save an unencrypted copy")
+        if len(reader.pages) > PDF_MAX_PAGES:
+            raise UnreadableDocumentError(
+                f"{path}: the PDF has {len(reader.pages):,} pages, over the {PDF_MAX_PAGES:,}-page limit; split it"
+            )
         pages = [normalize_text(page.extract_text() or "").strip() for page in reader.pages]
         info_title = (reader.metadata or {}).get("/Title") if reader.metadata else None
-    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+    except UnreadableDocumentError:
+        raise
+    except PdfReadError as exc:
         raise UnreadableDocumentError(f"{path}: the PDF could not be read ({exc}); it may be corrupt") from None
+    except Exception as exc:  # any parser bug on bad bytes: see _parser_failure
+        raise _parser_failure(path, "PDF", exc) from None
     if not any(pages):
         raise UnreadableDocumentError(
             f"{path}: the PDF has no text layer (scanned images?); OCR is not supported, add a text version"
@@ -179,14 +265,31 @@ def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Do
     )
 
 
+def _parser_failure(name: str, kind: str, exc: Exception) -> UnreadableDocumentError:
+    """The error for a third-party parser that failed on one file.
+
+    pypdf, python-docx, trafilatura, bibtexparser and rispy raise many exception
+    types on malformed bytes (TypeError, IndexError, RecursionError, ...); one
+    bad file must be skipped with its reason, not stop the build.
+    """
+    detail = str(exc).strip()
+    detail = f"{exc.__class__.__name__}: {detail[:200]}" if detail else exc.__class__.__name__
+    return UnreadableDocumentError(f"{name}: the {kind} file could not be parsed ({detail}); it may be corrupt")
+
+
 def html_to_markdown(html: str, name: str) -> tuple[str, str | None]:
     """Main text of a web page as Markdown (scripts, navigation, footers dropped) and its title."""
     import trafilatura
 
-    body = trafilatura.extract(html, output_format="markdown", include_comments=False, include_tables=True)
+    # libxml2 (under trafilatura) refuses trees deeper than 256 levels; the file
+    # size limit and the parse-time bound cover the rest.
+    try:
+        body = trafilatura.extract(html, output_format="markdown", include_comments=False, include_tables=True)
+        meta = trafilatura.extract_metadata(html) if body and body.strip() else None
+    except Exception as exc:  # any parser bug on bad bytes: see _parser_failure
+        raise _parser_failure(name, "HTML", exc) from None
     if not body or not body.strip():
         raise UnreadableDocumentError(f"{name}: no main text found in the HTML page")
-    meta = trafilatura.extract_metadata(html)
     return body, (meta.title if meta and meta.title else None)
 
 
@@ -198,15 +301,31 @@ def docx_to_markdown(data: bytes, name: str) -> tuple[str, str | None]:
     import docx
 
     try:
+        # zipfile stops inflating a member at its declared size (a larger output
+        # fails the CRC check), so the directory's sizes bound the memory used.
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+        total = sum(m.file_size for m in members)
+        if len(members) > DOCX_MAX_MEMBERS or total > DOCX_MAX_UNCOMPRESSED:
+            raise UnreadableDocumentError(
+                f"{name}: the .docx file unpacks to {len(members):,} parts and {total / 1e6:,.0f} MB, over the "
+                f"limits ({DOCX_MAX_MEMBERS:,} parts, {DOCX_MAX_UNCOMPRESSED / 1e6:.0f} MB); "
+                "it may be a zip bomb, re-save it from Word"
+            )
         document = docx.Document(io.BytesIO(data))
+        paragraphs = [(p.text.strip(), (p.style.name if p.style is not None else "") or "")
+                      for p in document.paragraphs]
+        title = document.core_properties.title or None
+    except UnreadableDocumentError:
+        raise
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise UnreadableDocumentError(f"{name}: not a readable .docx file ({exc}); re-save it from Word") from None
+    except Exception as exc:  # any parser bug on bad bytes: see _parser_failure
+        raise _parser_failure(name, ".docx", exc) from None
     lines = []
-    for para in document.paragraphs:
-        text = para.text.strip()
+    for text, style in paragraphs:
         if not text:
             continue
-        style = (para.style.name if para.style is not None else "") or ""
         level = style.removeprefix("Heading ").strip()
         if style == "Title":
             lines.append(f"# {text}")
@@ -216,7 +335,7 @@ def docx_to_markdown(data: bytes, name: str) -> tuple[str, str | None]:
             lines.append(text)
     if not lines:
         raise UnreadableDocumentError(f"{name}: the .docx file has no text")
-    return "\n\n".join(lines), (document.core_properties.title or None)
+    return "\n\n".join(lines), title
 
 
 _BIB_KINDS = {"article": "article", "book": "book", "inbook": "book", "incollection": "book",
@@ -231,7 +350,7 @@ def _bib_records(data: str, suffix: str, name: str) -> list[dict]:
 
         try:
             entries = rispy.loads(data)
-        except Exception as exc:  # rispy raises bare IOError/ValueError subclasses for bad files
+        except Exception as exc:  # rispy raises bare IOError/ValueError subclasses
             raise UnreadableDocumentError(f"{name}: not a valid RIS file ({exc})") from None
         return [{
             "kind": _BIB_KINDS.get(e.get("type_of_reference", ""), "report"),
@@ -244,7 +363,10 @@ def _bib_records(data: str, suffix: str, name: str) -> list[dict]:
         } for e in entries]
     import bibtexparser
 
-    library = bibtexparser.parse_string(data)
+    try:
+        library = bibtexparser.parse_string(data)
+    except Exception as exc:  # any parser bug on bad bytes: see _parser_failure
+        raise _parser_failure(name, "BibTeX", exc) from None
     out = []
     for e in library.entries:
         f = {field.key.lower(): str(field.value).strip("{} ") for field in e.fields}
@@ -289,20 +411,106 @@ def parse_bibliography(data: str, *, suffix: str, doc_id: str, path: str, title:
                     headings=headings)
 
 
-def read_document(path: Path, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
+class _ParseTimeout(BaseException):
+    """Raised by the parse-time alarm. A BaseException, so a parser's own
+    ``except Exception`` cannot swallow it and carry on."""
+
+
+@contextmanager
+def parse_time_limit(seconds: float | None, name: str) -> Iterator[None]:
+    """Give up on parsing one file after ``seconds`` of wall-clock time.
+
+    Uses ``SIGALRM``, which interrupts pure-Python loops and regular expressions
+    (the stdlib ``re`` engine checks for signals), but only in the main thread
+    and only when no other interval timer is running; elsewhere (the Streamlit
+    app runs scripts in worker threads) the input bounds alone apply. A thread
+    cannot be stopped from outside in Python, and a subprocess per file would
+    cost more than parsing a typical document.
+
+    Raises:
+        UnreadableDocumentError: the limit was reached; names the file.
+    """
+    usable = (seconds is not None and seconds > 0 and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread()
+              and signal.getitimer(signal.ITIMER_REAL)[0] == 0)
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise _ParseTimeout
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _ParseTimeout:
+        raise UnreadableDocumentError(
+            f"{name}: reading it took over {seconds:g} s and was given up; the file may be malformed "
+            "or pathological (re-save it, or split it)"
+        ) from None
+    finally:
+        # An alarm already delivered may still raise while disarming; disarm again.
+        while True:
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+                break
+            except _ParseTimeout:
+                continue
+
+
+def corpus_path(root: Path | str, name: str) -> Path:
+    """The real location of a corpus file, refusing one that lies outside the corpus.
+
+    ``name`` is the file's path relative to ``root``. Symbolic links are
+    resolved: a link to another file inside the corpus folder is fine, one that
+    leaves it (``passwd.txt -> /etc/passwd``), directly or through a linked
+    folder, is refused so that nothing outside the corpus is indexed or shown.
+
+    Raises:
+        UnreadableDocumentError: the real path is outside ``root``; names the link and its target.
+    """
+    real_root = Path(root).resolve()
+    real = (real_root / name).resolve()
+    if not real.is_relative_to(real_root):
+        raise UnreadableDocumentError(
+            f"{name}: it is a symbolic link to {real}, outside the corpus folder {real_root}; "
+            "links must stay inside the corpus, copy the file in instead (python -m qa add FILE)"
+        )
+    return real
+
+
+def read_document(
+    path: Path, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, parse_seconds: float | None = DEFAULT_PARSE_SECONDS,
+) -> Document:
     """Read one corpus file.
+
+    Args:
+        parse_seconds: Wall-clock bound on parsing the file (see ``parse_time_limit``);
+            None for no bound.
 
     Raises:
         UnreadableDocumentError: the file is empty, binary, too large, badly
-            encoded, or a PDF without text.
+            encoded, a PDF without text, a link leaving the corpus, refused by a
+            parser's bounds (front-matter aliases, zip bombs, ...) or too slow to parse.
     """
     name = path.relative_to(root).as_posix()
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise UnreadableDocumentError(
-            f"{name}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit; split it or raise --max-mb"
-        )
-    data = path.read_bytes()
+    real = corpus_path(root, name)
+    try:
+        size = real.stat().st_size
+        if size > max_bytes:
+            raise UnreadableDocumentError(
+                f"{name}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit; split it or raise --max-mb"
+            )
+        data = real.read_bytes()
+    except OSError as exc:
+        raise UnreadableDocumentError(f"{name}: cannot be read ({exc.strerror or exc}); check the file") from None
+    with parse_time_limit(parse_seconds, name):
+        return _parse(data, path=path, root=root, name=name)
+
+
+def _parse(data: bytes, *, path: Path, root: Path, name: str) -> Document:
     doc_id = doc_id_for(path, root)
     fallback = path.stem.replace("_", " ")
     suffix = path.suffix.lower()
@@ -329,14 +537,29 @@ def read_document(path: Path, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES)
 
 
 def corpus_files(root: Path) -> Iterable[Path]:
-    """Every regular, non-hidden file under ``root``, sorted for a stable order."""
-    for path in sorted(root.rglob("*")):
+    """Every non-hidden file under ``root``, sorted for a stable order, regular files first.
+
+    Regular files come first so that, of a file and a link to it, the file is the
+    one indexed and the link the one reported as a duplicate. Symbolic links are
+    included (``read_document`` refuses those that leave the corpus) so that a
+    refused link is reported, except links to folders inside the corpus: those
+    folders' files are listed under their own paths.
+    """
+    for path in sorted(root.rglob("*"), key=lambda p: (p.is_symlink(), p)):
         rel = path.relative_to(root).parts
-        if path.is_file() and not any(p.startswith(".") for p in rel) and path.name != "README.md":
+        if any(p.startswith(".") for p in rel) or path.name == "README.md":
+            continue
+        if path.is_symlink() and not path.is_file():
+            if path.is_dir() and path.resolve().is_relative_to(root.resolve()):
+                continue
+            yield path
+        elif path.is_file():
             yield path
 
 
-def load_corpus(root: Path | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> CorpusLoad:
+def load_corpus(
+    root: Path | str, *, max_bytes: int = DEFAULT_MAX_BYTES, parse_seconds: float | None = DEFAULT_PARSE_SECONDS,
+) -> CorpusLoad:
     """Read every supported file of a corpus folder.
 
     A file that cannot be read is reported in ``skipped`` with the reason;
@@ -354,12 +577,13 @@ def load_corpus(root: Path | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Corp
     seen: dict[str, str] = {}
     for path in corpus_files(root):
         name = path.relative_to(root).as_posix()
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            skipped.append(Skipped(name, f"unsupported file type {path.suffix or '(none)'}; "
-                                         f"supported: {', '.join(SUPPORTED_SUFFIXES)}"))
-            continue
         try:
-            doc = read_document(path, root, max_bytes=max_bytes)
+            corpus_path(root, name)  # a link leaving the corpus is reported as such, whatever its name
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                skipped.append(Skipped(name, f"unsupported file type {path.suffix or '(none)'}; "
+                                             f"supported: {', '.join(SUPPORTED_SUFFIXES)}"))
+                continue
+            doc = read_document(path, root, max_bytes=max_bytes, parse_seconds=parse_seconds)
         except UnreadableDocumentError as exc:
             skipped.append(Skipped(name, str(exc)))
             continue

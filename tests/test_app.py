@@ -431,3 +431,33 @@ def test_meta_table_links_only_safe_urls():
     assert 'href="https://doi.org/10.1/x%3Cy"' in table
     assert "javascript:alert(1)" in table and 'href="javascript' not in table
     assert 'href="https://ok.example/a?b=1"' in table
+
+
+def test_upload_onto_a_link_is_refused_and_the_link_target_untouched(env):
+    victim = env.tmp / "victim.md"
+    victim.write_text("# Victim\n\nOutside the corpus.\n")
+    (env.corpus / "paper.md").symlink_to(victim)
+    result = app.save_uploads([("paper.md", b"# Paper\n\nOverwrite attempt.")], env.corpus)
+    assert result.saved == ()
+    assert "paper.md is a symbolic link in the corpus folder" in dict(result.rejected)["paper.md"]
+    assert victim.read_text() == "# Victim\n\nOutside the corpus.\n"
+
+
+def test_upload_with_an_alias_bomb_is_refused_by_name(env):
+    from tests.test_ingest import alias_bomb
+
+    result = app.save_uploads([("bomb.md", alias_bomb().encode())], env.corpus)
+    assert result.saved == () and not (env.corpus / "bomb.md").exists()
+    assert "bomb.md: its YAML front matter was refused" in dict(result.rejected)["bomb.md"]
+
+
+def test_source_view_refuses_a_document_whose_file_became_an_outward_link(env):
+    secret = env.tmp / "secret.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (env.corpus / "liability.md").unlink()
+    (env.corpus / "liability.md").symlink_to(secret)
+    at = run_app(doc="liability")
+    errors = [unescape_md(e.value) for e in at.error]
+    assert any("liability.md: it is a symbolic link to" in e and "outside the corpus" in e for e in errors), errors
+    assert not any('class="qa-source"' in v for v in html_values(at))
+    assert not any("root:x" in v for v in html_values(at) + markdown_like(at))

@@ -169,3 +169,88 @@ def test_python_dash_m_entry_point(env):
     proc = subprocess.run([sys.executable, "-m", "qa", "ask", ""], cwd=REPO, capture_output=True, text=True,
                           env={**os.environ})
     assert proc.returncode == 2 and proc.stderr.startswith("error:")
+
+
+def test_index_summary_lists_chunk_counts_per_document(env, capsys):
+    corpus, _ = env
+    code, out, _ = run(capsys, "index")
+    lines = out.splitlines()
+    for doc_id in ("article", "notes", "treaty"):
+        assert any(line.strip().startswith(f"added {doc_id}: ") and " chunk" in line for line in lines)
+    assert "  added notes: 1 chunk\n" in out and "largest: article (4 chunks), treaty (3 chunks)" in out
+    (corpus / "big.txt").write_text("Orbital debris is a risk for satellites. " * 200)
+    code, out, _ = run(capsys, "index")
+    [line] = [line for line in out.splitlines() if "added big" in line]
+    n = int(line.split(": ")[1].split()[0])
+    assert n > 5 and f"largest: big ({n} chunks)" in out
+    assert "added article" not in out  # unchanged documents are only counted in the totals
+
+
+def test_chunk_summary_is_capped():
+    from qa.cli import SUMMARY_LINES, chunk_summary
+    from qa.index import BuildStats
+
+    ids = tuple(f"d{i:02d}" for i in range(SUMMARY_LINES + 5))
+    stats = BuildStats(documents=len(ids), chunks=0, added=ids, updated=(), removed=(), unchanged=(),
+                       embedded=0, seconds=0.0, chunk_counts={d: i for i, d in enumerate(ids)})
+    lines = chunk_summary(stats)
+    assert lines[:2] == ["added d00: 0 chunks", "added d01: 1 chunk"]
+    assert lines[SUMMARY_LINES] == "... and 5 more added or updated"
+    assert lines[-1] == "largest: d24 (24 chunks), d23 (23 chunks), d22 (22 chunks)"
+
+
+def test_index_with_an_alias_bomb_indexes_the_rest(env, capsys):
+    from tests.test_ingest import alias_bomb
+
+    corpus, _ = env
+    (corpus / "bomb.md").write_text(alias_bomb(), encoding="utf-8")
+    code, out, err = run(capsys, "index")
+    assert code == 0 and "indexed 3 documents" in out
+    assert "skipped bomb.md: bomb.md: its YAML front matter was refused: it uses the YAML alias *a0" in err
+
+
+def test_links_leaving_the_corpus_are_neither_indexed_nor_shown(env, capsys, tmp_path):
+    corpus, _ = env
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (corpus / "passwd.txt").symlink_to(secret)
+    code, out, err = run(capsys, "index")
+    assert code == 0 and "indexed 3 documents" in out
+    assert f"skipped passwd.txt: passwd.txt: it is a symbolic link to {secret.resolve()}, outside" in err
+    code, _, err = run(capsys, "show", "passwd")
+    assert code == 2 and "no document 'passwd'" in err
+    # A document indexed as a regular file that is later swapped for an outward link is not shown either.
+    (corpus / "notes.txt").unlink()
+    (corpus / "notes.txt").symlink_to(secret)
+    code, out, err = run(capsys, "show", "notes")
+    assert code == 2 and out == "" and "notes.txt: it is a symbolic link to" in err
+    code, out, _ = run(capsys, "show", "treaty")
+    assert code == 0 and "Article I" in out
+
+
+def test_add_replaces_a_link_in_the_corpus_instead_of_writing_through_it(env, capsys, tmp_path):
+    corpus, _ = env
+    victim = tmp_path / "victim.md"
+    victim.write_text("# Victim\n\nThis file is outside the corpus and must not change.\n")
+    (corpus / "paper.md").symlink_to(victim)
+    new = tmp_path / "incoming" / "paper.md"
+    new.parent.mkdir()
+    new.write_text("# Paper\n\nSpace traffic management needs shared data on orbits.\n")
+    code, out, err = run(capsys, "add", str(new))
+    assert code == 0 and "added paper: 1 chunk" in out
+    assert victim.read_text().startswith("# Victim")
+    assert not (corpus / "paper.md").is_symlink() and (corpus / "paper.md").read_text().startswith("# Paper")
+
+
+def test_add_folder_skips_links_leaving_it(env, capsys, tmp_path):
+    corpus, _ = env
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    (folder / "keep.md").write_text("# Keep\n\nLaunch licensing rules differ between States.\n")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0\n")
+    (folder / "passwd.txt").symlink_to(secret)
+    code, out, err = run(capsys, "add", str(folder))
+    assert code == 0 and "copied 1 file(s)" in out
+    assert f"skipped {folder / 'passwd.txt'}: it is a symbolic link to {secret.resolve()}, outside" in err
+    assert (corpus / "papers" / "keep.md").is_file() and not (corpus / "papers" / "passwd.txt").exists()

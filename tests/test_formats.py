@@ -141,3 +141,62 @@ def test_encrypted_pdf_is_refused(tmp_path: Path):
         writer.write(f)
     with pytest.raises(UnreadableDocumentError, match="encrypted"):
         read_document(tmp_path / "secret.pdf", tmp_path)
+
+
+# ------------------------------------------------------------------ hostile input
+
+def test_docx_zip_bomb_is_refused_before_parsing(tmp_path, monkeypatch):
+    docx = pytest.importorskip("docx")
+    import zipfile
+
+    from qa import ingest
+
+    d = docx.Document()
+    d.add_paragraph("A normal paragraph.")
+    d.save(tmp_path / "bomb.docx")
+    with zipfile.ZipFile(tmp_path / "bomb.docx", "a", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("word/media/zeros.bin", b"\0" * 3_000_000)  # compresses to a few KB
+    assert (tmp_path / "bomb.docx").stat().st_size < 100_000
+    monkeypatch.setattr(ingest, "DOCX_MAX_UNCOMPRESSED", 2_000_000)
+    with pytest.raises(UnreadableDocumentError, match=r"^bomb.docx: the .docx file unpacks to .* zip bomb"):
+        read_document(tmp_path / "bomb.docx", tmp_path)
+    monkeypatch.setattr(ingest, "DOCX_MAX_UNCOMPRESSED", 10_000_000)
+    assert "A normal paragraph." in read_document(tmp_path / "bomb.docx", tmp_path).text
+
+
+def test_pdf_over_the_page_limit_is_refused(tmp_path, monkeypatch):
+    from qa import ingest
+
+    (tmp_path / "long.pdf").write_bytes(_pdf(["Page one.", "Page two.", "Page three."]))
+    monkeypatch.setattr(ingest, "PDF_MAX_PAGES", 2)
+    with pytest.raises(UnreadableDocumentError, match=r"^long.pdf: the PDF has 3 pages, over the 2-page limit"):
+        read_document(tmp_path / "long.pdf", tmp_path)
+
+
+def test_deeply_nested_html_is_refused_with_a_message(tmp_path):
+    depth = 20_000
+    (tmp_path / "deep.html").write_text(
+        "<html><body>" + "<div>" * depth + "Deep text about orbital debris." + "</div>" * depth + "</body></html>")
+    with pytest.raises(UnreadableDocumentError, match="^deep.html: "):
+        read_document(tmp_path / "deep.html", tmp_path)
+
+
+@pytest.mark.parametrize(("suffix", "target", "data"), [
+    (".html", "trafilatura.extract", b"<html><body><p>Some text.</p></body></html>"),
+    (".bib", "bibtexparser.parse_string", b"@article{k, title={T}}"),
+    (".pdf", "pypdf.PdfReader", b"%PDF-1.4\n"),
+    (".docx", "docx.Document", None),
+])
+def test_an_unexpected_parser_exception_skips_the_file_with_its_name(tmp_path, monkeypatch, suffix, target, data):
+    if data is None:
+        docx = pytest.importorskip("docx")
+        docx.Document().save(tmp_path / f"bad{suffix}")
+    else:
+        (tmp_path / f"bad{suffix}").write_bytes(data)
+
+    def broken(*args, **kwargs):
+        raise TypeError("'NoneType' object is not subscriptable")
+
+    monkeypatch.setattr(target, broken)
+    with pytest.raises(UnreadableDocumentError, match=rf"^bad{suffix}: .*could not be parsed \(TypeError: 'NoneType'"):
+        read_document(tmp_path / f"bad{suffix}", tmp_path)

@@ -1,9 +1,12 @@
+import signal
+import time
 from pathlib import Path
 
 import pytest
 
+from qa import ingest
 from qa.errors import CorpusError, UnreadableDocumentError
-from qa.ingest import decode_bytes, load_corpus, normalize_text, parse_markdown
+from qa.ingest import corpus_path, decode_bytes, load_corpus, normalize_text, parse_markdown, read_document
 
 
 def test_front_matter_becomes_metadata_not_text(tiny_corpus):
@@ -89,3 +92,105 @@ def test_pdf_pages_become_offsets(tmp_path: Path):
         parse_pdf(path.read_bytes(), doc_id="blank", path="blank.pdf", fallback_title="blank")
     with pytest.raises(UnreadableDocumentError, match="corrupt"):
         parse_pdf(b"%PDF-1.4 garbage", doc_id="bad", path="bad.pdf", fallback_title="bad")
+
+
+# ------------------------------------------------------------------ hostile input
+
+def alias_bomb(levels: int = 8, width: int = 9) -> str:
+    """YAML front matter whose aliases expand to width**levels values ("billion laughs")."""
+    lines = ["---", "a0: &a0 [" + ", ".join(["lol"] * width) + "]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + "\n---\n# Bomb\n\nNothing else here.\n"
+
+
+def test_alias_bomb_is_refused_by_name_and_the_rest_loaded(tiny_corpus):
+    (tiny_corpus / "bomb.md").write_text(alias_bomb(), encoding="utf-8")
+    loaded = load_corpus(tiny_corpus)
+    assert sorted(d.doc_id for d in loaded.documents) == ["article", "notes", "treaty"]
+    [skip] = loaded.skipped
+    assert skip.path == "bomb.md"
+    assert skip.reason.startswith("bomb.md: its YAML front matter was refused")
+    assert "alias *a0" in skip.reason and "line 3" in skip.reason
+
+
+def test_front_matter_anchor_without_alias_is_fine():
+    doc = parse_markdown("---\ntitle: &t Plain\ntags: [a, b]\n---\nBody.\n", doc_id="d", path="d.md",
+                         fallback_title="d")
+    assert doc.metadata == {"title": "Plain", "tags": ["a", "b"]} and doc.text == "Body.\n"
+
+
+@pytest.mark.parametrize(("front", "message"), [
+    ("a: " + "[" * 30 + "]" * 30, "levels deep"),
+    ("a: [" + ", ".join(["x"] * (ingest.FRONT_MATTER_MAX_NODES + 1)) + "]", "values"),
+    ("a: " + "x" * (ingest.FRONT_MATTER_MAX_BYTES + 1), "bytes, over the"),
+    ("base: &b {k: v}\nother:\n  <<: *b", "alias *b"),
+    ("a: " + "[" * 5000 + "]" * 5000, "levels deep"),
+])
+def test_front_matter_limits(front, message):
+    with pytest.raises(UnreadableDocumentError, match="^x.md: its YAML front matter") as err:
+        parse_markdown(f"---\n{front}\n---\nBody.\n", doc_id="x", path="x.md", fallback_title="x")
+    assert message in str(err.value)
+
+
+def test_link_leaving_the_corpus_is_refused_and_named(tiny_corpus, tmp_path):
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    (outside / "passwd.txt").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (tiny_corpus / "passwd.txt").symlink_to(outside / "passwd.txt")
+    (tiny_corpus / "linked_folder").symlink_to(outside, target_is_directory=True)
+    (tiny_corpus / "broken.md").symlink_to(tmp_path / "missing.md")
+    loaded = load_corpus(tiny_corpus)
+    assert sorted(d.doc_id for d in loaded.documents) == ["article", "notes", "treaty"]
+    assert all("root:x" not in d.text for d in loaded.documents)
+    reasons = {s.path: s.reason for s in loaded.skipped}
+    assert set(reasons) == {"passwd.txt", "linked_folder", "broken.md"}
+    assert f"symbolic link to {(outside / 'passwd.txt').resolve()}, outside the corpus" in reasons["passwd.txt"]
+    assert f"symbolic link to {outside.resolve()}" in reasons["linked_folder"]
+    with pytest.raises(UnreadableDocumentError, match="outside the corpus"):
+        read_document(tiny_corpus / "passwd.txt", tiny_corpus)
+    with pytest.raises(UnreadableDocumentError, match="outside the corpus"):
+        corpus_path(tiny_corpus, "../secret/passwd.txt")
+
+
+def test_links_inside_the_corpus_are_followed_and_the_real_file_kept(tiny_corpus):
+    (tiny_corpus / "sub").mkdir()
+    (tiny_corpus / "sub" / "debris.md").write_text("# Debris\n\nA link inside the corpus may be followed.\n")
+    (tiny_corpus / "a_link.txt").symlink_to(tiny_corpus / "notes.txt")
+    (tiny_corpus / "sub_again").symlink_to(tiny_corpus / "sub", target_is_directory=True)
+    (tiny_corpus / "debris_link.md").symlink_to("sub/debris.md")
+    loaded = load_corpus(tiny_corpus)
+    assert sorted(d.doc_id for d in loaded.documents) == ["article", "notes", "sub/debris", "treaty"]
+    assert {s.path: s.reason for s in loaded.skipped} == {
+        "a_link.txt": "same content as notes.txt; indexed once",
+        "debris_link.md": "same content as sub/debris.md; indexed once",
+    }
+    assert corpus_path(tiny_corpus, "a_link.txt") == (tiny_corpus / "notes.txt").resolve()
+
+
+def test_parse_time_limit_gives_up_on_a_slow_parser_and_restores_the_alarm(tiny_corpus, monkeypatch):
+    def slow_parse(data, **kwargs):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            pass
+        raise AssertionError("the parse-time limit did not interrupt the parser")
+
+    monkeypatch.setattr(ingest, "_parse", slow_parse)
+    before = signal.getsignal(signal.SIGALRM)
+    with pytest.raises(UnreadableDocumentError, match=r"^notes.txt: reading it took over 0.2 s"):
+        read_document(tiny_corpus / "notes.txt", tiny_corpus, parse_seconds=0.2)
+    assert signal.getsignal(signal.SIGALRM) is before
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    with pytest.raises(CorpusError, match="treaty.md: reading it took over 0.2 s"):
+        load_corpus(tiny_corpus, parse_seconds=0.2)  # every file is "slow": each reported, none loaded
+
+
+def test_parse_time_limit_does_not_fire_after_a_fast_parse(tiny_corpus):
+    doc = read_document(tiny_corpus / "notes.txt", tiny_corpus, parse_seconds=0.05)
+    time.sleep(0.1)  # an alarm left armed would raise here
+    assert doc.doc_id == "notes"
+
+
+def test_front_matter_with_control_characters_is_invalid_not_a_crash():
+    # Found by tests/test_fuzz.py: PyYAML's reader rejects these when the loader is created.
+    with pytest.raises(UnreadableDocumentError, match=r"^x.md: its YAML front matter is invalid \(ReaderError\)"):
+        parse_markdown("---\na: \x01\n---\nBody.\n", doc_id="x", path="x.md", fallback_title="x")

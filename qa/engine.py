@@ -141,7 +141,7 @@ class Engine:
     def __init__(
         self, index: Index, embedder: Embedder, *, corpus: Path | str | None = None,
         threshold: float | None = None, selector: Selector | None = None,
-        combination: Combination = Combination(),
+        combination: Combination | None = None,
     ) -> None:
         if (index.config.model, index.config.dimension) != (embedder.name, embedder.dimension):
             raise IndexMismatchError(
@@ -153,7 +153,7 @@ class Engine:
         self.embedder = embedder
         self.corpus = Path(corpus) if corpus else None
         self.selector = selector
-        self.combination = combination
+        self.combination = combination = combination or Combination()
         # With the selector the confidence is a calibrated probability, with its own threshold.
         if threshold is None:
             threshold = combination.threshold if selector is not None else DEFAULT_THRESHOLD

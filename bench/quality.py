@@ -1417,6 +1417,23 @@ def render(results: dict[str, Result], args, sweep_results: dict | None, info: d
             "dev. Red dots: the engine's default threshold. The shaded box is the target region."
         )
         out.append("")
+    calib = calibration(results, report_split)
+    if calib:
+        out.append("## Calibration of the confidence")
+        out.append("")
+        out.append("![Reliability diagram of the full answerer's confidence](calibration.png)")
+        out.append("")
+        out.append(
+            f"Every {report_split}-split question of XQuAD-en, the SQuAD 2.0 sample and spacelaw_qa, pooled: "
+            "the confidence of the best candidate (answered or not) against whether it was right (an "
+            "answerable question whose best candidate holds a gold answer). With the selector the "
+            "confidence is the combined probability fitted by `bench/tune_selector.py` on the dev split; "
+            "without it, the feature score clipped to [0, 1]. ECE = expected calibration error over 10 "
+            "equal-width bins (0 is perfect)."
+        )
+        out.append("")
+        out.append(table(["answerer", "questions", "ECE", "mean confidence", "share right"], calib))
+        out.append("")
     fails, _ = failure_section(results, report_split)
     if fails:
         out.append("## Where the full answerer misses")
@@ -1454,6 +1471,64 @@ def render(results: dict[str, Result], args, sweep_results: dict | None, info: d
     )
     out.append("")
     return "\n".join(out)
+
+
+def _confidence_pairs(results: dict[str, Result], split: str, system: str) -> tuple[np.ndarray, np.ndarray]:
+    """(confidence, right) per question, answered or refused: right when the question is answerable
+    and the best candidate (the answer, or for a refusal the first explained candidate) holds a gold answer."""
+    conf, right = [], []
+    for name in ("xquad", "squad2", "spacelaw"):
+        res = results.get(name)
+        if res is None or system not in res.answers:
+            continue
+        for a, q in zip(res.part(res.answers[system], split), res.qs(split), strict=True):
+            best = a.text or (a.candidates[0]["text"] if a.candidates else "")
+            conf.append(a.confidence)
+            right.append(bool(q.answerable and best and contains_gold(best, q.gold)))
+    return np.array(conf, dtype=float), np.array(right, dtype=bool)
+
+
+def expected_calibration_error(conf: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
+    idx = np.minimum((conf * bins).astype(int), bins - 1)
+    return float(sum(abs(conf[idx == b].mean() - right[idx == b].mean()) * (idx == b).mean()
+                     for b in range(bins) if (idx == b).any()))
+
+
+def calibration(results: dict[str, Result], split: str) -> list[list[str]]:
+    rows = []
+    for system in ("feature answerer", "full answerer"):
+        conf, right = _confidence_pairs(results, split, system)
+        if len(conf):
+            rows.append([system, str(len(conf)), fmt(expected_calibration_error(conf, right)),
+                         fmt(conf.mean()), fmt(right.mean())])
+    return rows
+
+
+def plot_calibration(results: dict[str, Result], split: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot([0, 1], [0, 1], color="lightgray", linestyle="--", label="perfect calibration")
+    for system, color in (("feature answerer", "tab:gray"), ("full answerer", "tab:blue")):
+        conf, right = _confidence_pairs(results, split, system)
+        if not len(conf):
+            continue
+        idx = np.minimum((conf * 10).astype(int), 9)
+        xs = [conf[idx == b].mean() for b in range(10) if (idx == b).sum() >= 5]
+        ys = [right[idx == b].mean() for b in range(10) if (idx == b).sum() >= 5]
+        ax.plot(xs, ys, marker="o", color=color, label=f"{system} (ECE {expected_calibration_error(conf, right):.3f})")
+    ax.set_xlabel("confidence (mean per bin of 0.1; bins of 5+ questions)")
+    ax.set_ylabel("share of questions answered right")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Reliability, {split} split: XQuAD-en + SQuAD 2.0 + spacelaw_qa")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def write_failures(dumps: dict[str, list[dict]]) -> None:
@@ -1538,7 +1613,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         DOCS.mkdir(exist_ok=True)
         (DOCS / "benchmarks.md").write_text(report, encoding="utf-8")
         plot_tradeoff(results["squad2"], DOCS / "abstention.png", results["squad2"].threshold)
-        print(f"wrote {DOCS / 'benchmarks.md'} and {DOCS / 'abstention.png'}")
+        plot_calibration(results, "test", DOCS / "calibration.png")
+        print(f"wrote {DOCS / 'benchmarks.md'}, {DOCS / 'abstention.png'} and {DOCS / 'calibration.png'}")
     print(f"total {seconds / 60:.1f} min")
     return 0
 

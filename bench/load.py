@@ -102,6 +102,7 @@ class Turn:
     question: str
     submitted: float  # time.perf_counter() at submit
     seconds: float | None = None
+    app_ms: float | None = None  # the time the app reports for the answer (waiting for its lock + Engine.ask)
     error: str | None = None
     abstained: bool = False
     citations: list[Shown] = field(default_factory=list)
@@ -116,6 +117,8 @@ class Run:
     reindexed: tuple[float, float] | None = None  # reindex start and end
     reindex_error: str | None = None
     sweep: dict[str, int] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds of the server and the browser in the run
+    wall: float = 0.0
 
 
 @dataclass
@@ -196,10 +199,51 @@ def judge(run: Run, old: dict[str, str], new: dict[str, str]) -> None:
 
 # ------------------------------------------------------------------ part 1: the browser
 
+
+def _proc_stats() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds of the process and of its children already reaped)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            out[int(d.name)] = (int(fields[1]), sum(int(x) for x in fields[11:15]) / tick)
+    return out
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds used so far by a process and all its descendants, living or reaped."""
+    stats = _proc_stats()
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += stats.get(pid, (0, 0.0))[1]
+        todo += [c for c, (parent, _) in stats.items() if parent == pid]
+    return total
+
+
+def cpu_probe(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the app server and of the browser (Playwright's driver, Chromium under it)."""
+    drivers = [
+        pid
+        for pid, (parent, _) in _proc_stats().items()
+        if parent == os.getpid() and Path(f"/proc/{pid}/comm").read_text().startswith("node")
+    ]
+    return {"server": tree_cpu(server_pid), "browser": sum(tree_cpu(pid) for pid in drivers)}
+
+
+def cpu_since(before: dict[str, float], server_pid: int) -> dict[str, float]:
+    now = cpu_probe(server_pid)
+    return {k: now[k] - before[k] for k in now}
+
+
 # Reads one assistant turn. The quote is the text of its box without the label and the
 # [n] marker, between the curly quotes the app draws; doc and offsets come from the
 # citation's share link (?doc=…&start=…&end=…), the app's machine-readable address of a span.
-READ_TURN = """msg => ({
+READ_TURN = r"""msg => ({
   quotes: [...msg.querySelectorAll('.qa-quote')].map(q => {
     const c = q.cloneNode(true);
     c.querySelectorAll('.qa-label, .qa-marker').forEach(e => e.remove());
@@ -210,6 +254,8 @@ READ_TURN = """msg => ({
     flagged: !!e.querySelector('[data-testid="stAlertContentWarning"]'),
   })),
   abstained: !!msg.querySelector('.qa-abstain'),
+  app_ms: [...msg.querySelectorAll('[data-testid="stCaptionContainer"]')]
+    .map(e => (e.textContent.match(/· ([\d,]+) ms$/) || [])[1]).filter(Boolean).map(x => +x.replace(/,/g, ''))[0],
   errors: [...msg.querySelectorAll('[data-testid="stAlertContentError"], [data-testid="stException"]')]
     .map(e => e.textContent),
 })"""
@@ -272,6 +318,7 @@ async def browser_user(
                 raw = await read_answer(page, before + 1)
                 turn.citations, turn.error = parse_turn(raw)
                 turn.abstained = raw["abstained"]
+                turn.app_ms = raw.get("app_ms")
                 if await page.get_by_test_id("stException").count():
                     turn.error = turn.error or "exception shown on the page"
             except Exception as exc:  # a timeout or a broken page is a failed question, not a crash
@@ -296,7 +343,7 @@ async def sweep(page, run: Run, new: dict[str, str]) -> None:
         run.sweep["citations on screen"] = run.sweep.get("citations on screen", 0) + len(shown)
 
 
-async def browser_part(url: str, sessions: list[list[str]], corpus: Path, index: Path) -> tuple[Run, Run]:
+async def browser_part(url: str, server_pid: int, sessions: list[list[str]], corpus: Path, index: Path):
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -311,9 +358,11 @@ async def browser_part(url: str, sessions: list[list[str]], corpus: Path, index:
 
             log(f"baseline: {sum(map(len, sessions))} questions, one user at a time, no reindex")
             alone = Run("browser, 1 user, no reindex", [])
+            cpu, t0 = cpu_probe(server_pid), time.perf_counter()
             for u, qs in enumerate(sessions):
                 page, context = await browser_user(browser, url, u, qs, alone.turns)
                 await context.close()
+            alone.cpu, alone.wall = cpu_since(cpu, server_pid), time.perf_counter() - t0
 
             log(f"load: {len(sessions)} users at once; reindex after each has an answer")
             load = Run(f"browser, {len(sessions)} users + reindex", [])
@@ -338,7 +387,9 @@ async def browser_part(url: str, sessions: list[list[str]], corpus: Path, index:
                 log(f"reindex done in {load.reindexed[1] - load.reindexed[0]:.1f} s: {out[-200:]}")
 
             users = [browser_user(browser, url, u, qs, load.turns, schedule) for u, qs in enumerate(sessions)]
+            cpu, t0 = cpu_probe(server_pid), time.perf_counter()
             *opened, _ = await asyncio.gather(*users, reindex())
+            load.cpu, load.wall = cpu_since(cpu, server_pid), time.perf_counter() - t0
             new = canonical_texts(index)
             for u, (page, context) in enumerate(opened):
                 # Only a page that ran a question after the reindex has redrawn its history with the new build.
@@ -432,6 +483,20 @@ def summary_row(run: Run, baseline: Run | None) -> list[object]:
     ]
 
 
+def cost_row(run: Run) -> list[object]:
+    n = max(len(run.turns), 1)
+    app = [t.app_ms for t in run.turns if t.app_ms is not None]
+    busy = (run.cpu.get("server", 0) + run.cpu.get("browser", 0)) / run.wall if run.wall else float("nan")
+    return [
+        run.name,
+        f"{run.wall:.0f}",
+        f"{run.cpu.get('server', 0) / n:.2f}",
+        f"{run.cpu.get('browser', 0) / n:.2f}",
+        f"{busy:.2f}",
+        f"{pct(app, 50):.0f} / {pct(app, 95):.0f}",
+    ]
+
+
 def detail_rows(run: Run) -> list[object]:
     verdicts = [v for t in run.turns for v in t.verdicts]
     during = "-"
@@ -503,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
         log("part 1: streamlit run app.py")
         corpus, index = tmp / "p1" / "corpus", tmp / "p1" / "index"
         with run_app(corpus, index, tmp / "streamlit.log") as server:
-            b_alone, b_load = asyncio.run(browser_part(server.url, sessions, corpus, index))
+            b_alone, b_load = asyncio.run(browser_part(server.url, server.process.pid, sessions, corpus, index))
         server_log = (tmp / "streamlit.log").read_text(encoding="utf-8", errors="replace")
         tracebacks = server_log.count("Traceback")
         judge(b_alone, old, old)
@@ -528,6 +593,17 @@ def main(argv: list[str] | None = None) -> int:
     details = table(
         ["run", "citations", "current", "previous", "unflagged", "wrong", "abstentions", "reindex", "probe from new"],
         [detail_rows(r) for r in runs],
+    )
+    costs = table(
+        [
+            "browser run",
+            "wall s",
+            "server CPU s / question",
+            "Chromium CPU s / question",
+            "cores busy (both)",
+            "app ms p50 / p95",
+        ],
+        [cost_row(r) for r in (b_alone, b_load)],
     )
     b_secs = [t.seconds for t in b_load.turns if t.seconds is not None]
     b_errors = sum(t.error is not None for t in b_load.turns) + tracebacks + bool(b_load.reindex_error)
@@ -582,6 +658,10 @@ def main(argv: list[str] | None = None) -> int:
         checks,
         summary,
         details,
+        "Where the browser part's time goes: CPU seconds of the `streamlit run` process and of Chromium (with "
+        "Playwright's driver) over each run, per question, and the time the app itself reports under each answer "
+        "(waiting for its one-question-at-a-time lock plus `Engine.ask`):",
+        costs,
         f"Citations on screen at the end of the browser load run (turns redrawn after the reindex): {swept}.",
         "Problems:\n\n" + ("\n".join(problems) if problems else "none"),
     ]

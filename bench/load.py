@@ -119,6 +119,7 @@ class Run:
     sweep: dict[str, int] = field(default_factory=dict)
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds of the server and the browser in the run
     wall: float = 0.0
+    concurrent: int = 1  # users (threads) asking at the same time
 
 
 @dataclass
@@ -365,7 +366,7 @@ async def browser_part(url: str, server_pid: int, sessions: list[list[str]], cor
             alone.cpu, alone.wall = cpu_since(cpu, server_pid), time.perf_counter() - t0
 
             log(f"load: {len(sessions)} users at once; reindex after each has an answer")
-            load = Run(f"browser, {len(sessions)} users + reindex", [])
+            load = Run(f"browser, {len(sessions)} users + reindex", [], concurrent=len(sessions))
             schedule = Schedule(len(sessions), asyncio.Event(), asyncio.Event())
             cmd = [sys.executable, "-m", "qa", "index", "--corpus", str(corpus), "--index", str(index)]
 
@@ -438,7 +439,7 @@ def engine_part(corpus: Path, index: Path, sessions: list[list[str]]) -> tuple[R
         user(u, qs, alone)
 
     log(f"engine load: {len(sessions)} threads at once; qa.build in another thread after each has an answer")
-    load = Run(f"Engine.ask, {len(sessions)} threads + reindex", [])
+    load = Run(f"Engine.ask, {len(sessions)} threads + reindex", [], concurrent=len(sessions))
     schedule = Schedule(len(sessions), threading.Event(), threading.Event())
 
     def reindex() -> None:
@@ -487,12 +488,16 @@ def cost_row(run: Run) -> list[object]:
     n = max(len(run.turns), 1)
     app = [t.app_ms for t in run.turns if t.app_ms is not None]
     busy = (run.cpu.get("server", 0) + run.cpu.get("browser", 0)) / run.wall if run.wall else float("nan")
+    # Every user waits on the same cores, so a question cannot take less than this.
+    floor = run.concurrent * (run.cpu.get("server", 0) + run.cpu.get("browser", 0)) / n
+    floor /= os.cpu_count() or 1
     return [
         run.name,
         f"{run.wall:.0f}",
         f"{run.cpu.get('server', 0) / n:.2f}",
         f"{run.cpu.get('browser', 0) / n:.2f}",
         f"{busy:.2f}",
+        f"{floor:.2f}",
         f"{pct(app, 50):.0f} / {pct(app, 95):.0f}",
     ]
 
@@ -601,6 +606,7 @@ def main(argv: list[str] | None = None) -> int:
             "server CPU s / question",
             "Chromium CPU s / question",
             "cores busy (both)",
+            "CPU floor s / question",
             "app ms p50 / p95",
         ],
         [cost_row(r) for r in (b_alone, b_load)],
@@ -660,7 +666,9 @@ def main(argv: list[str] | None = None) -> int:
         details,
         "Where the browser part's time goes: CPU seconds of the `streamlit run` process and of Chromium (with "
         "Playwright's driver) over each run, per question, and the time the app itself reports under each answer "
-        "(waiting for its one-question-at-a-time lock plus `Engine.ask`):",
+        "(waiting for its one-question-at-a-time lock plus `Engine.ask`). CPU floor = users x (server + Chromium "
+        "CPU per question) / cores: the least a question can take while the users share this machine's cores "
+        "(concurrent users in the load run, one in the baseline).",
         costs,
         f"Citations on screen at the end of the browser load run (turns redrawn after the reindex): {swept}.",
         "Problems:\n\n" + ("\n".join(problems) if problems else "none"),

@@ -488,7 +488,7 @@ def cost_row(run: Run) -> list[object]:
     n = max(len(run.turns), 1)
     app = [t.app_ms for t in run.turns if t.app_ms is not None]
     busy = (run.cpu.get("server", 0) + run.cpu.get("browser", 0)) / run.wall if run.wall else float("nan")
-    # Every user waits on the same cores, so a question cannot take less than this.
+    # The users' CPU work shared evenly over the machine's cores, nothing else running.
     floor = run.concurrent * (run.cpu.get("server", 0) + run.cpu.get("browser", 0)) / n
     floor /= os.cpu_count() or 1
     return [
@@ -606,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
             "server CPU s / question",
             "Chromium CPU s / question",
             "cores busy (both)",
-            "CPU floor s / question",
+            "CPU-bound s / question",
             "app ms p50 / p95",
         ],
         [cost_row(r) for r in (b_alone, b_load)],
@@ -666,9 +666,10 @@ def main(argv: list[str] | None = None) -> int:
         details,
         "Where the browser part's time goes: CPU seconds of the `streamlit run` process and of Chromium (with "
         "Playwright's driver) over each run, per question, and the time the app itself reports under each answer "
-        "(waiting for its one-question-at-a-time lock plus `Engine.ask`). CPU floor = users x (server + Chromium "
-        "CPU per question) / cores: the least a question can take while the users share this machine's cores "
-        "(concurrent users in the load run, one in the baseline).",
+        "(waiting for its one-question-at-a-time lock plus `Engine.ask`). CPU-bound = users at once x (server + "
+        "Chromium CPU per question) / cores: what a question takes if that work shares this machine's cores evenly "
+        "and nothing else runs (Chromium's part includes drawing pages while they wait, so it is an estimate, "
+        "not a floor).",
         costs,
         f"Citations on screen at the end of the browser load run (turns redrawn after the reindex): {swept}.",
         "Problems:\n\n" + ("\n".join(problems) if problems else "none"),

@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: run test test-fast lint index bench-quality bench-perf bench-reindex clean
+.PHONY: run test test-fast lint index bench-quality bench-perf bench-reindex bench-load clean
 
 .venv/bin/python:
 	python3 -m venv .venv
@@ -59,6 +59,11 @@ bench-perf: .stamp-dev
 
 bench-reindex: .stamp-dev
 	$(PY) bench/reindex.py
+
+# 8 browser users and 8 Engine.ask threads while a changed document is re-indexed; writes docs/load.md.
+# A benchmark, not part of `make test`.
+bench-load: .stamp-dev .stamp-chromium
+	$(PY) bench/load.py
 
 clean:
 	rm -rf embeddings/build-* embeddings/CURRENT .stamp-*

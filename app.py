@@ -705,8 +705,17 @@ def render_citation(i: int, citation: dict[str, Any], answer: dict[str, Any], en
     # The citation being verified stays open next to its source.
     verifying = requested_source() == (doc_id, start, end)
     with st.expander(md_escape(label), icon=":material/format_quote:", expanded=verifying):
-        stale_now = engine is not None and doc_id in engine.index.documents and engine.is_stale(doc_id)
-        if citation.get("stale") or stale_now:
+        indexed = engine is not None and doc_id in engine.index.documents
+        stale_now = indexed and engine.is_stale(doc_id)
+        # An answer from an earlier build whose document was re-indexed with other text at these offsets.
+        outdated = engine is not None and (not indexed or engine.canonical_text(doc_id)[start:end] != citation["quote"])
+        if outdated:
+            st.warning(
+                "The document was re-indexed after this answer and no longer has this quote at these "
+                "characters: ask again for a current citation.",
+                icon=":material/warning:",
+            )
+        elif citation.get("stale") or stale_now:
             st.warning(
                 "The source file changed after it was indexed: use Verify in source before relying on this quote.",
                 icon=":material/warning:",

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from appdriver import ask
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # same folder the conftest uses
@@ -27,24 +28,6 @@ MORE_QUESTIONS = (
     "Who wrote about anti-satellite weapons?",
     "zzzz qqqq",
 )
-
-
-def _ask(page, question: str, timeout_ms: int) -> float:
-    """Type a question, wait for its answer (or abstention) to render; seconds taken."""
-    from playwright.sync_api import expect
-
-    turns = page.locator(".qa-quote, .qa-abstain")
-    before = page.get_by_test_id("stChatMessage").count()
-    box = page.get_by_test_id("stChatInputTextArea")
-    box.fill(question)
-    t0 = time.perf_counter()
-    box.press("Enter")
-    expect(page.get_by_test_id("stChatMessage")).to_have_count(before + 2, timeout=timeout_ms)
-    expect(page.get_by_test_id("stChatMessage").nth(before + 1).locator(".qa-quote, .qa-abstain").first).to_be_visible(
-        timeout=timeout_ms
-    )
-    assert turns.count() >= 1
-    return time.perf_counter() - t0
 
 
 def _app_ms(page, turn: int) -> float:
@@ -74,7 +57,7 @@ def test_ask_verify_in_source_and_screenshot(app_server, page, capsys):
     expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=FIRST_ANSWER_TIMEOUT_MS)
     timings["start_to_usable_page_s"] = round(time.perf_counter() - app_server.started, 2)
 
-    timings["first_answer_s"] = round(_ask(page, QUESTION, FIRST_ANSWER_TIMEOUT_MS), 2)
+    timings["first_answer_s"] = round(ask(page, QUESTION, FIRST_ANSWER_TIMEOUT_MS), 2)
     answer = page.get_by_test_id("stChatMessage").nth(1)
     expect(answer.locator(".qa-quote").first).to_contain_text(QUOTE)
     expect(answer.locator(".qa-marker").first).to_have_text("[1]")
@@ -103,7 +86,7 @@ def test_ask_verify_in_source_and_screenshot(app_server, page, capsys):
     # Warm answers: the model is loaded, so this is the per-question cost users feel.
     warm = []
     for i, question in enumerate(MORE_QUESTIONS, start=1):
-        seconds = _ask(page, question, ANSWER_TIMEOUT_MS)
+        seconds = ask(page, question, ANSWER_TIMEOUT_MS)
         warm.append({"question": question, "browser_s": round(seconds, 3), "app_ms": _app_ms(page, i)})
     expect(page.get_by_test_id("stChatMessage").last.locator(".qa-abstain")).to_contain_text(
         "The corpus does not answer this"

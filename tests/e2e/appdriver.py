@@ -1,0 +1,152 @@
+"""The real app under ``streamlit run``, driven in Debian's headless Chromium.
+
+Shared by the browser test (``tests/e2e``) and the load test (``bench/load.py``):
+how the app is started against a given corpus and index, how Chromium is
+launched (never a downloaded browser), and how a question is typed and its
+answer awaited.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SERVER_START_TIMEOUT_S = 60
+
+# How the page is read: Streamlit's test ids for the chat, and the app's own classes
+# for an answer (a quote box) or an abstention.
+CHAT_INPUT = "stChatInputTextArea"
+CHAT_MESSAGE = "stChatMessage"
+ANSWER_OR_ABSTENTION = ".qa-quote, .qa-abstain"
+
+
+class AppStartError(RuntimeError):
+    """``streamlit run`` exited or did not become healthy in time; the message holds its log tail."""
+
+
+@dataclass
+class AppServer:
+    url: str
+    process: subprocess.Popen
+    started: float  # time.perf_counter() just before `streamlit run` was launched
+    healthy_after_s: float
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def index_is_current(index_dir: Path, corpus: Path) -> bool:
+    """Whether the index was built with the bundled model from exactly this corpus (no model load)."""
+    from qa.embedding import DEFAULT_MODEL
+    from qa.errors import QAError
+    from qa.index import read_manifest
+    from qa.ingest import load_corpus
+
+    try:
+        manifest = read_manifest(index_dir)
+    except QAError:
+        return False
+    indexed = {d: rec["sha256"] for d, rec in manifest.get("documents", {}).items()}
+    on_disk = {d.doc_id: d.sha256 for d in load_corpus(corpus).documents}
+    return manifest.get("model") == DEFAULT_MODEL and indexed == on_disk
+
+
+@contextlib.contextmanager
+def run_app(corpus: Path, index: Path, log_path: Path) -> Iterator[AppServer]:
+    """``streamlit run app.py`` on a free port with the real model over ``corpus``/``index``; always stopped.
+
+    Raises:
+        AppStartError: the server exited or was not healthy within ``SERVER_START_TIMEOUT_S``.
+    """
+    port = free_port()
+    env = {
+        **os.environ,
+        "QA_INDEX": str(index),
+        "QA_CORPUS": str(corpus),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TRANSFORMERS_VERBOSITY": "error",
+    }
+    env.pop("QA_MODEL", None)  # the real model, whatever the calling shell set
+    venv_python = ROOT / ".venv" / "bin" / "python"
+    python = str(venv_python) if venv_python.exists() else sys.executable
+    cmd = [python, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    cmd += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    with open(log_path, "w") as log:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            healthy_after = _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", proc, log_path, started)
+            yield AppServer(f"http://127.0.0.1:{port}/", proc, started, healthy_after, log_path)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, started: float) -> float:
+    deadline = started + SERVER_START_TIMEOUT_S
+    while time.perf_counter() < deadline:
+        if proc.poll() is not None:
+            raise AppStartError(f"streamlit exited with status {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return time.perf_counter() - started
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise AppStartError(f"streamlit did not answer {url} within {SERVER_START_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
+
+
+def ask(page, question: str, timeout_ms: int, *, done: str = ANSWER_OR_ABSTENTION) -> float:
+    """Type a question, wait for its answer (or abstention: ``done``) to render; seconds taken."""
+    messages = page.get_by_test_id(CHAT_MESSAGE)
+    before = messages.count()
+    box = page.get_by_test_id(CHAT_INPUT)
+    box.fill(question)
+    t0 = time.perf_counter()
+    box.press("Enter")
+    # wait_for watches the page continuously; expect() retries at growing intervals (up to 1 s),
+    # which would add up to a second to the measured time.
+    messages.nth(before + 1).locator(done).first.wait_for(state="visible", timeout=timeout_ms)
+    return time.perf_counter() - t0
+
+
+async def ask_async(page, question: str, timeout_ms: int, *, done: str = ANSWER_OR_ABSTENTION) -> float:
+    """``ask`` for Playwright's async API (many pages driven from one thread); ``done`` is what ends the wait."""
+    messages = page.get_by_test_id(CHAT_MESSAGE)
+    before = await messages.count()
+    box = page.get_by_test_id(CHAT_INPUT)
+    await box.fill(question)
+    t0 = time.perf_counter()
+    await box.press("Enter")
+    await messages.nth(before + 1).locator(done).first.wait_for(state="visible", timeout=timeout_ms)
+    return time.perf_counter() - t0

@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: run test test-fast lint index bench-quality bench-perf bench-reindex bench-load clean
+.PHONY: run test test-fast lint index bench-quality bench-perf bench-reindex bench-load train-selector tune-selector clean
 
 .venv/bin/python:
 	python3 -m venv .venv
@@ -64,6 +64,14 @@ bench-reindex: .stamp-dev
 # A benchmark, not part of `make test`.
 bench-load: .stamp-dev .stamp-chromium
 	$(PY) bench/load.py
+
+# The learned answer selector (models/answer-selector/, shipped): retrain it from ../shared/train
+# (resumes from bench/.cache/selector/ if interrupted), then refit how it combines with the features.
+train-selector: .stamp-dev
+	$(PY) bench/train_selector.py --steps 400 --lr 5e-5 --every 25
+
+tune-selector: .stamp-dev
+	$(PY) bench/tune_selector.py
 
 clean:
 	rm -rf embeddings/build-* embeddings/CURRENT .stamp-*

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from quality import prepare, select  # noqa: E402
 
-from qa.answering import score_candidates  # noqa: E402
+from qa.answering import Weights, score_candidates  # noqa: E402
 from qa.embedding import load_embedder  # noqa: E402
 from qa.engine import Engine  # noqa: E402
 from qa.evaluation import contains_gold  # noqa: E402
@@ -52,7 +52,7 @@ class Row:
     hit: np.ndarray  # contains a gold answer
 
 
-def collect(name: str, split: str, limit: int | None, pool: int, embedder, selector) -> list[Row]:
+def collect(name: str, split: str, limit: int | None, pool: int, embedder, selector, weights: Weights) -> list[Row]:
     prep = prepare(name, embedder)
     engine = Engine(prep.index, embedder)
     questions = select(prep.collection.questions, split, limit)
@@ -62,7 +62,8 @@ def collect(name: str, split: str, limit: int | None, pool: int, embedder, selec
         hits = engine.hits(q.text, qv, k=DEFAULT_K)
         cands = score_candidates(q.text, hits, engine.index.documents, question_vector=qv,
                                  encode=embedder.encode, tokenize=tokenize, idf=engine._idf,
-                                 span_vectors=engine._span_vectors, references=engine.index.reference)
+                                 span_vectors=engine._span_vectors, references=engine.index.reference,
+                                 weights=weights)
         logit = np.full(len(cands), np.nan)
         top = cands[:pool]
         if top:
@@ -114,10 +115,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=None, help="questions per collection and split")
     ap.add_argument("--pool", type=int, default=16, help="candidates the selector scores per question")
+    ap.add_argument("--answer-type-weight", type=float, default=Weights().answer_type,
+                    help="weight of the question-type rules (0 = an ablation without them)")
     args = ap.parse_args()
+    weights = Weights(answer_type=args.answer_type_weight)
     embedder = load_embedder(None)
     selector = load_selector()
-    rows = {split: [r for name in SETS for r in collect(name, split, args.limit, args.pool, embedder, selector)]
+    rows = {split: [r for name in SETS
+                    for r in collect(name, split, args.limit, args.pool, embedder, selector, weights)]
             for split in ("dev", "test")}
     best = None
     for m in (2, 4, 6, 8, 12, 16):

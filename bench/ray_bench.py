@@ -67,7 +67,8 @@ def compare(local: Path, other: Path) -> float:
 
 
 def write_section(text: str) -> None:
-    old = REPORT.read_text(encoding="utf-8") if REPORT.exists() else f"<!-- {SECTION}:begin -->\n<!-- {SECTION}:end -->\n"
+    empty = f"<!-- {SECTION}:begin -->\n<!-- {SECTION}:end -->\n"
+    old = REPORT.read_text(encoding="utf-8") if REPORT.exists() else empty
     block = f"<!-- {SECTION}:begin -->\n{text.rstrip()}\n<!-- {SECTION}:end -->"
     new, count = re.subn(rf"<!-- {SECTION}:begin -->.*?<!-- {SECTION}:end -->", lambda _: block, old, flags=re.S)
     REPORT.write_text(new if count else old.rstrip() + "\n\n" + block + "\n", encoding="utf-8")

@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -266,6 +267,12 @@ class LocalCluster:
         self.port = _free_port()
         self.address = f"127.0.0.1:{self.port}"
         self._procs: list[subprocess.Popen] = []
+        # Ray turns token authentication on by itself once a token exists in ~/.ray (any
+        # earlier `ray.init()` writes one), and then `ray status` and drivers without it are
+        # refused. This throwaway cluster listens on 127.0.0.1 and runs without; start()
+        # puts this into os.environ so that drivers in this process and its children match.
+        self.env = {"RAY_AUTH_MODE": "disabled"}
+        self._saved_env: dict[str, str | None] = {}
 
     def _ray(self) -> str:
         exe = Path(sys.executable).with_name("ray")
@@ -284,25 +291,31 @@ class LocalCluster:
                      "--temp-dir", str(self.temp_dir)]
         else:
             args += ["--address", self.address]
-        env = {**os.environ, **WORKER_ENV}
+        env = {**os.environ, **WORKER_ENV, **self.env}
         log = open(self.temp_dir / f"node-{len(self._procs)}.log", "wb")  # noqa: SIM115 (kept for the node's life)
         self._procs.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env,
                                             start_new_session=True))
 
-    def _wait_for(self, nodes: int, timeout: float = 120.0) -> None:
+    def _logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-2000:] for p in sorted(self.temp_dir.glob("node-*.log")))
+
+    def _wait_for(self, nodes: int, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             status = subprocess.run([self._ray(), "status", "--address", self.address], capture_output=True,
-                                    text=True, env={**os.environ, **WORKER_ENV})
+                                    text=True, env={**os.environ, **WORKER_ENV, **self.env})
             if status.returncode == 0 and status.stdout.count("node_") >= nodes:
                 return
             for p in self._procs:
                 if p.poll() is not None:
-                    raise RuntimeError(f"a Ray node exited early; see {self.temp_dir}/node-*.log")
+                    raise RuntimeError(f"a Ray node exited early:\n{self._logs()}")
             time.sleep(1.0)
-        raise RuntimeError(f"{nodes} Ray node(s) did not come up in {timeout:.0f} s; see {self.temp_dir}")
+        raise RuntimeError(f"{nodes} Ray node(s) did not come up in {timeout:.0f} s:\n{self._logs()}\n"
+                           f"ray status: {status.stdout[-1000:]}{status.stderr[-1000:]}")
 
     def start(self) -> LocalCluster:
+        self._saved_env = {k: os.environ.get(k) for k in self.env}
+        os.environ.update(self.env)
         self._start_node(head=True)
         self._wait_for(1)
         for i in range(1, self.nodes):
@@ -317,21 +330,21 @@ class LocalCluster:
             if p.poll() is None:
                 p.terminate()  # `ray start --block` stops its node's processes on SIGTERM
         for p in reversed(self._procs):
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(p.pid, signal.SIGKILL)  # whatever of the group outlived it
-            except ProcessLookupError:
-                pass
         self._procs.clear()
         for pid in _pids_mentioning(str(self.temp_dir)):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         shutil.rmtree(self.temp_dir, ignore_errors=True)
+        for k, v in self._saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        self._saved_env = {}
 
     def __enter__(self) -> LocalCluster:
         try:

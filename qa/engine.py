@@ -19,7 +19,7 @@ import numpy as np
 
 from qa.answering import DEFAULT_THRESHOLD, answer_question, idf_lookup, is_source_question
 from qa.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
-from qa.embedding import Embedder, LazyEmbedder, load_embedder, model_name
+from qa.embedding import Embedder, LazyEmbedder, load_embedder, model_dimension, model_name
 from qa.errors import BadQuestionError, IndexMismatchError, IndexNotFoundError, QAError
 from qa.index import (
     BuildStats,
@@ -121,14 +121,17 @@ def build(
                 previous = None  # nothing reusable: build from scratch
         if embedder is None:
             name = model_name(model)
-            if previous is not None and previous.config.model == name and name != "hash":
-                embedder = LazyEmbedder(model, name, previous.config.dimension)
-            else:
-                embedder = load_embedder(model)
+            same = previous is not None and previous.config.model == name and name != "hash"
             if ray_address:
                 from qa.cluster import RayEmbedder  # Ray is imported only for a cluster build
 
-                embedder = RayEmbedder(ray_address, model=model, name=embedder.name, dimension=embedder.dimension)
+                # The workers load the model; here its size is enough (loading it costs seconds).
+                dim = previous.config.dimension if same else (model_dimension(model) or load_embedder(model).dimension)
+                embedder = RayEmbedder(ray_address, model=model, name=name, dimension=dim)
+            elif same:
+                embedder = LazyEmbedder(model, name, previous.config.dimension)
+            else:
+                embedder = load_embedder(model)
         index, stats = build_index(
             loaded.documents, embedder, chunk_size=chunk_size, chunk_overlap=chunk_overlap,
             previous=previous, progress=progress,

@@ -431,3 +431,27 @@ def test_meta_table_links_only_safe_urls():
     assert 'href="https://doi.org/10.1/x%3Cy"' in table
     assert "javascript:alert(1)" in table and 'href="javascript' not in table
     assert 'href="https://ok.example/a?b=1"' in table
+
+
+def test_rebuild_uses_the_ray_cluster_when_configured(env, monkeypatch):
+    from qa import cluster
+    from qa.embedding import HashEmbedder
+
+    used = []
+
+    class FakeRay:  # qa.cluster.RayEmbedder without Ray: test_cluster.py runs the real one
+        def __init__(self, address, *, model, name, dimension):
+            self.name, self.dimension, self.info = name, dimension, None
+            used.append(address)
+
+        def encode_spans(self, texts, spans, *, progress=None):
+            return HashEmbedder(self.dimension).encode_spans(texts, spans, progress=progress)
+
+    monkeypatch.setattr(cluster, "RayEmbedder", FakeRay)
+    monkeypatch.setenv("QA_RAY_ADDRESS", "ray://head:10001")
+    (current_build(env.index) / "manifest.json").write_text("{not json", encoding="utf-8")
+    at = run_app()
+    at.button(key="rebuild_index").click().run()
+    assert not at.exception
+    assert used == ["ray://head:10001"]
+    assert at.sidebar.metric[0].value == "4"

@@ -203,13 +203,22 @@ class RayEmbedder:
         actors = self.actors or max(1, cpus // self.cpus_per_actor)
         # Sorted by length and cut into the local embedder's slices, so that each actor
         # pads its batches as the local build does (and so gets the same vectors).
+        # One block per slice, one slice per task: results stream back slice by slice.
+        import pyarrow as pa
+
         order = sorted(range(n), key=lambda i: len(texts[i]))
-        items = [{"row": i, "text": texts[i], "spans": np.asarray(spans[i], dtype=np.int64).reshape(-1)}
-                 for i in order]
-        ds = ray.data.from_items(items, override_num_blocks=max(1, -(-n // self.slice)))
-        ds = ds.map_batches(
+        blocks = []
+        for lo in range(0, n, self.slice):
+            ids = order[lo:lo + self.slice]
+            blocks.append(pa.table({
+                "row": pa.array(ids, type=pa.int64()),
+                "text": pa.array([texts[i] for i in ids], type=pa.string()),
+                "spans": pa.array([[int(x) for se in spans[i] for x in se] for i in ids], type=pa.list_(pa.int64())),
+            }))
+        actors = min(actors, len(blocks))
+        ds = ray.data.from_arrow(blocks).map_batches(
             _EmbedActor, fn_constructor_kwargs={"model": self.model, "threads": self.cpus_per_actor},
-            batch_size=self.slice, batch_format="numpy", num_cpus=self.cpus_per_actor,
+            batch_size=None, batch_format="numpy", num_cpus=self.cpus_per_actor,
             compute=ray.data.ActorPoolStrategy(size=actors),
         )
         done, pids = 0, set()

@@ -340,7 +340,7 @@ class LocalCluster:
                 p.terminate()  # `ray start --block` stops its node's processes on SIGTERM
         for p in reversed(self._procs):
             with contextlib.suppress(subprocess.TimeoutExpired):
-                p.wait(timeout=30)
+                p.wait(timeout=10)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(p.pid, signal.SIGKILL)  # whatever of the group outlived it
         self._procs.clear()

@@ -65,7 +65,7 @@ bench-perf: .stamp-dev
 bench-reindex: .stamp-dev
 	$(PY) bench/reindex.py
 
-# Local build vs Ray with 1 and 2 nodes on this machine (docs/scale.md); ~20k chunks.
+# Local build vs Ray with 1 and 2 nodes on this machine (docs/scale.md); ~15k chunks, ~17 min idle.
 bench-ray: .stamp-dev
 	$(PY) bench/ray_bench.py
 

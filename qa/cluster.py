@@ -201,11 +201,11 @@ class RayEmbedder:
         cpus = int(ray.cluster_resources().get("CPU", 0))
         nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
         actors = self.actors or max(1, cpus // self.cpus_per_actor)
+        import pyarrow as pa
+
         # Sorted by length and cut into the local embedder's slices, so that each actor
         # pads its batches as the local build does (and so gets the same vectors).
         # One block per slice, one slice per task: results stream back slice by slice.
-        import pyarrow as pa
-
         order = sorted(range(n), key=lambda i: len(texts[i]))
         blocks = []
         for lo in range(0, n, self.slice):

@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: run test test-fast lint index bench-quality bench-perf bench-reindex bench-load train-selector tune-selector clean
+.PHONY: run test test-fast lint index bench-quality bench-perf bench-reindex bench-load bench-ray train-selector tune-selector clean
 
 .venv/bin/python:
 	python3 -m venv .venv
@@ -16,7 +16,12 @@ export TRANSFORMERS_VERBOSITY := error
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-.stamp-dev: .stamp-install requirements-dev.txt
+# Ray for the cluster build (qa/cluster.py): tests and benchmarks only, never `make run`.
+.stamp-cluster: .stamp-install requirements-cluster.txt
+	$(PY) -m pip install --quiet -r requirements-cluster.txt
+	touch $@
+
+.stamp-dev: .stamp-install .stamp-cluster requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -44,7 +49,7 @@ test: .stamp-dev .stamp-chromium
 	$(PY) -m pytest
 
 test-fast: .stamp-dev
-	$(PY) -m pytest -m "not slow and not e2e"
+	$(PY) -m pytest -m "not slow and not e2e and not ray"
 
 lint: .stamp-dev
 	$(PY) -m ruff check qa tests app.py bench
@@ -72,6 +77,10 @@ train-selector: .stamp-dev
 
 tune-selector: .stamp-dev
 	$(PY) bench/tune_selector.py
+
+# Local build vs Ray with 1 and 2 nodes on this machine (docs/scale.md); ~15k chunks, ~17 min idle.
+bench-ray: .stamp-dev
+	$(PY) bench/ray_bench.py
 
 clean:
 	rm -rf embeddings/build-* embeddings/CURRENT .stamp-*

@@ -487,6 +487,10 @@ def ask_lock() -> threading.Lock:
 
 
 def _progress_bar(label: str) -> Callable[[int, int], None]:
+    # qa.build embeds on the Ray cluster named by $QA_RAY_ADDRESS when it is set (docs/scale.md).
+    cluster = os.environ.get("QA_RAY_ADDRESS")
+    if cluster:
+        label = f"{label} on the Ray cluster at {cluster}"
     bar = st.progress(0.0, text=label)
 
     def update(done: int, total: int) -> None:
@@ -1005,7 +1009,7 @@ def _upload_summary(result: UploadResult, report: BuildReport | None) -> dict[st
         out["saved"] = (
             f"Added {', '.join(result.saved)}. Index: {s.documents} documents, {s.chunks} chunks "
             f"({len(s.added)} added, {len(s.updated)} updated; {s.embedded} chunks embedded in "
-            f"{s.seconds:.1f} s)."
+            f"{s.seconds:.1f} s{' on ' + report.cluster if report.cluster else ''})."
         )
         out["skipped"] += [f"Skipped by the indexer: {sk.path}: {sk.reason}" for sk in report.skipped]
     return out

@@ -54,6 +54,10 @@ def make_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--full", action="store_true", help="re-embed everything instead of reusing vectors")
     p.add_argument("--max-mb", type=float, default=50, help="skip files larger than this (default 50)")
+    p.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="embed on a Ray cluster (needs requirements-cluster.txt): 'local' starts a private "
+                        "runtime here, 'auto' joins the cluster `ray start` made, 'ray://HOST:10001' a remote "
+                        "one; the index written is the same (default: $QA_RAY_ADDRESS, else no Ray)")
 
     p = sub.add_parser("ask", help="answer questions with verbatim quotes and citations",
                        description="Answer each QUESTION with a verbatim quote and numbered citations.")
@@ -140,14 +144,16 @@ def _progress():
 
 def _build(args, full: bool = False, max_mb: float = 50, out=None) -> None:
     report = build(args.corpus, args.index, model=args.model, full=full,
-                   max_bytes=int(max_mb * 1024 * 1024), progress=_progress())
+                   max_bytes=int(max_mb * 1024 * 1024), progress=_progress(), ray_address=getattr(args, "ray", None))
     s = report.stats
+    rate = f" at {s.embedded / s.embed_seconds:.1f} chunks/s" if s.embedded and s.embed_seconds > 0 else ""
+    where = f" on {report.cluster}" if report.cluster else ""
     for skip in report.skipped:
         print(f"skipped {skip.path}: {skip.reason}", file=sys.stderr)
     out = out or sys.stdout
     print(f"indexed {s.documents} documents, {s.chunks} chunks in {s.seconds:.1f} s "
           f"(added {len(s.added)}, updated {len(s.updated)}, removed {len(s.removed)}, "
-          f"unchanged {len(s.unchanged)}; {s.embedded} vectors embedded) -> {report.path}",
+          f"unchanged {len(s.unchanged)}; {s.embedded} vectors embedded{rate}{where}) -> {report.path}",
           file=out)
     for line in chunk_summary(s):
         print(f"  {line}", file=out)

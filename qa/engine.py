@@ -19,7 +19,7 @@ import numpy as np
 
 from qa.answering import DEFAULT_THRESHOLD, Combination, answer_question, idf_lookup, is_source_question
 from qa.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
-from qa.embedding import Embedder, LazyEmbedder, load_embedder, model_name
+from qa.embedding import Embedder, LazyEmbedder, load_embedder, model_dimension, model_name
 from qa.errors import BadQuestionError, IndexMismatchError, IndexNotFoundError, QAError
 from qa.index import (
     BuildStats,
@@ -40,6 +40,7 @@ SOURCE_POOL = 30
 EXTRA_REFERENCES = 3
 DEFAULT_CORPUS = "corpus"
 DEFAULT_INDEX = "embeddings"
+RAY_ADDRESS_ENV = "QA_RAY_ADDRESS"  # qa.cluster.RAY_ADDRESS_ENV; not imported from there, which imports Ray
 
 
 def default_corpus() -> Path:
@@ -76,6 +77,7 @@ class BuildReport:
     stats: BuildStats
     skipped: tuple[Skipped, ...]
     path: Path
+    cluster: str | None = None  # where the vectors were embedded, for a Ray build that embedded any
 
 
 def build(
@@ -89,6 +91,7 @@ def build(
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: Callable[[int, int], None] | None = None,
+    ray_address: str | None = None,
 ) -> BuildReport:
     """(Re)build the index of a corpus folder; only new or changed text is embedded.
 
@@ -96,11 +99,17 @@ def build(
 
     Args:
         full: Re-embed everything instead of reusing unchanged vectors.
+        ray_address: Embed on the Ray cluster at this address (``local``, ``auto``,
+            ``ray://HOST:10001``; default ``$QA_RAY_ADDRESS``, unset: on this process).
+            The index written is the same (``qa.cluster``).
 
     Raises:
         CorpusError: the corpus folder is missing or has no readable document.
         IndexLockedError: another build of the same index is running.
+        QAError: the Ray cluster cannot be reached or failed (the previous index is kept).
     """
+    if ray_address is None:
+        ray_address = os.environ.get(RAY_ADDRESS_ENV) or None
     corpus = Path(corpus or default_corpus())
     index_dir = Path(index_dir or default_index())
     loaded: CorpusLoad = load_corpus(corpus, max_bytes=max_bytes)
@@ -113,7 +122,14 @@ def build(
                 previous = None  # nothing reusable: build from scratch
         if embedder is None:
             name = model_name(model)
-            if previous is not None and previous.config.model == name and name != "hash":
+            same = previous is not None and previous.config.model == name and name != "hash"
+            if ray_address:
+                from qa.cluster import RayEmbedder  # Ray is imported only for a cluster build
+
+                # The workers load the model; here its size is enough (loading it costs seconds).
+                dim = previous.config.dimension if same else (model_dimension(model) or load_embedder(model).dimension)
+                embedder = RayEmbedder(ray_address, model=model, name=name, dimension=dim)
+            elif same:
                 embedder = LazyEmbedder(model, name, previous.config.dimension)
             else:
                 embedder = load_embedder(model)
@@ -125,7 +141,8 @@ def build(
                      and not (stats.added or stats.updated or stats.removed or stats.embedded))
         # Nothing changed: keep the current build (open engines keep their cache).
         path = previous.path if unchanged else save_index(index, index_dir, stats=stats)
-    return BuildReport(stats, loaded.skipped, path)
+    info = getattr(embedder, "info", None)
+    return BuildReport(stats, loaded.skipped, path, cluster=info.describe() if info else None)
 
 
 class Engine:

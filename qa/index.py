@@ -89,6 +89,7 @@ class BuildStats:
     embedded: int
     seconds: float
     chunk_counts: dict[str, int] = field(default_factory=dict)  # doc_id -> chunks, in corpus order
+    embed_seconds: float = 0.0  # of ``seconds``: computing the ``embedded`` vectors
 
 
 @dataclass
@@ -256,6 +257,7 @@ def build_index(
             if h in wanted and [tuple(b) for b in previous.span_bounds[lo:hi].tolist()] == wanted[h]:
                 reuse[h] = (old_vectors[i], previous.span_vectors[lo:hi])
     todo = [i for i, h in enumerate(hashes) if h not in reuse]
+    embed_seconds = 0.0
     vectors = np.zeros((len(chunks), config.dimension), dtype=np.float32)
     span_ptr = np.zeros(len(chunks) + 1, dtype=np.int64)
     span_ptr[1:] = np.cumsum([len(b) for b in bounds])
@@ -266,7 +268,9 @@ def build_index(
         for i in todo:
             p = len(texts[i]) - len(chunks[i].text)
             shifted.append([(p + s, p + e) for s, e in bounds[i]])
+        t_embed = time.perf_counter()
         new, new_spans = embedder.encode_spans([texts[i] for i in todo], shifted, progress=progress)
+        embed_seconds = time.perf_counter() - t_embed
         vectors[todo] = new
         row = 0
         for i in todo:
@@ -293,7 +297,7 @@ def build_index(
         updated=tuple(d for d in new_ids if d in old and old[d] != new_ids[d]),
         removed=tuple(d for d in old if d not in new_ids),
         unchanged=tuple(d for d in new_ids if old.get(d) == new_ids[d]),
-        embedded=len(todo), seconds=time.perf_counter() - t0,
+        embedded=len(todo), seconds=time.perf_counter() - t0, embed_seconds=embed_seconds,
         chunk_counts=dict(Counter(c.doc_id for c in chunks)),
     )
     return index, stats
@@ -358,6 +362,7 @@ def save_index(index: Index, root: Path | str, *, stats: BuildStats | None = Non
         if stats:
             manifest["build_seconds"] = round(stats.seconds, 3)
             manifest["embedded"] = stats.embedded
+            manifest["embed_seconds"] = round(stats.embed_seconds, 3)
         # The manifest is written last: a folder without one is never loaded.
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         _fsync_dir(tmp)

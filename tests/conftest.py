@@ -78,7 +78,7 @@ def tiny_corpus(tmp_path: Path) -> Path:
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch):
     # Tests never read the developer's own corpus/index settings.
-    for var in ("QA_CORPUS", "QA_INDEX", "QA_MODEL"):
+    for var in ("QA_CORPUS", "QA_INDEX", "QA_MODEL", "QA_RAY_ADDRESS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     yield

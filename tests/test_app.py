@@ -479,3 +479,27 @@ def test_source_view_refuses_a_document_whose_file_became_an_outward_link(env):
     assert any("liability.md: it is a symbolic link to" in e and "outside the corpus" in e for e in errors), errors
     assert not any('class="qa-source"' in v for v in html_values(at))
     assert not any("root:x" in v for v in html_values(at) + markdown_like(at))
+
+
+def test_rebuild_uses_the_ray_cluster_when_configured(env, monkeypatch):
+    from qa import cluster
+    from qa.embedding import HashEmbedder
+
+    used = []
+
+    class FakeRay:  # qa.cluster.RayEmbedder without Ray: test_cluster.py runs the real one
+        def __init__(self, address, *, model, name, dimension):
+            self.name, self.dimension, self.info = name, dimension, None
+            used.append(address)
+
+        def encode_spans(self, texts, spans, *, progress=None):
+            return HashEmbedder(self.dimension).encode_spans(texts, spans, progress=progress)
+
+    monkeypatch.setattr(cluster, "RayEmbedder", FakeRay)
+    monkeypatch.setenv("QA_RAY_ADDRESS", "ray://head:10001")
+    (current_build(env.index) / "manifest.json").write_text("{not json", encoding="utf-8")
+    at = run_app()
+    at.button(key="rebuild_index").click().run()
+    assert not at.exception
+    assert used == ["ray://head:10001"]
+    assert at.sidebar.metric[0].value == "4"

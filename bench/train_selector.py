@@ -329,7 +329,7 @@ def main() -> None:
 def cosine_baseline(groups: list[Group], base: str) -> dict:
     from sentence_transformers import SentenceTransformer
 
-    st = SentenceTransformer(base, device="cpu")
+    st = SentenceTransformer(str(base), device="cpu")
     hits = 0
     for g in groups:
         q = st.encode([g.question], normalize_embeddings=True)

@@ -1,7 +1,8 @@
-"""Fit how the learned selector combines with the feature score, on dev questions only.
+"""Fit how the learned selector combines with the candidate features, on dev questions only.
 
 For every dev question of XQuAD-en, the SQuAD 2.0 sample and spacelaw_qa (the even
-half of sha256(id), the split bench/quality.py reports the other half of), the
+half of sha256(id), the split bench/quality.py reports the other half of) and of
+tests/data/eval.jsonl (the project's dev set, the only one with reference entries), the
 engine's candidates are scored once: feature score, and the selector's logit for
 the best ``--pool`` of them. Then, for each number of candidates the selector reads
 (its cost), a logistic regression of "this candidate contains a gold answer" on
@@ -27,17 +28,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from quality import prepare, select  # noqa: E402
+from quality import Question, prepare, select  # noqa: E402
 
 from qa.answering import Weights, score_candidates  # noqa: E402
 from qa.embedding import load_embedder  # noqa: E402
 from qa.engine import Engine  # noqa: E402
-from qa.evaluation import contains_gold  # noqa: E402
-from qa.index import tokenize  # noqa: E402
+from qa.evaluation import contains_gold, load_questions  # noqa: E402
+from qa.index import load_index, tokenize  # noqa: E402
 from qa.retrieval import DEFAULT_K  # noqa: E402
 from qa.selector import load_selector, selector_input  # noqa: E402
 
-SETS = ("xquad", "squad2", "spacelaw")
+SETS = ("xquad", "squad2", "spacelaw", "eval")
 
 
 @dataclass
@@ -47,15 +48,24 @@ class Row:
     collection: str
     split: str
     answerable: bool
-    score: np.ndarray  # feature score
-    logit: np.ndarray  # selector logit (nan beyond the pool)
+    score: np.ndarray  # feature score (orders the candidates the selector reads)
+    x: np.ndarray  # per candidate: the five features, then the selector logit (nan beyond the pool)
     hit: np.ndarray  # contains a gold answer
 
 
 def collect(name: str, split: str, limit: int | None, pool: int, embedder, selector, weights: Weights) -> list[Row]:
-    prep = prepare(name, embedder)
-    engine = Engine(prep.index, embedder)
-    questions = select(prep.collection.questions, split, limit)
+    if name == "eval":
+        # The project's dev set over the default corpus: the only dev questions about reference
+        # entries, so the only ones that can weigh the "source" feature. All of it is dev.
+        if split != "dev":
+            return []
+        engine = Engine(load_index(ROOT / "embeddings"), embedder)
+        questions = [Question(q.qid, q.question, q.gold, frozenset(), q.answerable)
+                     for q in load_questions(ROOT / "tests" / "data" / "eval.jsonl")][:limit]
+    else:
+        prep = prepare(name, embedder)
+        engine = Engine(prep.index, embedder)
+        questions = select(prep.collection.questions, split, limit)
     qvecs = embedder.encode([q.text for q in questions])
     out = []
     for q, qv in zip(questions, qvecs, strict=True):
@@ -69,12 +79,17 @@ def collect(name: str, split: str, limit: int | None, pool: int, embedder, selec
         if top:
             logit[:len(top)] = selector.logits(q.text, [selector_input(c.locator, c.text) for c in top])
         hit = np.array([q.answerable and contains_gold(c.text, q.gold) for c in cands], dtype=bool)
-        out.append(Row(name, split, q.answerable, np.array([c.score for c in cands]), logit, hit))
+        feats = np.array([[c.semantic, c.lexical, c.passage, c.answer_type, c.source] for c in cands]).reshape(-1, 5)
+        out.append(Row(name, split, q.answerable, np.array([c.score for c in cands]),
+                       np.hstack([feats, logit[:, None]]), hit))
     return out
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, iters: int = 50) -> np.ndarray:
-    """Weights (w_score, w_logit, bias) by Newton's method on the log loss."""
+FEATURES = ("semantic", "lexical", "passage", "answer_type", "source", "selector")
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iters: int = 50) -> np.ndarray:
+    """Weights (one per column of x, then the bias) by Newton's method on the log loss."""
     X = np.hstack([x, np.ones((len(x), 1))])
     w = np.zeros(X.shape[1])
     for _ in range(iters):
@@ -90,7 +105,7 @@ def decide(row: Row, w: np.ndarray, m: int) -> tuple[float, bool]:
     if len(row.score) == 0:
         return 0.0, False
     n = min(m, len(row.score))
-    p = 1 / (1 + np.exp(-(w[0] * row.score[:n] + w[1] * row.logit[:n] + w[2])))
+    p = 1 / (1 + np.exp(-(row.x[:n] @ w[:-1] + w[-1])))
     i = int(np.argmax(p))
     return float(p[i]), bool(row.hit[i])
 
@@ -99,6 +114,8 @@ def rates(rows: list[Row], w: np.ndarray, m: int, t: float) -> dict[str, tuple[f
     out = {}
     for name in SETS:
         part = [r for r in rows if r.collection == name]
+        if not part:
+            continue
         ans = [decide(r, w, m) for r in part if r.answerable]
         un = [decide(r, w, m) for r in part if not r.answerable]
         hit = sum(c >= t and h for c, h in ans) / max(1, len(ans))
@@ -131,7 +148,7 @@ def main() -> None:
         xs, ys = [], []
         for r in rows["dev"]:
             n = min(m, len(r.score))
-            xs += [[s, z] for s, z in zip(r.score[:n], r.logit[:n], strict=True)]
+            xs += list(r.x[:n])
             ys += list(r.hit[:n].astype(float))
         w = fit_logistic(np.array(xs), np.array(ys))
         mine = None
@@ -145,16 +162,21 @@ def main() -> None:
         print(f"rerank {m:2d}: w={np.round(w, 3).tolist()} dev objective {mine[0]:.3f} at t={mine[2]:.2f}: {mine[4]}",
               flush=True)
     _, m, t, w, r = best
-    print(json.dumps({"rerank": m, "threshold": round(t, 2), "feature": round(float(w[0]), 3),
-                      "selector": round(float(w[1]), 3), "bias": round(float(w[2]), 3)}))
+    print(json.dumps({**{f: round(float(v), 3) for f, v in zip(FEATURES, w, strict=False)},
+                      "bias": round(float(w[-1]), 3), "rerank": m, "threshold": round(t, 2)}))
     print("dev :", r)
     print("test:", rates(rows["test"], w, m, t))
-    # Without the selector, for comparison: feature score alone, at its own best dev threshold.
-    w0 = np.array([1.0, 0.0, 0.0])
-    sig = lambda s: 1 / (1 + np.exp(-s))  # noqa: E731 - the feature-only decision on the same scale
-    t0 = max(np.arange(0.05, 0.96, 0.01), key=lambda t: objective(rates(rows["dev"], w0, 1, float(sig(t)))))
-    print(f"features only (t={t0:.2f}): dev", rates(rows["dev"], w0, 1, float(sig(t0))),
-          "test", rates(rows["test"], w0, 1, float(sig(t0))))
+    # For comparison, at their own best dev thresholds: the hand-weighted feature score alone (the
+    # answerer without the selector) and the selector's logit alone over the same candidates.
+    for label, m0, w0 in (("features only", 1, None), ("selector only", m, np.r_[np.zeros(5), 1.0, 0.0])):
+        def decide_rates(split, t, m0=m0, w0=w0):
+            if w0 is not None:
+                return rates(rows[split], w0, m0, t)
+            scored = [Row(r.collection, r.split, r.answerable, r.score, r.score[:, None], r.hit) for r in rows[split]]
+            return rates(scored, np.array([1.0, 0.0]), 1, t)
+        grid = [float(t) for t in np.arange(0.01, 0.99, 0.01)]  # on sigmoid(score) or sigmoid(logit)
+        tb = max(grid, key=lambda t: objective(decide_rates("dev", t)))
+        print(f"{label}: dev", decide_rates("dev", tb), "test", decide_rates("test", tb))
 
 
 if __name__ == "__main__":

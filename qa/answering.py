@@ -1,40 +1,31 @@
 """Extractive answers: pick a verbatim span from the retrieved passages, cite it.
 
 Pure logic: everything here works on strings, offsets and vectors handed in
-by the caller (``qa.engine`` supplies the model and the index).
+by the caller (``qa.engine`` supplies the models and the index).
 
-Each candidate (a sentence of a top passage, or a whole reference entry; see
-``qa.sentences``) gets
-    score = W_SEMANTIC * cosine(question, candidate), with the candidate's vector
-                         stored by the index (pooled from its passage's tokens)
-          + W_LEXICAL  * idf-weighted share of the question's terms it contains
-                         (the candidate's locator counts as its context); a
-                         negated word ("without fault") earns nothing, and one the
-                         question excludes ("non-procedural") costs its share when
-                         the candidate uses it plainly
-          + W_PASSAGE  * retrieval score of its passage relative to the best one
-          + 0.1        * fit to the question's type: a date after "when", a span of
-                         time after "what is the deadline", a count after "how many",
-                         defining words ("regard ... as", "means") after "how does it
-                         describe/define";
-                         -1 without any time anchor after "who is the current ..."; for
-                         a reference entry, +1/-1 when the question names a year it
-                         has/does not have
-          + SOURCE_BONUS * +1 (or -1) for a reference entry when the question does (or
-                         does not) ask about sources or name one of the entry's authors.
-The weights were grid-searched by bench/tune_answerer.py on the dev halves of
-XQuAD-en and SQuAD 2.0, spacelaw_qa and tests/data/eval.jsonl (after the switch
-to stored span vectors: hit@1 XQuAD 0.797, spacelaw 0.933, SQuAD 2.0 0.700 with
-0.206 of its unanswerables abstained, eval 0.80/0.867). The negation, year,
-deadline, definition and present-time features came later, from misses on
-eval.jsonl; with them, k=10 and the threshold at 0.50, all questions of XQuAD-en,
-SQuAD 2.0 and spacelaw_qa give 0.797, 0.706 (0.183 abstained) and 0.900, against
-0.792, 0.676 (0.204) and 0.800 before (eval 0.927/0.933, was 0.836/0.867). A logistic model over
-twelve features, mixing in separately encoded sentence vectors, a novelty and a
-length feature were tried and dropped: none gained more than 0.02 summed. The best
-candidate is the answer; its score, clipped to [0, 1], is the confidence; below
-the threshold the answerer abstains and lists the passages as "closest", not as
-an answer.
+Two stages rank the candidates (a sentence of a top passage, a clause of an
+over-long one, or a whole reference entry; see ``qa.sentences``):
+
+1. **Feature score** (``score_candidates``), cheap, for every candidate:
+       W_SEMANTIC * cosine(question, candidate's stored span vector)
+     + W_LEXICAL  * idf-weighted share of the question's terms it contains (the
+                    locator counts as context; negated words such as "without
+                    fault" earn nothing, and "non-X" costs a plain use of X)
+     + W_PASSAGE  * its passage's retrieval score relative to the best
+     + 0.1        * fit to the question's type (a date after "when", a span of time
+                    after "what is the deadline", a count after "how many",
+                    defining words after "how does it define", a time anchor after
+                    "who is the current ...", a reference entry's year)
+     + SOURCE_BONUS * +1/-1 for a reference entry when the question does/does not
+                    ask about sources.
+2. **Learned selector** (``select_candidates``, when the engine has one): the best
+   ``Combination.rerank`` candidates are read by a cross-encoder (``qa.selector``)
+   and ranked by ``sigmoid(a * feature score + b * selector logit + c)``, a
+   logistic combination fitted on dev questions, whose value is the confidence.
+
+Below the threshold the answerer abstains and lists the passages as "closest",
+not as an answer. How the weights, the combination and the threshold were chosen,
+and what each feature earns on the public sets: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -367,18 +358,27 @@ def score_candidates(
 
 @dataclass(frozen=True)
 class Combination:
-    """How the feature score and the learned selector's logit combine into the
-    probability that a candidate answers: ``sigmoid(feature * score + selector *
+    """How a candidate's features and the learned selector's logit combine into the
+    probability that it answers: ``sigmoid(sum of weight * feature + selector *
     logit + bias)``, a logistic regression fitted on dev questions by
-    ``bench/tune_selector.py`` (figures in docs/benchmarks.md). ``rerank``
-    candidates, the best by feature score, are read by the selector: its cost
-    grows with each one."""
+    ``bench/tune_selector.py`` (figures in docs/benchmarks.md), in place of the
+    hand-set ``Weights``. ``rerank`` candidates, the best by feature score, are read
+    by the selector: its cost grows with each one."""
 
-    feature: float = 4.0
-    selector: float = 0.6
-    bias: float = -3.0
+    semantic: float = 4.0
+    lexical: float = 3.0
+    passage: float = 1.0
+    answer_type: float = 0.5
+    source: float = 1.0
+    selector: float = 0.5
+    bias: float = -4.0
     rerank: int = 8
     threshold: float = 0.5
+
+    def logit(self, c: Candidate, selector_logit: float) -> float:
+        return (self.semantic * c.semantic + self.lexical * c.lexical + self.passage * c.passage
+                + self.answer_type * c.answer_type + self.source * c.source + self.selector * selector_logit
+                + self.bias)
 
 
 Select = Callable[[str, Sequence[str]], np.ndarray]
@@ -394,13 +394,15 @@ def select_candidates(question: str, scored: Sequence[Candidate], select: Select
     if not top:
         return []
     logits = np.asarray(select(question, [selector_input(c.locator, c.text) for c in top]), dtype=np.float64)
-    z = combination.feature * np.array([c.score for c in top]) + combination.selector * logits + combination.bias
-    prob = 1.0 / (1.0 + np.exp(-z))
-    sel = 1.0 / (1.0 + np.exp(-logits))
-    out = [dataclasses.replace(c, selector=round(float(s), 6), probability=round(float(p), 6))
-           for c, s, p in zip(top, sel, prob, strict=True)]
+    out = [dataclasses.replace(c, selector=round(_sigmoid(float(z)), 6),
+                               probability=round(_sigmoid(combination.logit(c, float(z))), 6))
+           for c, z in zip(top, logits, strict=True)]
     out.sort(key=lambda c: -(c.probability or 0.0))
     return out
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
 
 def answer_question(

@@ -74,6 +74,7 @@ bench-load: .stamp-dev .stamp-chromium
 # (resumes from bench/.cache/selector/ if interrupted), then refit how it combines with the features.
 train-selector: .stamp-dev
 	$(PY) bench/train_selector.py --steps 400 --lr 5e-5 --every 25
+	$(PY) bench/train_selector.py --steps 1000 --stop-at 945 --lr 5e-5 --every 25
 
 tune-selector: .stamp-dev
 	$(PY) bench/tune_selector.py

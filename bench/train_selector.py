@@ -227,6 +227,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=4e-5)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--every", type=int, default=50, help="checkpoint every N steps")
+    ap.add_argument("--stop-at", type=int, default=None,
+                    help="stop (and save) after this step, keeping the learning-rate schedule of --steps")
     ap.add_argument("--max-minutes", type=float, default=115.0, help="stop (and save) after this much training time")
     ap.add_argument("--dev-questions", type=int, default=400)
     ap.add_argument("--out", type=Path, default=DEFAULT_SELECTOR)
@@ -280,7 +282,8 @@ def main() -> None:
     model.train()
     began = time.time()
     step = start
-    bar = tqdm(range(start, args.steps), initial=start, total=args.steps, desc="selector", unit="step")
+    end = min(args.steps, args.stop_at or args.steps)
+    bar = tqdm(range(start, end), initial=start, total=end, desc="selector", unit="step")
     recent: list[float] = []
     for step in bar:
         batch = groups[step * args.batch:(step + 1) * args.batch]
@@ -297,7 +300,7 @@ def main() -> None:
         recent = (recent + [loss.item()])[-50:]
         bar.set_postfix(loss=f"{sum(recent) / len(recent):.3f}")
         done = step + 1
-        if done % args.every == 0 or done == args.steps:
+        if done % args.every == 0 or done == end:
             save_checkpoint(model, optimizer, done, args)
         if (time.time() - began) / 60 > args.max_minutes:
             save_checkpoint(model, optimizer, done, args)

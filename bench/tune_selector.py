@@ -85,7 +85,6 @@ def collect(name: str, split: str, limit: int | None, pool: int, embedder, selec
     return out
 
 
-FEATURES = ("semantic", "lexical", "passage", "answer_type", "source", "selector")
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iters: int = 50) -> np.ndarray:
@@ -100,11 +99,35 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iters: int = 50
     return w
 
 
-def decide(row: Row, w: np.ndarray, m: int) -> tuple[float, bool]:
-    """(confidence, hit) of the answer the combination picks among the first ``m``."""
+def combined(row: Row, beta: float, m: int) -> np.ndarray:
+    n = min(m, len(row.score))
+    return row.score[:n] + beta / (1 + np.exp(-row.x[:n, 5]))
+
+
+def calibrate(rows: list[Row], beta: float, m: int) -> tuple[float, float, float]:
+    """(beta, scale, bias): Platt scaling of the winner's combined score against its being right."""
+    xs, ys = [], []
+    for r in rows:
+        if len(r.score):
+            c = combined(r, beta, m)
+            i = int(np.argmax(c))
+            xs.append([c[i]])
+            ys.append(float(r.hit[i]))
+    scale, bias = fit_logistic(np.array(xs), np.array(ys))
+    return beta, float(scale), float(bias)
+
+
+def decide(row: Row, w, m: int) -> tuple[float, bool]:
+    """(confidence, hit) of the answer picked among the first ``m``: ``w`` is a calibration
+    ``(beta, scale, bias)``, or an array of weights over the columns of ``row.x`` then a bias."""
     if len(row.score) == 0:
         return 0.0, False
     n = min(m, len(row.score))
+    if isinstance(w, tuple):
+        beta, scale, bias = w
+        c = combined(row, beta, m)
+        i = int(np.argmax(c))
+        return float(1 / (1 + np.exp(-(scale * c[i] + bias)))), bool(row.hit[i])
     p = 1 / (1 + np.exp(-(row.x[:n] @ w[:-1] + w[-1])))
     i = int(np.argmax(p))
     return float(p[i]), bool(row.hit[i])
@@ -132,6 +155,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=None, help="questions per collection and split")
     ap.add_argument("--pool", type=int, default=16, help="candidates the selector scores per question")
+    ap.add_argument("--save", type=Path, default=None, help="also write the collected rows to this .npz")
     ap.add_argument("--answer-type-weight", type=float, default=Weights().answer_type,
                     help="weight of the question-type rules (0 = an ablation without them)")
     args = ap.parse_args()
@@ -141,34 +165,38 @@ def main() -> None:
     rows = {split: [r for name in SETS
                     for r in collect(name, split, args.limit, args.pool, embedder, selector, weights)]
             for split in ("dev", "test")}
+    if args.save:
+        np.savez_compressed(args.save, **{f"{sp}_{i}_{k}": getattr(r, k) for sp in rows
+                                          for i, r in enumerate(rows[sp]) for k in ("score", "x", "hit")})
     best = None
+    # Ranking: feature score + beta * selector probability over the first m candidates; only the
+    # ratio matters for which candidate wins, so beta is searched on a grid for top-1 answers.
+    # Calibration: a logistic regression of "the chosen answer is right" on its combined score
+    # (Platt scaling), so the confidence shown is a probability. Threshold: best summed rate on dev.
     for m in (2, 4, 6, 8, 12, 16):
         if m > args.pool:
             continue
-        xs, ys = [], []
-        for r in rows["dev"]:
-            n = min(m, len(r.score))
-            xs += list(r.x[:n])
-            ys += list(r.hit[:n].astype(float))
-        w = fit_logistic(np.array(xs), np.array(ys))
-        mine = None
-        for t in np.arange(0.05, 0.96, 0.01):
-            r = rates(rows["dev"], w, m, float(t))
-            if mine is None or objective(r) > mine[0] + 1e-9:
-                mine = (objective(r), m, float(t), w, r)
-        # A bigger pool must earn more than 0.01 of summed rate: each candidate costs time.
-        if best is None or mine[0] > best[0] + 0.01:
-            best = mine
-        print(f"rerank {m:2d}: w={np.round(w, 3).tolist()} dev objective {mine[0]:.3f} at t={mine[2]:.2f}: {mine[4]}",
-              flush=True)
-    _, m, t, w, r = best
-    print(json.dumps({**{f: round(float(v), 3) for f, v in zip(FEATURES, w, strict=False)},
-                      "bias": round(float(w[-1]), 3), "rerank": m, "threshold": round(t, 2)}))
+        for beta in (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0):
+            cal = calibrate(rows["dev"], beta, m)
+            mine = None
+            for t in np.arange(0.05, 0.96, 0.01):
+                r = rates(rows["dev"], cal, m, float(t))
+                if mine is None or objective(r) > mine[0] + 1e-9:
+                    mine = (objective(r), m, float(t), cal, r)
+            # A bigger pool must earn more than 0.01 of summed rate: each candidate costs time.
+            if best is None or mine[0] > best[0] + 0.01 * (m > best[1]) + 1e-9:
+                best = mine
+            print(f"rerank {m:2d} beta {beta:4.2f}: dev objective {mine[0]:.3f} at t={mine[2]:.2f}: {mine[4]}",
+                  flush=True)
+    _, m, t, cal, r = best
+    print(json.dumps({"selector": cal[0], "scale": round(cal[1], 3), "bias": round(cal[2], 3),
+                      "rerank": m, "threshold": round(t, 2)}))
     print("dev :", r)
-    print("test:", rates(rows["test"], w, m, t))
+    print("test:", rates(rows["test"], cal, m, t))
+    w = np.r_[np.zeros(5), 1.0, 0.0]
     # For comparison, at their own best dev thresholds: the hand-weighted feature score alone (the
     # answerer without the selector) and the selector's logit alone over the same candidates.
-    for label, m0, w0 in (("features only", 1, None), ("selector only", m, np.r_[np.zeros(5), 1.0, 0.0])):
+    for label, m0, w0 in (("features only", 1, None), ("selector only", m, w)):
         def decide_rates(split, t, m0=m0, w0=w0):
             if w0 is not None:
                 return rates(rows[split], w0, m0, t)

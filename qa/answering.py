@@ -20,8 +20,8 @@ over-long one, or a whole reference entry; see ``qa.sentences``):
                     ask about sources.
 2. **Learned selector** (``select_candidates``, when the engine has one): the best
    ``Combination.rerank`` candidates are read by a cross-encoder (``qa.selector``)
-   and ranked by ``sigmoid(a * feature score + b * selector logit + c)``, a
-   logistic combination fitted on dev questions, whose value is the confidence.
+   and ranked by feature score + b * the selector's probability; the winner's
+   confidence is that value through a logistic calibration fitted on dev questions.
 
 Below the threshold the answerer abstains and lists the passages as "closest",
 not as an answer. How the weights, the combination and the threshold were chosen,
@@ -358,27 +358,25 @@ def score_candidates(
 
 @dataclass(frozen=True)
 class Combination:
-    """How a candidate's features and the learned selector's logit combine into the
-    probability that it answers: ``sigmoid(sum of weight * feature + selector *
-    logit + bias)``, a logistic regression fitted on dev questions by
-    ``bench/tune_selector.py`` (figures in docs/benchmarks.md), in place of the
-    hand-set ``Weights``. ``rerank`` candidates, the best by feature score, are read
-    by the selector: its cost grows with each one."""
+    """How the feature score and the learned selector combine. Candidates are ranked by
+    ``score + selector * P_selector`` (the selector's own probability, which saturates, so
+    it settles near-ties without overriding strong lexical and source evidence), and the
+    winner's confidence is ``sigmoid(scale * that + bias)``: Platt scaling fitted on dev
+    questions, so it reads as the probability that the answer is right. All fitted by
+    ``bench/tune_selector.py`` (figures in docs/answerer.md). ``rerank`` candidates, the
+    best by feature score, are read by the selector: its cost grows with each one."""
 
-    semantic: float = 4.0
-    lexical: float = 3.0
-    passage: float = 1.0
-    answer_type: float = 0.5
-    source: float = 1.0
     selector: float = 0.5
+    scale: float = 6.0
     bias: float = -4.0
     rerank: int = 8
     threshold: float = 0.5
 
-    def logit(self, c: Candidate, selector_logit: float) -> float:
-        return (self.semantic * c.semantic + self.lexical * c.lexical + self.passage * c.passage
-                + self.answer_type * c.answer_type + self.source * c.source + self.selector * selector_logit
-                + self.bias)
+    def rank(self, c: Candidate, selector_probability: float) -> float:
+        return c.score + self.selector * selector_probability
+
+    def probability(self, rank: float) -> float:
+        return _sigmoid(self.scale * rank + self.bias)
 
 
 Select = Callable[[str, Sequence[str]], np.ndarray]
@@ -394,9 +392,10 @@ def select_candidates(question: str, scored: Sequence[Candidate], select: Select
     if not top:
         return []
     logits = np.asarray(select(question, [selector_input(c.locator, c.text) for c in top]), dtype=np.float64)
-    out = [dataclasses.replace(c, selector=round(_sigmoid(float(z)), 6),
-                               probability=round(_sigmoid(combination.logit(c, float(z))), 6))
-           for c, z in zip(top, logits, strict=True)]
+    sel = [_sigmoid(float(z)) for z in logits]
+    out = [dataclasses.replace(c, selector=round(p, 6),
+                               probability=round(combination.probability(combination.rank(c, p)), 6))
+           for c, p in zip(top, sel, strict=True)]
     out.sort(key=lambda c: -(c.probability or 0.0))
     return out
 

@@ -59,11 +59,13 @@ def test_the_selector_decides_among_the_feature_best(index_dir, tiny_corpus, emb
     assert a.explain["threshold"] == Combination().threshold == engine.threshold
 
 
-def test_a_selector_that_rejects_everything_makes_the_engine_abstain(index_dir, tiny_corpus, embedder):
-    engine = _engine(index_dir, tiny_corpus, embedder, FakeSelector("no such text"))
-    a = engine.ask("Which treaty article forbids nuclear weapons in orbit around the earth?")
-    assert a.abstained and a.citations == () and a.confidence < engine.threshold
-    assert all(c["selector"] < 0.1 for c in a.explain["candidates"])
+def test_the_selectors_doubt_lowers_the_confidence(index_dir, tiny_corpus, embedder):
+    question = "Which treaty article forbids nuclear weapons in orbit around the earth?"
+    doubt = _engine(index_dir, tiny_corpus, embedder, FakeSelector("no such text")).ask(question, threshold=0.0)
+    trust = _engine(index_dir, tiny_corpus, embedder, FakeSelector("nuclear weapons")).ask(question, threshold=0.0)
+    assert all(c["selector"] < 0.1 for c in doubt.explain["candidates"])
+    assert trust.answer == doubt.answer  # both agree with the features here, so only the confidence moves
+    assert trust.confidence > doubt.confidence
 
 
 def test_combination_weights_and_threshold_shape_the_confidence(index_dir, tiny_corpus, embedder):

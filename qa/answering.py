@@ -45,7 +45,6 @@ W_SEMANTIC = 0.5
 W_LEXICAL = 0.5
 W_PASSAGE = 0.1
 SOURCE_BONUS = 0.2
-DEFAULT_THRESHOLD = 0.50
 MAX_CITATIONS = 3
 # A supporting citation must score at least this share of the answer's score.
 SUPPORT_RATIO = 0.9
@@ -366,11 +365,14 @@ class Combination:
     ``bench/tune_selector.py`` (figures in docs/answerer.md). ``rerank`` candidates, the
     best by feature score, are read by the selector: its cost grows with each one."""
 
-    selector: float = 0.5
-    scale: float = 6.0
-    bias: float = -4.0
+    # Fitted by bench/tune_selector.py on the dev questions (docs/answerer.md): the shipped
+    # selector earns nothing on them (the best weight is 0), so it is not run; the feature
+    # score, calibrated, gives the confidence.
+    selector: float = 0.0
+    scale: float = 6.001
+    bias: float = -3.438
     rerank: int = 8
-    threshold: float = 0.5
+    threshold: float = 0.39
 
     def rank(self, c: Candidate, selector_probability: float) -> float:
         return c.score + self.selector * selector_probability
@@ -380,6 +382,9 @@ class Combination:
 
 
 Select = Callable[[str, Sequence[str]], np.ndarray]
+
+
+DEFAULT_THRESHOLD = Combination.threshold
 
 
 def select_candidates(question: str, scored: Sequence[Candidate], select: Select,
@@ -433,14 +438,14 @@ def answer_question(
         idf: Inverse document frequency of a token in the index.
         span_vectors: The stored vectors of a hit's candidate spans, by document
             offsets (``qa.index`` embeds them at build time); others are encoded.
-        threshold: Confidence below which the answerer abstains.
         weights: How candidate features combine.
         references: Looks up a reference record by id, for citation metadata.
         stale: Whether a document changed on disk since it was indexed.
-        select: The learned selector's logits for (question, candidate texts); with
-            it, candidates are ranked and the confidence is given by ``combination``
-            and ``threshold`` is a probability; without it, by the feature score.
-        combination: How the selector and the feature score combine.
+        threshold: Confidence (a calibrated probability) below which the answerer abstains.
+        select: The learned selector's logits for (question, candidate texts); used when
+            ``combination.selector`` gives it weight.
+        combination: How the selector and the feature score combine into the ranking,
+            and how that becomes the confidence.
     """
     passages = tuple(_passage(h, documents) for h in hits)
     scored = score_candidates(question, hits, documents, question_vector=question_vector, encode=encode,
@@ -454,13 +459,15 @@ def answer_question(
         "weights": dataclasses.asdict(weights),
         "source_question": is_source_question(question),
     }
-    if select is not None:
+    explain["combination"] = dataclasses.asdict(combination)
+    if select is not None and combination.selector > 0:
         scored = select_candidates(question, scored, select, combination)
-        explain["combination"] = dataclasses.asdict(combination)
-    rank = (lambda c: c.probability or 0.0) if select is not None else (lambda c: c.score)
+        rank = conf = lambda c: c.probability or 0.0  # noqa: E731
+    else:
+        rank, conf = (lambda c: c.score), (lambda c: combination.probability(c.score))  # noqa: E731
     explain["candidates"] = [_explain_row(c) for c in scored[:10]]
     best = scored[0]
-    confidence = float(min(1.0, max(0.0, rank(best))))
+    confidence = conf(best)
     if confidence < threshold:
         return Answer(question, "", True, round(confidence, 4), (), passages, explain)
 
@@ -470,7 +477,7 @@ def answer_question(
     chosen = [(best, start, end)]
     used_docs = {best.doc_id}
     for c in scored[1:]:
-        if len(chosen) >= MAX_CITATIONS or rank(c) < max(threshold, SUPPORT_RATIO * rank(best)):
+        if len(chosen) >= MAX_CITATIONS or conf(c) < threshold or rank(c) < SUPPORT_RATIO * rank(best):
             break
         # Further citations come from other documents (or other reference entries), so
         # the user sees independent support, not the neighbouring sentence again.
@@ -479,7 +486,7 @@ def answer_question(
         chosen.append((c, *extend_span(documents[c.doc_id].text, c.start, c.end, chunk_of[c.chunk_id])))
         used_docs.add(c.doc_id)
     citations = tuple(
-        _citation(n, c, s, e, documents, chunk_of[c.chunk_id], references, stale, rank(c))
+        _citation(n, c, s, e, documents, chunk_of[c.chunk_id], references, stale, conf(c))
         for n, (c, s, e) in enumerate(chosen, 1)
     )
     return Answer(question, citations[0].quote, False, round(confidence, 4), citations, passages, explain)

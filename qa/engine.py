@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answering import DEFAULT_THRESHOLD, Combination, answer_question, idf_lookup, is_source_question
+from qa.answering import Combination, answer_question, idf_lookup, is_source_question
 from qa.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 from qa.embedding import Embedder, LazyEmbedder, load_embedder, model_dimension, model_name
 from qa.errors import BadQuestionError, IndexMismatchError, IndexNotFoundError, QAError
@@ -171,10 +171,7 @@ class Engine:
         self.corpus = Path(corpus) if corpus else None
         self.selector = selector
         self.combination = combination = combination or Combination()
-        # With the selector the confidence is a calibrated probability, with its own threshold.
-        if threshold is None:
-            threshold = combination.threshold if selector is not None else DEFAULT_THRESHOLD
-        self.threshold = threshold
+        self.threshold = combination.threshold if threshold is None else threshold
         self._idf = idf_lookup(index.bm25)
         self._stale: dict[str, tuple[tuple[int, int], bool]] = {}
 
@@ -202,7 +199,9 @@ class Engine:
         embedder = embedder or load_embedder(model)
         index = load_index(index_dir or default_index())
         if isinstance(selector, str) and selector == "auto":
-            selector = load_selector() if embedder.name != "hash" else None
+            # The selector is read only when the fitted combination gives it weight.
+            wanted = Combination().selector > 0 and embedder.name != "hash"
+            selector = load_selector() if wanted else None
         elif isinstance(selector, str | Path):
             selector = load_selector(selector)
         return cls(index, embedder, corpus=corpus or default_corpus(), threshold=threshold, selector=selector)

@@ -43,7 +43,7 @@ def test_the_selector_decides_among_the_feature_best(index_dir, tiny_corpus, emb
     assert runner_up not in first.answer
     # A selector convinced that the features' runner-up answers overrides their pick.
     fake = FakeSelector(runner_up)
-    engine = _engine(index_dir, tiny_corpus, embedder, fake, combination=Combination(rerank=6))
+    engine = _engine(index_dir, tiny_corpus, embedder, fake, combination=Combination(selector=2.0, rerank=6))
     a = engine.ask(question)
     assert a.answer.startswith(runner_up) and not a.abstained
     c = a.citations[0]
@@ -59,10 +59,25 @@ def test_the_selector_decides_among_the_feature_best(index_dir, tiny_corpus, emb
     assert a.explain["threshold"] == Combination().threshold == engine.threshold
 
 
+def test_a_selector_without_weight_is_not_read_and_the_confidence_is_the_calibrated_score(
+        index_dir, tiny_corpus, embedder):
+    fake = FakeSelector("nuclear weapons")
+    engine = _engine(index_dir, tiny_corpus, embedder, fake, combination=Combination(selector=0.0))
+    a = engine.ask("Which treaty article forbids nuclear weapons in orbit around the earth?", threshold=0.0)
+    assert fake.calls == []
+    best = a.explain["candidates"][0]
+    assert best["selector"] is None
+    comb = Combination(selector=0.0)
+    assert a.confidence == pytest.approx(1 / (1 + np.exp(-(comb.scale * best["score"] + comb.bias))), abs=1e-4)
+
+
 def test_the_selectors_doubt_lowers_the_confidence(index_dir, tiny_corpus, embedder):
     question = "Which treaty article forbids nuclear weapons in orbit around the earth?"
-    doubt = _engine(index_dir, tiny_corpus, embedder, FakeSelector("no such text")).ask(question, threshold=0.0)
-    trust = _engine(index_dir, tiny_corpus, embedder, FakeSelector("nuclear weapons")).ask(question, threshold=0.0)
+    comb = Combination(selector=0.5)
+    doubt = _engine(index_dir, tiny_corpus, embedder, FakeSelector("no such text"), combination=comb).ask(
+        question, threshold=0.0)
+    trust = _engine(index_dir, tiny_corpus, embedder, FakeSelector("nuclear weapons"), combination=comb).ask(
+        question, threshold=0.0)
     assert all(c["selector"] < 0.1 for c in doubt.explain["candidates"])
     assert trust.answer == doubt.answer  # both agree with the features here, so only the confidence moves
     assert trust.confidence > doubt.confidence
@@ -71,8 +86,9 @@ def test_the_selectors_doubt_lowers_the_confidence(index_dir, tiny_corpus, embed
 def test_combination_weights_and_threshold_shape_the_confidence(index_dir, tiny_corpus, embedder):
     question = "Which treaty article forbids nuclear weapons in orbit around the earth?"
     fake = FakeSelector("nuclear weapons")
-    low = _engine(index_dir, tiny_corpus, embedder, fake, combination=Combination(bias=-20.0)).ask(question)
-    high = _engine(index_dir, tiny_corpus, embedder, fake, combination=Combination(bias=5.0)).ask(question)
+    low = _engine(index_dir, tiny_corpus, embedder, fake, combination=Combination(selector=1.0, bias=-20.0))
+    high = _engine(index_dir, tiny_corpus, embedder, fake, combination=Combination(selector=1.0, bias=5.0))
+    low, high = low.ask(question), high.ask(question)
     assert low.abstained and not high.abstained
     assert high.confidence > 0.99 > 0.01 > low.confidence
 

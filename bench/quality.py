@@ -1333,7 +1333,8 @@ def render(results: dict[str, Result], args, sweep_results: dict | None, info: d
         f"- **feature answerer**: `Engine(index, embedder).ask(question, k={DEFAULT_K})` without the learned "
         "selector (hand-weighted features, the answerer before issue 14), at its default threshold.\n"
         f"- **full answerer**: `Engine(index, embedder, selector=load_selector()).ask(question, k={DEFAULT_K})`, "
-        "the product: the feature score and the learned selector combined, at the engine's default "
+        "the product: the shipped selector loaded, combined with the feature score by the fitted `Combination` "
+        "(which gives it weight 0 today, docs/answerer.md, so both rows agree), at the engine's default "
         "threshold (an abstention counts as a miss on answerable questions).\n\n"
         "Metrics: paragraph Recall@k and MRR@20 of the gold document (the question's own paragraph, or the "
         "qrels article for spacelaw_qa); answer hit@1 = the answer contains a gold answer string, ignoring "
@@ -1426,9 +1427,9 @@ def render(results: dict[str, Result], args, sweep_results: dict | None, info: d
         out.append(
             f"Every {report_split}-split question of XQuAD-en, the SQuAD 2.0 sample and spacelaw_qa, pooled: "
             "the confidence of the best candidate (answered or not) against whether it was right (an "
-            "answerable question whose best candidate holds a gold answer). With the selector the "
-            "confidence is the combined probability fitted by `bench/tune_selector.py` on the dev split; "
-            "without it, the feature score clipped to [0, 1]. ECE = expected calibration error over 10 "
+            "answerable question whose best candidate holds a gold answer). The confidence is the "
+            "calibrated probability of `qa.answering.Combination` (Platt scaling fitted by "
+            "`bench/tune_selector.py` on the dev split). ECE = expected calibration error over 10 "
             "equal-width bins (0 is perfect)."
         )
         out.append("")

@@ -33,6 +33,10 @@ from pathlib import Path
 
 from perf import CORPUS, ROOT, log, python_env, run_timed, table
 
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tests.test_formats import pdf_file  # noqa: E402  (the PDF writer the format tests use)
+
 OUTSIDE_FILE = Path("/etc/passwd")
 
 
@@ -74,15 +78,7 @@ def many_pages_pdf(pages: int) -> bytes:
     )
     objs += [page] * pages
     objs[1] = f"<< /Type /Pages /Kids [{' '.join(f'{i} 0 R' for i in range(5, 5 + pages))}] /Count {pages} >>"
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for i, body in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += f"{i} 0 obj\n{body}\nendobj\n".encode()
-    xref = len(out)
-    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
+    return pdf_file(objs)
 
 
 def _write(name: str, data: str | bytes) -> Callable[[Path], list[str]]:

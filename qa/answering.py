@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.selector import selector_input
 from qa.sentences import LONG_SENTENCE, candidate_spans, split_sentences
 from qa.types import Answer, Candidate, Chunk, Citation, Document, Hit, Passage, Reference
 
@@ -391,8 +392,6 @@ def select_candidates(question: str, scored: Sequence[Candidate], select: Select
                       combination: Combination) -> list[Candidate]:
     """The best ``combination.rerank`` candidates with the selector's probability and
     the combined probability filled in, most probable first."""
-    from qa.selector import selector_input
-
     top = list(scored[:combination.rerank])
     if not top:
         return []

@@ -1,6 +1,5 @@
 """HTML, DOCX, PDF, BibTeX and RIS files become documents with exact offsets."""
 
-import zlib
 from pathlib import Path
 
 import pytest
@@ -100,7 +99,13 @@ def _pdf(pages: list[str]) -> bytes:
                     "/Resources << /Font << /F1 3 0 R >> >> >>")
         kids.append(f"{len(objs)} 0 R")
     objs[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
-    out, offsets = b"%PDF-1.4\n", []
+    return pdf_file(objs)
+
+
+def pdf_file(objs: list[str]) -> bytes:
+    """A PDF of these object bodies (numbered from 1; 1 the catalog), with its xref table.
+    Streams are left uncompressed on purpose. bench/hostile.py builds its PDFs with it too."""
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
     for i, body in enumerate(objs, 1):
         offsets.append(len(out))
         out += f"{i} 0 obj\n{body}\nendobj\n".encode()
@@ -108,8 +113,7 @@ def _pdf(pages: list[str]) -> bytes:
     out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
     out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
     out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    assert zlib  # keep the import honest: streams are left uncompressed on purpose
-    return out
+    return bytes(out)
 
 
 def test_pdf_text_per_page_with_page_locators(tmp_path: Path):

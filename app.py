@@ -1,8 +1,9 @@
 """Streamlit chat over the ``qa`` engine: ask the space-law corpus, get verbatim, checkable quotes.
 
-Run with ``make run`` (or ``streamlit run app.py``). This file is a thin shell:
-retrieval, scoring and answer extraction all live in ``qa``; the app only
-renders what ``Engine.ask`` returns, saves uploads, and shows sources.
+Run with ``make run`` (or ``streamlit run app.py``). This file is a thin shell of
+layout and widgets: retrieval, answers, span checks (``qa.engine``), the Markdown
+export and share links (``qa.export``) and uploads (``qa.uploads``) all live in
+``qa``, shared with the CLI; the app renders what they return.
 
 Every piece of document text or metadata reaches the page either escaped with
 ``html.escape`` inside ``st.html``, Markdown-escaped (``md_escape``) where
@@ -19,29 +20,29 @@ import os
 import re
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable
-from pathlib import Path, PureWindowsPath
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
-from urllib.parse import quote as url_quote
-from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
 
 from qa.answering import ABSTAIN_TEXT
 from qa.engine import (
-    BuildReport,
+    AddReport,
     Engine,
+    add_documents,
     build,
     default_corpus,
     default_index,
     validate_question,
 )
 from qa.errors import IndexMismatchError, IndexNotFoundError, QAError, UnreadableDocumentError
+from qa.export import answer_markdown, confidence_word, doi_url, field_text, share_link
 from qa.index import current_build
-from qa.ingest import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, corpus_path, read_document
+from qa.ingest import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES
 from qa.references import format_reference
 from qa.retrieval import DEFAULT_K
+from qa.types import Answer
 
 APP_TITLE = "Space-law QA"
 MODES = ("hybrid", "dense", "lexical")
@@ -135,22 +136,13 @@ def md_escape(value: Any) -> str:
     return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
 
 
-def _md_text(value: str) -> str:
-    """Lighter escaping for the Markdown export: what a renderer would read as markup, nothing else."""
-    return re.sub(r"([\\`*_\[\]<>|])", r"\\\1", value)
-
-
 def safe_href(url: str) -> str | None:
     """``url`` if it is an http(s) link, else None (no ``javascript:`` or ``data:`` links)."""
     url = str(url).strip()
     return url if re.match(r"https?://[^\s\"'<>]+$", url, re.I) else None
 
 
-def doi_url(doi: str) -> str:
-    return "https://doi.org/" + url_quote(str(doi).strip(), safe="/:;()._-")
-
-
-# ------------------------------------------------------------------ pure helpers
+# ------------------------------------------------------------------ HTML and links
 
 
 def highlight(text: str, start: int, end: int, *, mark_id: str | None = None) -> str:
@@ -170,296 +162,13 @@ def context_window(text: str, start: int, end: int, *, width: int = 600) -> tupl
     return lo, hi
 
 
-def confidence_word(confidence: float, threshold: float) -> str:
-    """A word for the confidence, relative to the engine's abstention threshold."""
-    if confidence < threshold:
-        return "below threshold"
-    margin = confidence - threshold
-    return "high" if margin >= 0.25 else "medium" if margin >= 0.1 else "low"
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return "; ".join(str(v) for v in value)
-    return str(value)
-
-
-def reference_entry(meta: dict[str, Any]) -> str:
-    """A full bibliographic line from citation metadata: authors (year). Title. Venue, … DOI, URL."""
-    parts: list[str] = []
-    head = _fmt(meta["authors"]) if meta.get("authors") else ""
-    if meta.get("year"):
-        head = f"{head} ({meta['year']})".strip()
-    if head:
-        parts.append(head)
-    for key in ("title", "container"):
-        if meta.get(key):
-            parts.append(_fmt(meta[key]))
-    vol = ", ".join(
-        x
-        for x in (
-            f"Vol. {meta['volume']}" if meta.get("volume") else "",
-            f"No. {meta['issue']}" if meta.get("issue") else "",
-        )
-        if x
-    )
-    if vol:
-        parts.append(vol)
-    if meta.get("place") or meta.get("publisher"):
-        parts.append(": ".join(_fmt(meta[k]) for k in ("place", "publisher") if meta.get(k)))
-    if meta.get("un_symbol"):
-        parts.append(f"UN document {meta['un_symbol']}")
-    if meta.get("date"):
-        parts.append(_fmt(meta["date"]))
-    if meta.get("doi"):
-        parts.append(f"DOI: {doi_url(meta['doi'])}")
-    for key in ("url", "source"):
-        if meta.get(key):
-            parts.append(_fmt(meta[key]))
-    if meta.get("access_date"):
-        parts.append(f"accessed {meta['access_date']}")
-    return ". ".join(p.rstrip(". ") for p in parts if p) + ("." if parts else "")
-
-
-def answer_markdown(answer: dict[str, Any]) -> str:
-    """An answer (``dataclasses.asdict`` of ``qa.Answer``) as Markdown with footnote citations."""
-    lines = [f"**Question:** {_md_text(answer['question'])}", ""]
-    if answer["abstained"]:
-        lines += [f"*The corpus does not answer this* (confidence {answer['confidence']:.2f}).", ""]
-        if answer["passages"]:
-            lines.append("Closest passages (not an answer):")
-            lines.append("")
-            for p in answer["passages"][:3]:
-                snippet = " ".join(p["text"].split())[:200]
-                lines.append(
-                    f"- {_md_text(p['locator'])} ({p['doc_id']}, characters {p['start']}–{p['end']}): "
-                    f"{_md_text(snippet)}…"
-                )
-        return "\n".join(lines).rstrip() + "\n"
-    for c in answer["citations"]:
-        quoted = "\n> ".join(_md_text(line) for line in c["quote"].splitlines() or [""])
-        lines += [f"> {quoted} [^{c['n']}]", ""]
-    threshold = answer.get("explain", {}).get("threshold", 0.0)
-    lines += [f"Confidence: {answer['confidence']:.2f} ({confidence_word(answer['confidence'], threshold)})", ""]
-    for c in answer["citations"]:
-        entry = reference_entry(c["metadata"])
-        stale = " The source changed after indexing." if c.get("stale") else ""
-        lines.append(
-            f"[^{c['n']}]: {_md_text(c['locator'])}, characters {c['start']}–{c['end']} of "
-            f"`{c['doc_id']}`. {_md_text(entry)}{stale}"
-        )
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def share_query(doc_id: str, start: int | None = None, end: int | None = None) -> str:
-    """The query string that opens the source view at a span: ``?doc=…&start=…&end=…``."""
-    params: dict[str, Any] = {"doc": doc_id}
-    if start is not None and end is not None:
-        params.update(start=start, end=end)
-    return "?" + urlencode(params)
-
-
 def share_url(doc_id: str, start: int | None = None, end: int | None = None) -> str:
-    """``share_query`` on the app's own address when the browser reports it."""
-    base = ""
+    """``qa.export.share_link`` on the app's own address when the browser reports it."""
     try:
         base = st.context.url or ""
     except (AttributeError, RuntimeError):
         base = ""
-    if base:
-        parts = urlsplit(base)
-        base = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", "", ""))
-    return base + share_query(doc_id, start, end)
-
-
-# ------------------------------------------------------------------ uploads
-
-
-@dataclasses.dataclass(frozen=True)
-class UploadResult:
-    """What ``save_uploads`` did: file names written into the corpus, and (name, reason) refused."""
-
-    saved: tuple[str, ...]
-    rejected: tuple[tuple[str, str], ...]
-    renamed: tuple[tuple[str, str], ...] = ()
-
-
-def safe_upload_name(name: str) -> str:
-    """The plain file name an upload is saved under; folder parts are dropped, never followed.
-
-    Raises:
-        QAError: no usable name is left, the name is hidden or reserved, or the type is unsupported.
-    """
-    if any(ord(ch) < 32 for ch in name):
-        raise QAError("the file name contains control characters; rename the file")
-    # PureWindowsPath splits on both "/" and "\\" and drops drive letters, so
-    # "../../x.md", "..\\x.md" and "C:x.md" all come down to "x.md".
-    base = PureWindowsPath(name).name.strip()
-    if not base or base in (".", ".."):
-        raise QAError("the upload has no file name; rename the file")
-    if base.startswith("."):
-        raise QAError(f"{base}: hidden files are not indexed; rename the file without the leading dot")
-    if base == "README.md":  # qa.ingest skips these by name
-        raise QAError("README.md files are not indexed (they describe the folder); rename the file")
-    suffix = Path(base).suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise QAError(f"{base}: unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}")
-    return base
-
-
-def save_uploads(files: Iterable[tuple[str, bytes]], corpus: Path | str) -> UploadResult:
-    """Write uploaded files into the corpus folder, each checked as readable first.
-
-    Each file is written to a hidden temporary name (ignored by the indexer),
-    read back with ``qa.ingest.read_document`` so an empty, binary or corrupt
-    file is refused here instead of sitting in the corpus, then renamed into place.
-    """
-    root = Path(corpus)
-    root.mkdir(parents=True, exist_ok=True)
-    root = root.resolve()
-    saved: list[str] = []
-    rejected: list[tuple[str, str]] = []
-    renamed: list[tuple[str, str]] = []
-    for name, data in files:
-        try:
-            base = safe_upload_name(name)
-        except QAError as exc:
-            rejected.append((name, str(exc)))
-            continue
-        if len(data) > DEFAULT_MAX_BYTES:
-            rejected.append(
-                (name, f"{len(data) / 1e6:.1f} MB is over the {DEFAULT_MAX_BYTES / 1e6:.0f} MB limit; split the file")
-            )
-            continue
-        target = root / base
-        if target.is_symlink():
-            # Writing would go through the link, possibly out of the corpus.
-            rejected.append((name, f"{base} is a symbolic link in the corpus folder; remove the link first"))
-            continue
-        if target.parent != root or (target.exists() and not target.is_file()):
-            rejected.append((name, f"{base} cannot be written in the corpus folder"))
-            continue
-        tmp = root / f".upload-{uuid.uuid4().hex}{target.suffix}"
-        try:
-            tmp.write_bytes(data)
-            read_document(tmp, root)
-            os.replace(tmp, target)
-        except UnreadableDocumentError as exc:
-            rejected.append((name, str(exc).replace(tmp.name, base)))
-            continue
-        finally:
-            tmp.unlink(missing_ok=True)
-        saved.append(base)
-        if base != name:
-            renamed.append((name, base))
-    return UploadResult(tuple(saved), tuple(rejected), tuple(renamed))
-
-
-def add_documents(
-    files: Iterable[tuple[str, bytes]],
-    corpus: Path | str,
-    index_dir: Path | str,
-    *,
-    model: str | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> tuple[UploadResult, BuildReport | None]:
-    """Save uploads into the corpus and update the index (only new or changed text is embedded).
-
-    Raises:
-        QAError: the index could not be built (e.g. another build is running).
-    """
-    result = save_uploads(files, corpus)
-    if not result.saved:
-        return result, None
-    return result, build(corpus, index_dir, model=model, progress=progress)
-
-
-# ------------------------------------------------------------------ verification
-
-
-@dataclasses.dataclass(frozen=True)
-class SpanCheck:
-    """Whether ``quote`` is still at ``[start, end)`` of a document's current source file."""
-
-    level: str  # "ok", "warning" or "error"
-    message: str
-    text: str  # the text to show: the current source if readable, else the text as indexed
-    label: str
-    hit: tuple[int, int] | None  # where to highlight in ``text``
-
-
-def check_span(engine: Engine, doc_id: str, start: int, end: int, quote: str | None = None) -> SpanCheck:
-    """Check a cited span against the document as indexed and as it is on disk now."""
-    indexed = engine.canonical_text(doc_id)
-    quote = indexed[start:end] if quote is None else quote
-    span = f"characters {start:,}–{end:,}"
-    if indexed[start:end] != quote:
-        return SpanCheck(
-            "error",
-            f"Mismatch: {span} of the indexed text are not the quoted text. "
-            "The answer came from another version of the index; ask again.",
-            indexed,
-            "text as indexed",
-            None,
-        )
-    if not engine.is_stale(doc_id):
-        return SpanCheck(
-            "ok",
-            f"Verified: {span} of the current source are exactly the quoted text.",
-            indexed,
-            "current source",
-            (start, end),
-        )
-    current = _current_text(engine, doc_id)
-    if current is None:
-        return SpanCheck(
-            "error",
-            "The source file was deleted or cannot be read any more since it was "
-            "indexed. Shown: the text as indexed. Rebuild the index.",
-            indexed,
-            "text as indexed (the file is gone)",
-            (start, end),
-        )
-    if current[start:end] == quote:
-        return SpanCheck(
-            "warning",
-            f"The source file changed since indexing, but {span} still hold "
-            "exactly the quoted text. Rebuild the index to refresh it.",
-            current,
-            "current source (changed since indexing)",
-            (start, end),
-        )
-    moved = current.find(quote) if quote else -1
-    if moved >= 0:
-        return SpanCheck(
-            "error",
-            f"The source file changed since indexing: the quoted text is no longer at "
-            f"{span}; it now stands at characters {moved:,}–{moved + len(quote):,}. "
-            "Rebuild the index.",
-            current,
-            "current source (changed since indexing)",
-            (moved, moved + len(quote)),
-        )
-    return SpanCheck(
-        "error",
-        "The source file changed since indexing and no longer contains the quoted "
-        "text. Shown: the current file, without highlight. Rebuild the index.",
-        current,
-        "current source (changed since indexing)",
-        None,
-    )
-
-
-def _current_text(engine: Engine, doc_id: str) -> str | None:
-    """Canonical text of the document's file as it is on disk now, or None if it is gone or unreadable."""
-    if engine.corpus is None:
-        return None
-    root = engine.corpus.resolve()
-    try:
-        path = corpus_path(root, engine.index.document(doc_id).path)
-        return read_document(path, root).text
-    except (OSError, QAError):
-        return None
+    return share_link(doc_id, start, end, base=base)
 
 
 # ------------------------------------------------------------------ engine
@@ -630,7 +339,7 @@ def render_source(engine: Engine | None) -> None:
     if end > len(doc.text):
         st.error(f"The span {start:,}–{end:,} lies outside this document ({len(doc.text):,} characters).")
         return
-    check = check_span(engine, doc_id, start, end, _quote_for(doc_id, start, end))
+    check = engine.check_span(doc_id, start, end, _quote_for(doc_id, start, end))
     alert = {"ok": st.success, "warning": st.warning, "error": st.error}[check.level]
     icon = {"ok": ":material/verified:", "warning": ":material/warning:", "error": ":material/error:"}
     alert(md_escape(check.message), icon=icon[check.level])
@@ -679,12 +388,12 @@ def _meta_table(meta: dict[str, Any]) -> str:
             continue
         if key == "doi":
             cell = f'<a href="{esc(doi_url(value))}" target="_blank" rel="noopener">{esc(doi_url(value))}</a>'
-        elif key in ("url", "source") and (href := safe_href(_fmt(value))):
+        elif key in ("url", "source") and (href := safe_href(field_text(value))):
             cell = f'<a href="{esc(href)}" target="_blank" rel="noopener">{esc(href)}</a>'
         elif key == "flagged":
-            cell = f'<span class="qa-flag">{esc(_fmt(value))}</span>'
+            cell = f'<span class="qa-flag">{esc(field_text(value))}</span>'
         else:
-            cell = esc(_fmt(value))
+            cell = esc(field_text(value))
         rows.append(f"<tr><th>{esc(label)}</th><td>{cell}</td></tr>")
     return f'<table class="qa-meta">{"".join(rows)}</table>' if rows else ""
 
@@ -695,11 +404,10 @@ def _passage_html(citation: dict[str, Any], answer: dict[str, Any], engine: Engi
     for p in answer["passages"]:
         if p["doc_id"] == citation["doc_id"] and p["start"] <= start and end <= p["end"]:
             return highlight(p["text"], start - p["start"], end - p["start"])
-    if engine is not None and citation["doc_id"] in engine.index.documents:
+    if engine is not None and engine.holds(citation["doc_id"], start, end, citation["quote"]):
         text = engine.canonical_text(citation["doc_id"])
-        if text[start:end] == citation["quote"]:
-            lo, hi = context_window(text, start, end)
-            return highlight(text[lo:hi], start - lo, end - lo)
+        lo, hi = context_window(text, start, end)
+        return highlight(text[lo:hi], start - lo, end - lo)
     return f'<mark class="qa-hit">{esc(citation["quote"])}</mark>'
 
 
@@ -712,7 +420,7 @@ def render_citation(i: int, citation: dict[str, Any], answer: dict[str, Any], en
         indexed = engine is not None and doc_id in engine.index.documents
         stale_now = indexed and engine.is_stale(doc_id)
         # An answer from an earlier build whose document was re-indexed with other text at these offsets.
-        outdated = engine is not None and (not indexed or engine.canonical_text(doc_id)[start:end] != citation["quote"])
+        outdated = engine is not None and not engine.holds(doc_id, start, end, citation["quote"])
         if outdated:
             st.warning(
                 "The document was re-indexed after this answer and no longer has this quote at these "
@@ -785,7 +493,7 @@ def render_answer(i: int, entry: dict[str, Any], engine: Engine | None) -> None:
 
 def _answer_tools(i: int, entry: dict[str, Any]) -> None:
     answer = entry["answer"]
-    md = answer_markdown(answer)
+    md = answer_markdown(Answer.from_dict(answer))
     row = st.container(horizontal=True, vertical_alignment="center", gap="small")
     row.download_button(
         "Markdown",
@@ -974,7 +682,7 @@ def _upload_section(sb) -> None:
         corpus, index_dir, model = _settings()
         with sb.status("Adding documents…", expanded=True) as status:
             try:
-                result, report = add_documents(
+                report = add_documents(
                     [(f.name, f.getvalue()) for f in files],
                     corpus,
                     index_dir,
@@ -986,8 +694,8 @@ def _upload_section(sb) -> None:
                 st.session_state["upload_report"] = {"error": str(exc)}
             else:
                 status.update(label="Done", state="complete")
-                st.session_state["upload_report"] = _upload_summary(result, report)
-                if report is not None:
+                st.session_state["upload_report"] = _upload_summary(report)
+                if report.build is not None:
                     load_engine.clear()  # the next run opens the new build
         st.session_state["upload_gen"] = gen + 1  # a fresh, empty uploader
         st.rerun()
@@ -1001,17 +709,18 @@ def _upload_section(sb) -> None:
             sb.warning(md_escape(line), icon=":material/warning:")
 
 
-def _upload_summary(result: UploadResult, report: BuildReport | None) -> dict[str, Any]:
-    out: dict[str, Any] = {"skipped": [f"Not added: {name}: {reason}" for name, reason in result.rejected]}
-    out["skipped"] += [f"Saved {old} as {new} (folder part ignored)" for old, new in result.renamed]
-    if report is not None:
-        s = report.stats
+def _upload_summary(report: AddReport) -> dict[str, Any]:
+    uploads, built = report.uploads, report.build
+    out: dict[str, Any] = {"skipped": [f"Not added: {name}: {reason}" for name, reason in uploads.rejected]}
+    out["skipped"] += [f"Saved {old} as {new} (folder part ignored)" for old, new in uploads.renamed]
+    if built is not None:
+        s = built.stats
         out["saved"] = (
-            f"Added {', '.join(result.saved)}. Index: {s.documents} documents, {s.chunks} chunks "
+            f"Added {', '.join(uploads.saved)}. Index: {s.documents} documents, {s.chunks} chunks "
             f"({len(s.added)} added, {len(s.updated)} updated; {s.embedded} chunks embedded in "
-            f"{s.seconds:.1f} s{' on ' + report.cluster if report.cluster else ''})."
+            f"{s.seconds:.1f} s{' on ' + built.cluster if built.cluster else ''})."
         )
-        out["skipped"] += [f"Skipped by the indexer: {sk.path}: {sk.reason}" for sk in report.skipped]
+        out["skipped"] += [f"Skipped by the indexer: {sk.path}: {sk.reason}" for sk in built.skipped]
     return out
 
 

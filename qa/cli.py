@@ -1,7 +1,9 @@
 """Command line: ``python -m qa {index,ask,show,sources,eval,add,remove,verify}``.
 
-Every subcommand takes ``--corpus DIR`` and ``--index DIR`` (or ``$QA_CORPUS``
-and ``$QA_INDEX``). Errors print one line and exit with status 2.
+A thin shell over ``qa.engine`` (build, ask, span checks) and ``qa.export`` (the
+Markdown export), the same calls the app makes. Every subcommand takes
+``--corpus DIR`` and ``--index DIR`` (or ``$QA_CORPUS`` and ``$QA_INDEX``).
+Errors print one line and exit with status 2.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import uuid
 from pathlib import Path
 
 from qa.answering import ABSTAIN_TEXT
+from qa.embedding import LazyEmbedder
 from qa.engine import Engine, build, default_corpus, default_index, validate_k, validate_question
 from qa.errors import CorpusError, IndexNotFoundError, QAError
 from qa.evaluation import evaluate, load_questions
+from qa.export import answer_markdown
 from qa.index import BuildStats, load_index, read_manifest
 from qa.ingest import SUPPORTED_SUFFIXES, corpus_path, load_corpus
 from qa.references import format_reference
@@ -45,6 +49,16 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "sentence-transformers folder, or 'hash' (tests only); also $QA_MODEL")
 
 
+def _span(value: str) -> tuple[int, int]:
+    start, sep, end = value.partition(":")
+    try:
+        if sep:
+            return int(start), int(end)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"{value!r} is not START:END; give two character offsets, e.g. 120:245")
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="qa", description="Offline extractive question answering with citations.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -63,7 +77,10 @@ def make_parser() -> argparse.ArgumentParser:
                        description="Answer each QUESTION with a verbatim quote and numbered citations.")
     _common(p)
     p.add_argument("questions", nargs="+", metavar="QUESTION", help="question(s) in plain English")
-    p.add_argument("--json", action="store_true", help="one JSON object per question, one per line")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="one JSON object per question, one per line")
+    out.add_argument("--markdown", action="store_true",
+                     help="Markdown with footnote citations and full reference entries (the app's export)")
     p.add_argument("-k", type=int, default=DEFAULT_K, help=f"passages to retrieve (default {DEFAULT_K})")
     p.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid",
                    help="retrieval: hybrid (default), dense only, or lexical (BM25) only")
@@ -72,7 +89,11 @@ def make_parser() -> argparse.ArgumentParser:
                        description="Print the canonical text (what citation offsets index into).")
     _common(p)
     p.add_argument("doc_id", metavar="DOC_ID")
-    p.add_argument("--json", action="store_true", help="print {doc_id, title, text, metadata}")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print {doc_id, title, text, metadata}")
+    out.add_argument("--span", type=_span, metavar="START:END",
+                     help="check that characters START:END of the indexed text still stand there in the "
+                          "current file (the app's Verify in source); exit 1 unless verified")
 
     p = sub.add_parser("sources", help="list documents and parsed reference records",
                        description="List every document and reference record; unparsed ones are flagged.")
@@ -224,10 +245,13 @@ def cmd_ask(args) -> int:
     validate_k(args.k)
     questions = [validate_question(q) for q in args.questions]
     engine = _open(args, build_missing=True)
-    for q in questions:
+    for i, q in enumerate(questions, 1):
         answer = engine.ask(q, k=args.k, mode=args.mode)
         if args.json:
             print(json.dumps(dataclasses.asdict(answer), ensure_ascii=False))
+        elif args.markdown:
+            # Footnotes are document-wide in Markdown: several answers get distinct labels.
+            print(answer_markdown(answer, footnote_prefix=f"q{i}-" if len(questions) > 1 else ""))
         else:
             print(format_answer(answer))
             print()
@@ -239,6 +263,14 @@ def cmd_show(args) -> int:
     doc = index.document(args.doc_id)
     if args.corpus.is_dir():
         corpus_path(args.corpus, doc.path)  # never show what a link out of the corpus points to
+    if args.span:
+        # Checking a span reads text only: the model is never loaded.
+        embedder = LazyEmbedder(args.model, index.config.model, index.config.dimension)
+        check = Engine(index, embedder, corpus=args.corpus).check_span(doc.doc_id, *args.span)
+        print(f"{check.level}: {check.message}")
+        if check.hit:
+            print(f"“{check.text[check.hit[0]:check.hit[1]]}”")
+        return 0 if check.level == "ok" else 1
     if args.json:
         print(json.dumps({"doc_id": doc.doc_id, "title": doc.title, "text": doc.text,
                           "metadata": doc.metadata}, ensure_ascii=False))

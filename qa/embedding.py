@@ -8,6 +8,8 @@ Two embedders share one small interface:
 * ``HashEmbedder``: deterministic vectors from hashed words and character
   trigrams, no model at all. Tests and the browser-free app tests use it; it is
   selected with the model name ``hash``.
+
+Encoding throughput and the settings behind it: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -24,14 +26,14 @@ import numpy as np
 
 from qa.errors import QAError
 
-# Idle OpenMP threads sleep instead of spinning. On a busy 2-core machine the
-# spinning default made each query encode ~10x slower (docs/performance.md:
-# 603 ms vs 53 ms p50). Must be set before torch or faiss is first imported.
+# Idle OpenMP threads sleep instead of spinning: on a busy machine the spinning
+# default made each query encode about ten times slower (docs/performance.md,
+# Findings). Must be set before torch or faiss is first imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-# Small batches encode faster on a 2-core CPU: 57.7 chunks/s at 16 vs 46.2 at 64
-# (docs/performance.md, batch-size experiment on the 22k-chunk synthetic corpus).
+# Small batches encode faster on a 2-core CPU (docs/performance.md, Findings:
+# the batch-size experiment).
 DEFAULT_BATCH_SIZE = 16
 
 
@@ -185,7 +187,7 @@ class LazyEmbedder:
     """The named model, loaded only when something must be embedded.
 
     A reindex where no text changed then never loads the model: loading it is most
-    of the time of such a run (6.6 of 8.6 s, docs/performance.md). Name and
+    of the time of such a run (docs/performance.md, Findings). Name and
     dimension come from the index being updated, which was built with this model.
     """
 

@@ -1,4 +1,6 @@
-"""The public facade: build an index from a corpus folder, open it, ask questions.
+"""The public facade: build an index from a corpus folder, open it, ask questions, check citations.
+
+The CLI (``qa.cli``) and the app (``app.py``) are thin shells over this module.
 
 Example:
     >>> from qa import Engine, build
@@ -14,6 +16,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -34,6 +37,7 @@ from qa.ingest import DEFAULT_MAX_BYTES, CorpusLoad, Skipped, corpus_path, load_
 from qa.retrieval import DEFAULT_K, MAX_K, Mode, retrieve
 from qa.selector import Selector, load_selector
 from qa.types import Answer, Hit
+from qa.uploads import UploadResult, save_uploads
 
 MAX_QUESTION_CHARS = 2000
 SOURCE_POOL = 30
@@ -143,6 +147,46 @@ def build(
         path = previous.path if unchanged else save_index(index, index_dir, stats=stats)
     info = getattr(embedder, "info", None)
     return BuildReport(stats, loaded.skipped, path, cluster=info.describe() if info else None)
+
+
+@dataclass(frozen=True)
+class AddReport:
+    """What ``add_documents`` did: the files saved or refused, and the index update (None if none was needed)."""
+
+    uploads: UploadResult
+    build: BuildReport | None
+
+
+def add_documents(
+    files: Iterable[tuple[str, bytes]],
+    corpus: Path | str | None = None,
+    index_dir: Path | str | None = None,
+    *,
+    model: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> AddReport:
+    """Save uploaded files (name, content) into the corpus (``qa.uploads.save_uploads``) and
+    update the index; only new or changed text is embedded.
+
+    Raises:
+        QAError: the index could not be built (e.g. another build is running).
+    """
+    corpus = Path(corpus or default_corpus())
+    uploads = save_uploads(files, corpus)
+    if not uploads.saved:
+        return AddReport(uploads, None)
+    return AddReport(uploads, build(corpus, index_dir, model=model, progress=progress))
+
+
+@dataclass(frozen=True)
+class SpanCheck:
+    """Whether a quote is still at ``[start, end)`` of a document's source file (``Engine.check_span``)."""
+
+    level: Literal["ok", "warning", "error"]
+    message: str
+    text: str  # the text to show: the current source if readable, else the text as indexed
+    label: str  # which of the two ``text`` is
+    hit: tuple[int, int] | None  # where the quote stands in ``text``, if it does
 
 
 class Engine:
@@ -272,6 +316,85 @@ class Engine:
         """
         if self.corpus is not None:
             corpus_path(self.corpus, self.index.document(doc_id).path)
+
+    def holds(self, doc_id: str, start: int, end: int, quote: str) -> bool:
+        """Whether this index has ``quote`` at ``[start, end)`` of ``doc_id``.
+
+        False for a citation from an earlier build whose document was removed or
+        re-indexed with other text at these offsets since.
+        """
+        doc = self.index.documents.get(doc_id)
+        return doc is not None and doc.text[start:end] == quote
+
+    def check_span(self, doc_id: str, start: int, end: int, quote: str | None = None) -> SpanCheck:
+        """Check a cited span against the document as indexed and as its file is on disk now.
+
+        Args:
+            quote: The text the citation quoted (default: the indexed text there).
+
+        Raises:
+            KeyError: no such document in the index.
+            QAError: the span lies outside the document.
+        """
+        indexed = self.canonical_text(doc_id)
+        if not 0 <= start <= end <= len(indexed):
+            raise QAError(f"the span {start:,}–{end:,} lies outside {doc_id} ({len(indexed):,} characters); "
+                          "use character offsets of its text (`python -m qa show` prints it)")
+        quote = indexed[start:end] if quote is None else quote
+        span = f"characters {start:,}–{end:,}"
+        if not self.holds(doc_id, start, end, quote):
+            return SpanCheck(
+                "error",
+                f"Mismatch: {span} of the indexed text are not the quoted text. "
+                "The answer came from another version of the index; ask again.",
+                indexed, "text as indexed", None,
+            )
+        if not self.is_stale(doc_id):
+            return SpanCheck(
+                "ok", f"Verified: {span} of the current source are exactly the quoted text.",
+                indexed, "current source", (start, end),
+            )
+        current = self.current_text(doc_id)
+        if current is None:
+            return SpanCheck(
+                "error",
+                "The source file was deleted or cannot be read any more since it was "
+                "indexed. Shown: the text as indexed. Rebuild the index.",
+                indexed, "text as indexed (the file is gone)", (start, end),
+            )
+        changed = "current source (changed since indexing)"
+        if current[start:end] == quote:
+            return SpanCheck(
+                "warning",
+                f"The source file changed since indexing, but {span} still hold "
+                "exactly the quoted text. Rebuild the index to refresh it.",
+                current, changed, (start, end),
+            )
+        moved = current.find(quote) if quote else -1
+        if moved >= 0:
+            return SpanCheck(
+                "error",
+                f"The source file changed since indexing: the quoted text is no longer at "
+                f"{span}; it now stands at characters {moved:,}–{moved + len(quote):,}. "
+                "Rebuild the index.",
+                current, changed, (moved, moved + len(quote)),
+            )
+        return SpanCheck(
+            "error",
+            "The source file changed since indexing and no longer contains the quoted "
+            "text. Shown: the current file, without highlight. Rebuild the index.",
+            current, changed, None,
+        )
+
+    def current_text(self, doc_id: str) -> str | None:
+        """Canonical text of the document's file as it is on disk now; None if it is gone or unreadable."""
+        if self.corpus is None:
+            return None
+        root = self.corpus.resolve()
+        try:
+            return read_document(corpus_path(root, self.index.document(doc_id).path), root).text
+        except (OSError, QAError):
+            return None
 
     def is_stale(self, doc_id: str) -> bool:
         """Whether the document's file changed (or vanished) since it was indexed."""

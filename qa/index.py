@@ -45,9 +45,9 @@ from qa.sentences import candidate_spans
 from qa.types import FORMAT_VERSION, Chunk, Document, Reference
 
 # Exact search is fast and perfect up to a few hundred thousand vectors. Above
-# this, an inverted file with 8-bit scalar quantization keeps memory at a quarter
-# (1M x 384 dims: 398 MB vs 1.5 GB) and recall@10 >= 0.95 at nprobe ~ nlist/64;
-# HNSW-Flat needed 1.8 GB for the same recall (docs/performance.md, 1M section).
+# this, an inverted file with 8-bit scalar quantization keeps memory at about a
+# quarter with recall@10 >= 0.95, in less memory and build time than HNSW needs
+# for that recall (docs/performance.md, "Scale: 1M chunks").
 ANN_THRESHOLD = 200_000
 
 
@@ -181,8 +181,8 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
                           show_progress=False)
 
 
-# Question words are not in bm25s's English stop list, yet they carry no topic:
-# dropping them from queries lifted SQuAD 2.0 dev hybrid R@1 from 0.788 to 0.841.
+# Question words are not in bm25s's English stop list, yet they carry no topic, so
+# queries drop them (what that gained: docs/answerer.md, "Retrieval").
 _QUESTION_WORDS = frozenset({
     "what", "who", "whom", "whose", "when", "where", "which", "why", "how", "many", "much",
     "did", "does", "do", "was", "were", "is", "are",

@@ -154,3 +154,9 @@ class Answer:
     citations: tuple[Citation, ...]
     passages: tuple[Passage, ...]
     explain: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        """The answer back from ``dataclasses.asdict`` (``--json`` output, the app's chat history)."""
+        return cls(**{**data, "citations": tuple(Citation(**c) for c in data["citations"]),
+                      "passages": tuple(Passage(**p) for p in data["passages"])})

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -254,3 +255,45 @@ def test_add_folder_skips_links_leaving_it(env, capsys, tmp_path):
     assert code == 0 and "copied 1 file(s)" in out
     assert f"skipped {folder / 'passwd.txt'}: it is a symbolic link to {secret.resolve()}, outside" in err
     assert (corpus / "papers" / "keep.md").is_file() and not (corpus / "papers" / "passwd.txt").exists()
+
+
+def test_ask_markdown_prints_the_footnoted_export(env, capsys):
+    code, out, _ = run(capsys, "ask", "--markdown", "Who wrote about anti-satellite weapons?")
+    assert code == 0
+    assert out.startswith("**Question:** Who wrote about anti-satellite weapons?")
+    assert re.search(r"^> Hart, B\. L\. \(2007\)\..* \[\^1\]$", out, re.M)
+    footnote = next(line for line in out.splitlines() if line.startswith("[^1]:"))
+    assert "Space diplomacy notes › Reference 1, characters" in footnote and "`article`" in footnote
+    assert "Hart, B. L. (2007). Anti-satellite weapons" in footnote
+
+
+def test_ask_markdown_keeps_footnotes_of_several_answers_apart(env, capsys):
+    code, out, _ = run(capsys, "ask", "--markdown", "Who wrote about anti-satellite weapons?", "zzzz qqqq",
+                       "Which treaty article forbids nuclear weapons in orbit around the earth?")
+    assert code == 0 and out.count("**Question:**") == 3
+    assert "[^q1-1]:" in out and "[^q3-1]:" in out and "[^1]" not in out
+    assert "*The corpus does not answer this*" in out
+    code, _, err = run_exit(capsys, ["ask", "--markdown", "--json", "what?"])
+    assert code == 2 and "not allowed with" in err
+
+
+def test_show_span_checks_a_citation_against_the_current_file(env, capsys):
+    corpus, _ = env
+    _, out, _ = run(capsys, "ask", "--json", "Which treaty article forbids nuclear weapons in orbit around the earth?")
+    cite = json.loads(out)["citations"][0]
+    assert cite["doc_id"] == "treaty"
+    span = f"{cite['start']}:{cite['end']}"
+
+    code, out, _ = run(capsys, "show", cite["doc_id"], "--span", span)
+    assert code == 0 and out.startswith("ok: Verified") and f"“{cite['quote']}”" in out
+
+    path = corpus / "treaty.md"
+    path.write_text(path.read_text().replace("# Treaty", "# Preface\n\n# Treaty", 1))
+    code, out, _ = run(capsys, "show", cite["doc_id"], "--span", span)
+    assert code == 1 and out.startswith("error: The source file changed") and "no longer at" in out
+    assert f"“{cite['quote']}”" in out  # shown where it stands now
+
+    code, _, err = run_exit(capsys, ["show", cite["doc_id"], "--span", "9:x"])
+    assert code == 2 and "START:END" in err
+    code, _, err = run_exit(capsys, ["show", cite["doc_id"], "--span", "0:999999"])
+    assert code == 2 and "lies outside" in err

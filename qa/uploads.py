@@ -1,0 +1,99 @@
+"""Save uploaded files into the corpus folder: plain safe names, each file checked as readable first.
+
+Uploads come with names and bytes chosen by someone else, so a name is cut down to
+a plain file name (folder parts are dropped, never followed), a link in the corpus is
+never written through, and a file the indexer could not read is refused here instead
+of sitting in the corpus. ``qa.engine.add_documents`` saves and re-indexes in one call.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PureWindowsPath
+
+from qa.errors import QAError, UnreadableDocumentError
+from qa.ingest import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, read_document
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What ``save_uploads`` did: file names written into the corpus, (name, reason) refused,
+    and (name as uploaded, name saved) where the two differ."""
+
+    saved: tuple[str, ...]
+    rejected: tuple[tuple[str, str], ...]
+    renamed: tuple[tuple[str, str], ...] = ()
+
+
+def safe_upload_name(name: str) -> str:
+    """The plain file name an upload is saved under; folder parts are dropped, never followed.
+
+    Raises:
+        QAError: no usable name is left, the name is hidden or reserved, or the type is unsupported.
+    """
+    if any(ord(ch) < 32 for ch in name):
+        raise QAError("the file name contains control characters; rename the file")
+    # PureWindowsPath splits on both "/" and "\\" and drops drive letters, so
+    # "../../x.md", "..\\x.md" and "C:x.md" all come down to "x.md".
+    base = PureWindowsPath(name).name.strip()
+    if not base or base in (".", ".."):
+        raise QAError("the upload has no file name; rename the file")
+    if base.startswith("."):
+        raise QAError(f"{base}: hidden files are not indexed; rename the file without the leading dot")
+    if base == "README.md":  # qa.ingest skips these by name
+        raise QAError("README.md files are not indexed (they describe the folder); rename the file")
+    suffix = Path(base).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise QAError(f"{base}: unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}")
+    return base
+
+
+def save_uploads(files: Iterable[tuple[str, bytes]], corpus: Path | str) -> UploadResult:
+    """Write uploaded files (name, content) into the corpus folder, each checked as readable first.
+
+    Each file is written to a hidden temporary name (ignored by the indexer),
+    read back with ``qa.ingest.read_document`` so an empty, binary or corrupt
+    file is refused here instead of sitting in the corpus, then renamed into place.
+    """
+    root = Path(corpus)
+    root.mkdir(parents=True, exist_ok=True)
+    root = root.resolve()
+    saved: list[str] = []
+    rejected: list[tuple[str, str]] = []
+    renamed: list[tuple[str, str]] = []
+    for name, data in files:
+        try:
+            base = safe_upload_name(name)
+        except QAError as exc:
+            rejected.append((name, str(exc)))
+            continue
+        if len(data) > DEFAULT_MAX_BYTES:
+            rejected.append(
+                (name, f"{len(data) / 1e6:.1f} MB is over the {DEFAULT_MAX_BYTES / 1e6:.0f} MB limit; split the file")
+            )
+            continue
+        target = root / base
+        if target.is_symlink():
+            # Writing would go through the link, possibly out of the corpus.
+            rejected.append((name, f"{base} is a symbolic link in the corpus folder; remove the link first"))
+            continue
+        if target.parent != root or (target.exists() and not target.is_file()):
+            rejected.append((name, f"{base} cannot be written in the corpus folder"))
+            continue
+        tmp = root / f".upload-{uuid.uuid4().hex}{target.suffix}"
+        try:
+            tmp.write_bytes(data)
+            read_document(tmp, root)
+            os.replace(tmp, target)
+        except UnreadableDocumentError as exc:
+            rejected.append((name, str(exc).replace(tmp.name, base)))
+            continue
+        finally:
+            tmp.unlink(missing_ok=True)
+        saved.append(base)
+        if base != name:
+            renamed.append((name, base))
+    return UploadResult(tuple(saved), tuple(rejected), tuple(renamed))

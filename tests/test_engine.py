@@ -1,0 +1,69 @@
+"""``Engine.check_span`` and ``Engine.holds``: a cited span against the index and the file on disk now."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.engine import Engine, build
+from qa.errors import QAError
+
+QUOTE = "States shall not place nuclear weapons in orbit around the earth."
+
+
+@pytest.fixture
+def engine(tiny_corpus, tmp_path, embedder):
+    build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    return Engine.open(tmp_path / "idx", corpus=tiny_corpus, embedder=embedder)
+
+
+def span(engine: Engine) -> tuple[int, int]:
+    start = engine.canonical_text("treaty").index(QUOTE)
+    return start, start + len(QUOTE)
+
+
+def test_an_unchanged_file_verifies(engine):
+    start, end = span(engine)
+    check = engine.check_span("treaty", start, end, QUOTE)
+    assert check.level == "ok" and check.message.startswith("Verified") and check.hit == (start, end)
+    assert engine.holds("treaty", start, end, QUOTE)
+
+
+def test_a_quote_of_another_build_is_a_mismatch(engine):
+    start, end = span(engine)
+    check = engine.check_span("treaty", start, end, "something else")
+    assert check.level == "error" and "another version of the index" in check.message and check.hit is None
+    assert not engine.holds("treaty", start, end, "something else")
+    assert not engine.holds("gone", start, end, QUOTE)
+
+
+def test_changed_moved_and_deleted_files(engine, tiny_corpus):
+    start, end = span(engine)
+    path = tiny_corpus / "treaty.md"
+    original = path.read_text(encoding="utf-8")
+
+    path.write_text(original + "\nA paragraph added at the end.\n", encoding="utf-8")
+    check = engine.check_span("treaty", start, end, QUOTE)
+    assert check.level == "warning" and "still hold" in check.message and check.hit == (start, end)
+
+    path.write_text(original.replace("# Treaty", "# Preface\n\n# Treaty", 1), encoding="utf-8")
+    check = engine.check_span("treaty", start, end, QUOTE)
+    moved = check.text.find(QUOTE)
+    assert check.level == "error" and "no longer at" in check.message and check.hit == (moved, moved + len(QUOTE))
+    assert moved > start
+
+    path.write_text(original.replace(QUOTE, "States may do as they please."), encoding="utf-8")
+    check = engine.check_span("treaty", start, end, QUOTE)
+    assert check.level == "error" and "no longer contains" in check.message and check.hit is None
+
+    path.unlink()
+    check = engine.check_span("treaty", start, end, QUOTE)
+    assert check.level == "error" and "deleted" in check.message and check.label.endswith("(the file is gone)")
+    assert engine.holds("treaty", start, end, QUOTE)  # the index itself still has it
+
+
+def test_a_span_outside_the_document_is_refused(engine):
+    n = len(engine.canonical_text("treaty"))
+    with pytest.raises(QAError, match="lies outside treaty"):
+        engine.check_span("treaty", 0, n + 1)
+    with pytest.raises(QAError, match="lies outside"):
+        engine.check_span("treaty", 5, 3)

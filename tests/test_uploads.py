@@ -1,0 +1,66 @@
+"""Saving uploads into the corpus (``qa.uploads``) and ``qa.engine.add_documents``."""
+
+from __future__ import annotations
+
+from qa.engine import add_documents
+from qa.index import load_index
+from qa.uploads import save_uploads
+from tests.test_ingest import alias_bomb
+
+
+def test_save_uploads_keeps_base_names_and_refuses_bad_files(tmp_path):
+    corpus = tmp_path / "corpus"
+    files = [
+        ("../../evil.md", b"# Evil\n\nA document that tried to escape the corpus folder."),
+        ("..\\..\\win.txt", b"A text file with a Windows path in its name."),
+        ("notes.exe", b"MZ binary"),
+        (".hidden.md", b"# Hidden\n\nNot indexed."),
+        ("README.md", b"# Readme\n\nNot indexed."),
+        ("empty.md", b""),
+        ("binary.md", b"\x00\x01\x02 not text"),
+    ]
+    result = save_uploads(files, corpus)
+
+    assert result.saved == ("evil.md", "win.txt")
+    assert result.renamed == (("../../evil.md", "evil.md"), ("..\\..\\win.txt", "win.txt"))
+    assert (corpus / "evil.md").is_file() and (corpus / "win.txt").is_file()
+    assert not list(tmp_path.parent.glob("evil.md")) and not (tmp_path / "evil.md").exists()
+    reasons = dict(result.rejected)
+    assert "unsupported file type .exe" in reasons["notes.exe"]
+    assert "hidden" in reasons[".hidden.md"]
+    assert "README.md" in reasons["README.md"]
+    assert "empty" in reasons["empty.md"] and "empty.md" in reasons["empty.md"]
+    assert "binary" in reasons["binary.md"]
+    assert not (corpus / "empty.md").exists() and not (corpus / "binary.md").exists()
+    assert not list(corpus.glob(".upload-*"))  # no temporary files left behind
+
+
+def test_upload_onto_a_link_is_refused_and_the_link_target_untouched(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    victim = tmp_path / "victim.md"
+    victim.write_text("# Victim\n\nOutside the corpus.\n")
+    (corpus / "paper.md").symlink_to(victim)
+    result = save_uploads([("paper.md", b"# Paper\n\nOverwrite attempt.")], corpus)
+    assert result.saved == ()
+    assert "paper.md is a symbolic link in the corpus folder" in dict(result.rejected)["paper.md"]
+    assert victim.read_text() == "# Victim\n\nOutside the corpus.\n"
+
+
+def test_upload_with_an_alias_bomb_is_refused_by_name(tmp_path):
+    corpus = tmp_path / "corpus"
+    result = save_uploads([("bomb.md", alias_bomb().encode())], corpus)
+    assert result.saved == () and not (corpus / "bomb.md").exists()
+    assert "bomb.md: its YAML front matter was refused" in dict(result.rejected)["bomb.md"]
+
+
+def test_add_documents_indexes_what_was_saved_and_skips_the_build_otherwise(tiny_corpus, tmp_path):
+    index = tmp_path / "idx"
+    report = add_documents([("notes.exe", b"MZ")], tiny_corpus, index, model="hash")
+    assert report.build is None and not index.exists()
+
+    lunar = b"# Lunar Mining\n\nHelium three extraction needs a permit from the lunar authority.\n"
+    report = add_documents([("lunar.md", lunar)], tiny_corpus, index, model="hash")
+    assert report.uploads.saved == ("lunar.md",)
+    assert report.build is not None and report.build.stats.documents == 4
+    assert "lunar" in load_index(index).documents

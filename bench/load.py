@@ -47,9 +47,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+if __package__ in (None, ""):  # run as `python bench/load.py`: import bench and qa from this work tree
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
-from appdriver import ANSWER_OR_ABSTENTION, CHAT_INPUT, CHAT_MESSAGE, CHROMIUM, CHROMIUM_ARGS, ask_async, run_app
-from perf import CORPUS, ROOT, log, machine_info, pct, python_env, table, verdict
+
+from appdriver import ANSWER_OR_ABSTENTION, CHAT_INPUT, CHAT_MESSAGE, CHROMIUM, CHROMIUM_ARGS, ask_async, run_app  # noqa: E402
+
+from bench import CORPUS, ROOT  # noqa: E402
+from bench.report import machine_info, table, verdict  # noqa: E402
+from bench.timing import log, pct, python_env  # noqa: E402
 
 EVAL = ROOT / "tests" / "data" / "eval.jsonl"
 REPORT = ROOT / "docs" / "load.md"

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-import load  # noqa: E402  (bench/ is not a package)
-from load import PROBE, Shown, citation_verdict, parse_turn, questions_per_user  # noqa: E402
+from bench import load
+from bench.load import PROBE, Shown, citation_verdict, parse_turn, questions_per_user
 
 OLD = "Title\n\nSpace security is undertaken by the UN or NATO."
 NEW = "Title\n\nA new note.\n\nSpace security is undertaken by the UN or NATO."

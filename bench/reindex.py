@@ -45,7 +45,7 @@ def parse_report(stdout: str) -> dict[str, int]:
     """The counts in the CLI's 'indexed ...' line."""
     m = re.search(
         r"indexed (\d+) documents, (\d+) chunks .*\(added (\d+), updated (\d+), removed (\d+), "
-        r"unchanged (\d+); (\d+) vectors embedded\)",
+        r"unchanged (\d+); (\d+) vectors embedded[^)]*\)",
         stdout,
     )
     if not m:

@@ -17,8 +17,9 @@ The scripts and the parts they are split into:
   ``abstention``, ``calibration``, ``failures``, ``fusion_sweep``, ``quality_report``.
 - ``perf.py`` (docs/performance.md): ``perf_build``, ``perf_latency``, ``perf_scale``,
   ``perf_cold``, ``perf_experiments``, ``perf_report``.
-- ``reindex.py`` (docs/performance.md), ``load.py`` (docs/load.md), ``hostile.py``
-  (docs/reliability.md), ``ray_bench.py`` (docs/scale.md).
+- ``load.py`` (docs/load.md): ``load_scenario``, ``load_browser``.
+- ``reindex.py`` (docs/performance.md), ``hostile.py`` (docs/reliability.md), ``ray_bench.py``
+  (docs/scale.md).
 - ``tune_answerer.py``, ``tune_retrieval.py``, ``tune_selector.py``, ``train_selector.py``:
   the dev-split sweeps and the selector training behind the engine's defaults (docs/answerer.md).
 """

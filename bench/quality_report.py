@@ -116,18 +116,17 @@ def targets(results: dict[str, Result], split: str) -> list[list[str]]:
     """The issue's targets, each with the measured figure on ``split`` and on dev."""
     rows = []
 
-    def both(res: Result, fn) -> tuple:
-        return fn(split), (fn("dev") if split != "dev" else None)
+    def both(res: Result, metrics, system: str) -> tuple:
+        """``metrics`` of ``system`` on ``split``, and on dev beside it (None when ``split`` is dev)."""
+        rows_of = res.ranked if system in res.ranked else res.answers
+
+        def on(sp):
+            return metrics(res.part(rows_of[system], sp), res.qs(sp))
+
+        return on(split), (on("dev") if split != "dev" else None)
 
     if (res := results.get("xquad")) is not None:
-
-        def xr(sp):
-            return retrieval_metrics(res.part(res.ranked["hybrid"], sp), res.qs(sp))
-
-        def xa(sp):
-            return answer_metrics(res.part(res.answers["full answerer"], sp), res.qs(sp))
-
-        r, rd = both(res, xr)
+        r, rd = both(res, retrieval_metrics, "hybrid")
         ok = r["r1"] >= 0.96 and r["ms"] <= 25
         rows.append(
             [
@@ -137,7 +136,7 @@ def targets(results: dict[str, Result], split: str) -> list[list[str]]:
                 mark(ok),
             ]
         )
-        a, ad = both(res, xa)
+        a, ad = both(res, answer_metrics, "full answerer")
         ok = a["hit"] >= 0.88 and a["median_len"] <= 350
         rows.append(
             [
@@ -148,11 +147,7 @@ def targets(results: dict[str, Result], split: str) -> list[list[str]]:
             ]
         )
     if (res := results.get("cranfield")) is not None:
-
-        def cr(sp):
-            return ranking_metrics(res.part(res.ranked["hybrid"], sp), res.qs(sp))
-
-        c, cd = both(res, cr)
+        c, cd = both(res, ranking_metrics, "hybrid")
         rows.append(
             [
                 "Cranfield nDCG@10 ≥ 0.58 (hybrid)",
@@ -162,11 +157,7 @@ def targets(results: dict[str, Result], split: str) -> list[list[str]]:
             ]
         )
     if (res := results.get("squad2")) is not None:
-
-        def sa(sp):
-            return answer_metrics(res.part(res.answers["full answerer"], sp), res.qs(sp))
-
-        s, sd = both(res, sa)
+        s, sd = both(res, answer_metrics, "full answerer")
         ok = s["hit"] >= 0.80 and s["abstain_unanswerable"] >= 0.50
         rows.append(
             [
@@ -177,11 +168,7 @@ def targets(results: dict[str, Result], split: str) -> list[list[str]]:
             ]
         )
     if (res := results.get("spacelaw")) is not None:
-
-        def sl(sp):
-            return answer_metrics(res.part(res.answers["full answerer"], sp), res.qs(sp))
-
-        s, sd = both(res, sl)
+        s, sd = both(res, answer_metrics, "full answerer")
         rows.append(
             [
                 "spacelaw answer hit@1 ≥ 0.90 (full answerer)",

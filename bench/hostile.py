@@ -31,10 +31,12 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from perf import CORPUS, ROOT, log, python_env, run_timed, table
+if __package__ in (None, ""):  # run as `python bench/hostile.py`: import bench and qa from this work tree
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench import CORPUS, ROOT  # noqa: E402
+from bench.report import table  # noqa: E402
+from bench.timing import log, python_env, run_timed  # noqa: E402
 from tests.test_formats import pdf_file  # noqa: E402  (the PDF writer the format tests use)
 
 OUTSIDE_FILE = Path("/etc/passwd")

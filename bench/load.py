@@ -26,49 +26,47 @@ Usage::
 
     python bench/load.py             # `make bench-load`; a few minutes
     python bench/load.py --users 2 --questions 3 --no-report   # a quick check of the script
+
+The parts live beside it: ``load_scenario`` (the questions, the edit, the citation verdicts) and
+``load_browser`` (part 1); part 2 and the report are here.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
-import random
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
-from appdriver import ANSWER_OR_ABSTENTION, CHAT_INPUT, CHAT_MESSAGE, CHROMIUM, CHROMIUM_ARGS, ask_async, run_app
-from perf import CORPUS, ROOT, log, machine_info, pct, python_env, table, verdict
+if __package__ in (None, ""):  # run as `python bench/load.py`: import bench and qa from this work tree
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-EVAL = ROOT / "tests" / "data" / "eval.jsonl"
+from bench import CORPUS, ROOT  # noqa: E402
+from bench.load_browser import browser_runs  # noqa: E402
+from bench.load_scenario import (  # noqa: E402
+    CHANGED_DOC,
+    INSERT_BEFORE,
+    PROBE,
+    PROBE_WORDS,
+    Run,
+    Schedule,
+    Shown,
+    Turn,
+    canonical_texts,
+    edit_document,
+    judge,
+    questions_per_user,
+)
+from bench.report import machine_info, table, verdict  # noqa: E402
+from bench.timing import log, pct, python_env  # noqa: E402
+
 REPORT = ROOT / "docs" / "load.md"
 TARGET_P95_S = 3.0
-FIRST_ANSWER_TIMEOUT_MS = 180_000  # the app loads the model on its first question
-ANSWER_TIMEOUT_MS = 60_000
-# The edit: a new section above the abstract, so every offset after it moves and a
-# citation answered from the old index no longer fits the new text at its offsets.
-CHANGED_DOC = "space_diplomacy"
-INSERT_BEFORE = "## Abstract"
-INSERTED = (
-    "## Note added by the load test\n\n"
-    "The Lunar Parking Authority, set up in 2031, issues parking permits for rovers on the Moon.\n\n"
-)
-# Asked last by every user: only the new index can answer it from the inserted note.
-PROBE = "Who issues parking permits for rovers on the Moon?"
-PROBE_WORDS = "Lunar Parking Authority"
-DONE = f'{ANSWER_OR_ABSTENTION}, [data-testid="stAlertContentError"], [data-testid="stException"]'
-TOOLS_CAPTION = re.compile(r"· [\d,]+ ms$")  # the caption the app draws last in a turn
 
 
 METHOD = f"""\
@@ -83,324 +81,6 @@ changed source if asked after the edit; *unflagged* = such a citation without th
 text. Bad citations = unflagged + wrong. In the browser, the quote is read from its quote box and the document
 and offsets from the citation's share link (`?doc=…&start=…&end=…`); the texts are each index's canonical
 text. The engine part also requires every quote to be the answering engine's own canonical text at its offsets."""
-
-
-@dataclass(frozen=True)
-class Shown:
-    """A citation as the user saw it."""
-
-    doc_id: str
-    start: int
-    end: int
-    quote: str
-    flagged: bool  # the "source changed" warning is shown with it
-
-
-@dataclass
-class Turn:
-    user: int
-    question: str
-    submitted: float  # time.perf_counter() at submit
-    seconds: float | None = None
-    app_ms: float | None = None  # the time the app reports for the answer (waiting for its lock + Engine.ask)
-    error: str | None = None
-    abstained: bool = False
-    citations: list[Shown] = field(default_factory=list)
-    verdicts: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Run:
-    name: str
-    turns: list[Turn]
-    edited: float | None = None  # when the document was edited (perf_counter)
-    reindexed: tuple[float, float] | None = None  # reindex start and end
-    reindex_error: str | None = None
-    sweep: dict[str, int] = field(default_factory=dict)
-    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds of the server and the browser in the run
-    wall: float = 0.0
-    concurrent: int = 1  # users (threads) asking at the same time
-
-
-@dataclass
-class Schedule:
-    """The order of a load run: the reindex starts once every user has an answer (``answered``), and each
-    user's last question, the probe, waits for the reindex to be over (``reindexed``), so every user also
-    gets an answer from the new build. Events of ``asyncio`` (browser) or ``threading`` (engine)."""
-
-    users: int
-    answered: Any
-    reindexed: Any
-
-    def note_answer(self, turns: list[Turn]) -> None:
-        if len({t.user for t in turns if t.seconds is not None}) >= self.users:
-            self.answered.set()
-
-
-def citation_verdict(c: Shown, old: str | None, new: str | None, *, asked_after_edit: bool) -> str:
-    """How a shown citation stands against its document before and after the reindex.
-
-    ``old``/``new``: the document's canonical text in the index before and after the
-    reindex (None if it is not in that index); equal for the documents not edited.
-
-    Returns:
-        ``current``: the quote is the new text at its offsets.
-        ``previous``: the quote is the old text at its offsets (answered from the index
-            before the reindex) and, if the question came after the edit, it is flagged
-            as from a changed source.
-        ``unflagged``: as ``previous``, but not flagged although the file had changed.
-        ``wrong``: the quote is in neither text at its offsets.
-    """
-    if new is not None and new[c.start : c.end] == c.quote and c.quote:
-        return "current"
-    if old is not None and old[c.start : c.end] == c.quote and c.quote:
-        return "previous" if c.flagged or not asked_after_edit else "unflagged"
-    return "wrong"
-
-
-def eval_rows() -> list[dict]:
-    return [json.loads(line) for line in EVAL.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def questions_per_user(users: int, per_user: int) -> list[list[str]]:
-    """Eval questions, answerable and unanswerable mixed (7:2 in 9), the probe last."""
-    rows = eval_rows()
-    yes = [r["question"] for r in rows if r["answerable"]]
-    no = [r["question"] for r in rows if not r["answerable"]]
-    out = []
-    for u in range(users):
-        n_no = round((per_user - 1) * 2 / 9)
-        n_yes = per_user - 1 - n_no
-        qs = [yes[(u * n_yes + j) % len(yes)] for j in range(n_yes)]
-        qs += [no[(u * n_no + j) % len(no)] for j in range(n_no)]
-        random.Random(u).shuffle(qs)
-        out.append([*qs, PROBE][:per_user])
-    return out
-
-
-def edit_document(corpus: Path) -> None:
-    path = corpus / f"{CHANGED_DOC}.md"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace(INSERT_BEFORE, INSERTED + INSERT_BEFORE, 1), encoding="utf-8")
-
-
-def canonical_texts(index: Path) -> dict[str, str]:
-    from qa.index import load_index
-
-    return {d: doc.text for d, doc in load_index(index).documents.items()}
-
-
-def judge(run: Run, old: dict[str, str], new: dict[str, str]) -> None:
-    for t in run.turns:
-        after = run.edited is not None and t.submitted > run.edited
-        t.verdicts = [
-            citation_verdict(c, old.get(c.doc_id), new.get(c.doc_id), asked_after_edit=after) for c in t.citations
-        ]
-
-
-# ------------------------------------------------------------------ part 1: the browser
-
-
-def _proc_stats() -> dict[int, tuple[int, float]]:
-    """pid -> (parent pid, CPU seconds of the process and of its children already reaped)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    out = {}
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # gone meanwhile
-            out[int(d.name)] = (int(fields[1]), sum(int(x) for x in fields[11:15]) / tick)
-    return out
-
-
-def tree_cpu(root: int) -> float:
-    """CPU seconds used so far by a process and all its descendants, living or reaped."""
-    stats = _proc_stats()
-    total, todo = 0.0, [root]
-    while todo:
-        pid = todo.pop()
-        total += stats.get(pid, (0, 0.0))[1]
-        todo += [c for c, (parent, _) in stats.items() if parent == pid]
-    return total
-
-
-def cpu_probe(server_pid: int) -> dict[str, float]:
-    """CPU seconds so far of the app server and of the browser (Playwright's driver, Chromium under it)."""
-    drivers = [
-        pid
-        for pid, (parent, _) in _proc_stats().items()
-        if parent == os.getpid() and Path(f"/proc/{pid}/comm").read_text().startswith("node")
-    ]
-    return {"server": tree_cpu(server_pid), "browser": sum(tree_cpu(pid) for pid in drivers)}
-
-
-def cpu_since(before: dict[str, float], server_pid: int) -> dict[str, float]:
-    now = cpu_probe(server_pid)
-    return {k: now[k] - before[k] for k in now}
-
-
-# Reads one assistant turn. The quote is the text of its box without the label and the
-# [n] marker, between the curly quotes the app draws; doc and offsets come from the
-# citation's share link (?doc=…&start=…&end=…), the app's machine-readable address of a span.
-READ_TURN = r"""msg => ({
-  quotes: [...msg.querySelectorAll('.qa-quote')].map(q => {
-    const c = q.cloneNode(true);
-    c.querySelectorAll('.qa-label, .qa-marker').forEach(e => e.remove());
-    return c.textContent;
-  }),
-  cites: [...msg.querySelectorAll('[data-testid="stExpander"]')].map(e => ({
-    link: (e.querySelector('[data-testid="stCode"] code') || {}).textContent || '',
-    flagged: !!e.querySelector('[data-testid="stAlertContentWarning"]'),
-  })),
-  abstained: !!msg.querySelector('.qa-abstain'),
-  app_ms: [...msg.querySelectorAll('[data-testid="stCaptionContainer"]')]
-    .map(e => (e.textContent.match(/· ([\d,]+) ms$/) || [])[1]).filter(Boolean).map(x => +x.replace(/,/g, ''))[0],
-  errors: [...msg.querySelectorAll('[data-testid="stAlertContentError"], [data-testid="stException"]')]
-    .map(e => e.textContent),
-})"""
-
-
-def parse_turn(raw: dict) -> tuple[list[Shown], str | None]:
-    """The citations of a turn read by READ_TURN, or an error if the page does not add up."""
-    if raw["errors"]:
-        return [], "error shown: " + " | ".join(raw["errors"])[:300]
-    if len(raw["quotes"]) != len(raw["cites"]):
-        return [], f"{len(raw['quotes'])} quotes but {len(raw['cites'])} citations shown"
-    shown = []
-    for quote, cite in zip(raw["quotes"], raw["cites"], strict=True):
-        query = parse_qs(urlsplit(cite["link"].strip()).query)
-        if not (quote.startswith("“") and quote.endswith("”")) or not {"doc", "start", "end"} <= query.keys():
-            return [], f"unreadable citation: {quote[:80]!r} {cite['link']!r}"
-        shown.append(Shown(query["doc"][0], int(query["start"][0]), int(query["end"][0]), quote[1:-1], cite["flagged"]))
-    return shown, None
-
-
-async def read_turn(page, index: int) -> dict:
-    return await page.get_by_test_id(CHAT_MESSAGE).nth(index).evaluate(READ_TURN)
-
-
-async def read_answer(page, index: int) -> dict:
-    """READ_TURN of a drawn answer once its citations are complete (share links fill in a moment late)."""
-    message = page.get_by_test_id(CHAT_MESSAGE).nth(index)
-    raw = await read_turn(page, index)
-    if raw["errors"]:
-        return raw
-    await message.get_by_text(TOOLS_CAPTION).wait_for(timeout=ANSWER_TIMEOUT_MS)  # drawn last in a turn
-    for _ in range(100):
-        raw = await read_turn(page, index)
-        if all(c["link"] for c in raw["cites"]):
-            break
-        await asyncio.sleep(0.05)
-    return raw
-
-
-async def browser_user(
-    browser, url: str, user: int, questions: list[str], turns: list[Turn], schedule: Schedule | None = None
-):
-    """One user in its own browser context: opens the app and asks its questions in turn.
-
-    Returns the page and its context, still open.
-    """
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    page = await context.new_page()
-    try:
-        await page.goto(url, timeout=60_000)
-        await page.get_by_test_id(CHAT_INPUT).wait_for(timeout=FIRST_ANSWER_TIMEOUT_MS)
-        for i, q in enumerate(questions):
-            if schedule and i == len(questions) - 1:
-                await schedule.reindexed.wait()
-            turn = Turn(user, q, time.perf_counter())
-            turns.append(turn)
-            before = await page.get_by_test_id(CHAT_MESSAGE).count()
-            try:
-                turn.seconds = await ask_async(page, q, ANSWER_TIMEOUT_MS, done=DONE)
-                raw = await read_answer(page, before + 1)
-                turn.citations, turn.error = parse_turn(raw)
-                turn.abstained = raw["abstained"]
-                turn.app_ms = raw.get("app_ms")
-                if await page.get_by_test_id("stException").count():
-                    turn.error = turn.error or "exception shown on the page"
-            except Exception as exc:  # a timeout or a broken page is a failed question, not a crash
-                turn.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-            if schedule:
-                schedule.note_answer(turns)
-        return page, context
-    except Exception:
-        await context.close()
-        raise
-
-
-async def sweep(page, run: Run, new: dict[str, str]) -> None:
-    """After the reindex, every citation still on screen that no longer fits the current text must be flagged."""
-    count = await page.get_by_test_id(CHAT_MESSAGE).count()
-    for i in range(1, count, 2):
-        shown, _ = parse_turn(await read_turn(page, i))
-        for c in shown:
-            if new.get(c.doc_id, "")[c.start : c.end] != c.quote:
-                key = "outdated, flagged" if c.flagged else "outdated, not flagged"
-                run.sweep[key] = run.sweep.get(key, 0) + 1
-        run.sweep["citations on screen"] = run.sweep.get("citations on screen", 0) + len(shown)
-
-
-async def browser_part(url: str, server_pid: int, sessions: list[list[str]], corpus: Path, index: Path):
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            log("warm-up: the app loads the model on its first question")
-            warm: list[Turn] = []
-            page, context = await browser_user(browser, url, -1, [sessions[0][0]], warm)
-            await context.close()
-            if warm[0].error:
-                raise RuntimeError(f"the warm-up question failed: {warm[0].error}")
-
-            log(f"baseline: {sum(map(len, sessions))} questions, one user at a time, no reindex")
-            alone = Run("browser, 1 user, no reindex", [])
-            cpu, t0 = cpu_probe(server_pid), time.perf_counter()
-            for u, qs in enumerate(sessions):
-                page, context = await browser_user(browser, url, u, qs, alone.turns)
-                await context.close()
-            alone.cpu, alone.wall = cpu_since(cpu, server_pid), time.perf_counter() - t0
-
-            log(f"load: {len(sessions)} users at once; reindex after each has an answer")
-            load = Run(f"browser, {len(sessions)} users + reindex", [], concurrent=len(sessions))
-            schedule = Schedule(len(sessions), asyncio.Event(), asyncio.Event())
-            cmd = [sys.executable, "-m", "qa", "index", "--corpus", str(corpus), "--index", str(index)]
-
-            async def reindex() -> None:
-                await schedule.answered.wait()
-                edit_document(corpus)
-                load.edited = time.perf_counter()
-                log("edited the document; reindexing")
-                try:
-                    proc = await asyncio.create_subprocess_exec(
-                        *cmd, cwd=ROOT, env=python_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-                    )
-                    out = (await proc.communicate())[0].decode(errors="replace").strip()
-                    if proc.returncode:
-                        load.reindex_error = f"exit {proc.returncode}: {out[-500:]}"
-                finally:
-                    load.reindexed = (load.edited, time.perf_counter())
-                    schedule.reindexed.set()
-                log(f"reindex done in {load.reindexed[1] - load.reindexed[0]:.1f} s: {out[-200:]}")
-
-            users = [browser_user(browser, url, u, qs, load.turns, schedule) for u, qs in enumerate(sessions)]
-            cpu, t0 = cpu_probe(server_pid), time.perf_counter()
-            *opened, _ = await asyncio.gather(*users, reindex())
-            load.cpu, load.wall = cpu_since(cpu, server_pid), time.perf_counter() - t0
-            new = canonical_texts(index)
-            for u, (page, context) in enumerate(opened):
-                # Only a page that ran a question after the reindex has redrawn its history with the new build.
-                if load.reindexed and any(t.user == u and t.submitted > load.reindexed[1] for t in load.turns):
-                    await sweep(page, load, new)
-                    load.sweep["users swept"] = load.sweep.get("users swept", 0) + 1
-                await context.close()
-        finally:
-            await browser.close()
-    return alone, load
 
 
 # ------------------------------------------------------------------ part 2: the engine
@@ -572,8 +252,7 @@ def main(argv: list[str] | None = None) -> int:
 
         log("part 1: streamlit run app.py")
         corpus, index = tmp / "p1" / "corpus", tmp / "p1" / "index"
-        with run_app(corpus, index, tmp / "streamlit.log") as server:
-            b_alone, b_load = asyncio.run(browser_part(server.url, server.process.pid, sessions, corpus, index))
+        b_alone, b_load = browser_runs(corpus, index, tmp / "streamlit.log", sessions)
         server_log = (tmp / "streamlit.log").read_text(encoding="utf-8", errors="replace")
         tracebacks = server_log.count("Traceback")
         judge(b_alone, old, old)

@@ -1,7 +1,7 @@
 """Incremental re-index benchmark: add one document to a 1,000-document corpus.
 
 Builds a synthetic corpus of 1,000 documents made from the real texts (the
-generator of ``bench/perf.py``, smaller documents), indexes it with
+generator of ``bench/synthetic.py``, smaller documents), indexes it with
 ``python -m qa index --full``, adds ONE new document and runs the incremental
 ``python -m qa index``, then runs it once more with nothing changed. Reports the
 chunks re-embedded (must equal the new document's chunk count) and the time of the
@@ -26,24 +26,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from perf import (
-    CORPUS,
-    ROOT,
-    cli_index,
-    log,
-    machine_info,
-    run_header,
-    run_timed,
-    sentence_pool,
-    synthetic_name,
-    table,
-    update_report,
-    verdict,
-    write_synthetic_corpus,
-)
+if __package__ in (None, ""):  # run as `python bench/reindex.py`: import bench and qa from this work tree
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qa.chunking import chunk_document, embedding_text
-from qa.ingest import read_document
+from bench import CORPUS, ROOT  # noqa: E402
+from bench.perf_report import update_report  # noqa: E402
+from bench.report import machine_info, run_header, table, verdict  # noqa: E402
+from bench.synthetic import sentence_pool, synthetic_name, write_synthetic_corpus  # noqa: E402
+from bench.timing import cli_index, log, run_timed  # noqa: E402
+from qa.chunking import chunk_document, embedding_text  # noqa: E402
+from qa.ingest import read_document  # noqa: E402
 
 TARGET_RATIO = 0.05
 ARTICLES = (4, 10)  # articles per document: about 8 chunks each
@@ -53,7 +45,7 @@ def parse_report(stdout: str) -> dict[str, int]:
     """The counts in the CLI's 'indexed ...' line."""
     m = re.search(
         r"indexed (\d+) documents, (\d+) chunks .*\(added (\d+), updated (\d+), removed (\d+), "
-        r"unchanged (\d+); (\d+) vectors embedded\)",
+        r"unchanged (\d+); (\d+) vectors embedded[^)]*\)",
         stdout,
     )
     if not m:
@@ -204,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
                 elapsed,
             ),
             f"A synthetic corpus of {args.docs:,} documents ({ARTICLES[0]}-{ARTICLES[1]} articles each, made of "
-            "shuffled sentences of `corpus/`, generator of `bench/perf.py`) is indexed with `python -m qa index "
+            "shuffled sentences of `corpus/`, generator of `bench/synthetic.py`) is indexed with `python -m qa index "
             "--full`; then one new document is added and `python -m qa index` updates the index; then it runs "
             "once more with nothing changed. The full build is the baseline of this run. CLI wall time includes "
             "Python start-up, imports and model loading; `build_seconds` is the build's own time from the manifest.",

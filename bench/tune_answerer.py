@@ -12,7 +12,6 @@ Usage: .venv/bin/python bench/tune_answerer.py [--limit 300]
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import json
 import sys
@@ -20,9 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+if __package__ in (None, ""):  # run as `python bench/tune_answerer.py`: import bench and qa from this work tree
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import ROOT  # noqa: E402
+from bench.data import data_root, split_of  # noqa: E402
 from qa.answering import Weights, score_candidates  # noqa: E402
 from qa.embedding import load_embedder  # noqa: E402
 from qa.engine import Engine  # noqa: E402
@@ -31,12 +32,6 @@ from qa.index import build_index, load_index, tokenize  # noqa: E402
 from qa.ingest import sha256_text  # noqa: E402
 from qa.retrieval import DEFAULT_K  # noqa: E402
 from qa.types import Document  # noqa: E402
-
-BENCH = REPO.parent / "shared" / "bench"
-
-
-def is_dev(qid: str) -> bool:
-    return int(hashlib.sha256(qid.encode()).hexdigest(), 16) % 2 == 0
 
 
 def squad_engine(path: Path, embedder) -> tuple[Engine, list]:
@@ -105,16 +100,17 @@ def main() -> None:
     args = ap.parse_args()
     embedder = load_embedder(None)
     sets = {}
-    engine = Engine(load_index(REPO / "embeddings"), embedder)
-    sets["eval"] = collect(engine, load_questions(REPO / "tests/data/eval.jsonl"), 1000)
+    engine = Engine(load_index(ROOT / "embeddings"), embedder)
+    sets["eval"] = collect(engine, load_questions(ROOT / "tests/data/eval.jsonl"), 1000)
+    bench_data = data_root()
     for name, path in (
-        ("spacelaw", BENCH / "spacelaw_qa/spacelaw_qa.json"),
-        ("xquad", BENCH / "xquad_en/xquad.en.json"),
-        ("squad2", BENCH / "squad2_sample/small.json"),
+        ("spacelaw", bench_data / "spacelaw_qa/spacelaw_qa.json"),
+        ("xquad", bench_data / "xquad_en/xquad.en.json"),
+        ("squad2", bench_data / "squad2_sample/small.json"),
     ):
         eng, qs = squad_engine(path, embedder)
         if name != "spacelaw":
-            qs = [q for q in qs if is_dev(q.qid)]
+            qs = [q for q in qs if split_of(q.qid) == "dev"]
         sets[name] = collect(eng, qs, args.limit)
         print(f"{name}: {len(sets[name])} questions", file=sys.stderr)
 

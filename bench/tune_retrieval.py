@@ -9,11 +9,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+if __package__ in (None, ""):  # run as `python bench/tune_retrieval.py`: import bench and qa from this work tree
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tune_answerer import BENCH, is_dev, squad_engine  # noqa: E402
-
+from bench import ROOT  # noqa: E402
+from bench.data import data_root, split_of  # noqa: E402
+from bench.tune_answerer import squad_engine  # noqa: E402
 from qa.embedding import load_embedder  # noqa: E402
 from qa.engine import Engine  # noqa: E402
 from qa.evaluation import first_gold_rank, load_questions, reciprocal_rank  # noqa: E402
@@ -31,14 +32,15 @@ def main() -> None:
     embedder = load_embedder(None)
     sets = {
         "eval": (
-            Engine(load_index(REPO / "embeddings"), embedder),
-            [q for q in load_questions(REPO / "tests/data/eval.jsonl") if q.answerable],
+            Engine(load_index(ROOT / "embeddings"), embedder),
+            [q for q in load_questions(ROOT / "tests/data/eval.jsonl") if q.answerable],
         )
     }
-    eng, qs = squad_engine(BENCH / "spacelaw_qa/spacelaw_qa.json", embedder)
+    bench_data = data_root()
+    eng, qs = squad_engine(bench_data / "spacelaw_qa/spacelaw_qa.json", embedder)
     sets["spacelaw"] = (eng, qs)
-    eng, qs = squad_engine(BENCH / "xquad_en/xquad.en.json", embedder)
-    sets["xquad-dev"] = (eng, [q for q in qs if is_dev(q.qid)])
+    eng, qs = squad_engine(bench_data / "xquad_en/xquad.en.json", embedder)
+    sets["xquad-dev"] = (eng, [q for q in qs if split_of(q.qid) == "dev"])
     print(f"{'setting':<22}" + "".join(f"{n:>24}" for n in sets))
     vectors = {n: embedder.encode([q.question for q in qs]) for n, (_, qs) in sets.items()}
     for mode, fusion, w in SETTINGS:

@@ -1,15 +1,12 @@
-"""The pure helpers of the load test (``bench/load.py``): citation verdicts and reading a turn."""
+"""The pure helpers of the load test (``bench/load.py``): citation verdicts (``bench/load_scenario.py``) and
+reading a turn (``bench/load_browser.py``)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-import load  # noqa: E402  (bench/ is not a package)
-from load import PROBE, Shown, citation_verdict, parse_turn, questions_per_user  # noqa: E402
+from bench.load_browser import parse_turn
+from bench.load_scenario import PROBE, Shown, citation_verdict, eval_rows, questions_per_user
 
 OLD = "Title\n\nSpace security is undertaken by the UN or NATO."
 NEW = "Title\n\nA new note.\n\nSpace security is undertaken by the UN or NATO."
@@ -67,6 +64,6 @@ def test_parse_turn_reports_a_page_that_does_not_add_up(raw, error):
 
 def test_every_user_gets_answerable_and_unanswerable_questions_and_the_probe_last():
     sessions = questions_per_user(8, 10)
-    unanswerable = {r["question"] for r in load.eval_rows() if not r["answerable"]}
+    unanswerable = {r["question"] for r in eval_rows() if not r["answerable"]}
     assert len(sessions) == 8 and all(len(qs) == 10 and qs[-1] == PROBE for qs in sessions)
     assert all(sum(q in unanswerable for q in qs) == 2 for qs in sessions)

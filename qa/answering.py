@@ -25,7 +25,8 @@ over-long one, or a whole reference entry; see ``qa.sentences``):
 
 Below the threshold the answerer abstains and lists the passages as "closest",
 not as an answer. How the weights, the combination and the threshold were chosen,
-and what each feature earns on the public sets: docs/benchmarks.md.
+and what each feature earns on the public sets: docs/answerer.md (current figures:
+docs/benchmarks.md).
 """
 
 from __future__ import annotations

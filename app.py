@@ -1029,38 +1029,61 @@ def main() -> None:
     )
     engine = get_engine()
     settings = render_sidebar(engine)
-    history: list[dict[str, Any]] = st.session_state.setdefault("history", [])
-
-    # No max_chars: the widget would silently cut a pasted long question; the engine
-    # refuses it with a message instead.
-    prompt = st.chat_input("Ask about space law, e.g. “Who is liable for damage caused by a space object?”")
-    source_open = requested_source() is not None
-    if source_open:
+    source = requested_source()
+    if source is not None:
         chat_col, source_col = st.columns([1, 1], gap="large")
     else:
         chat_col, source_col = st.container(), None
-
     with chat_col:
-        if not history and not (prompt and prompt.strip()):
-            st.info(
-                "Try: “Which organizations deal with space security?” · “Who wrote about anti-satellite "
-                "weapons?” · “Can states place nuclear weapons in orbit?”",
-                icon=":material/lightbulb:",
-            )
-        for i, entry in enumerate(history):
-            _render_turn(i, entry, engine)
-        if prompt is not None and prompt.strip():  # an empty message does nothing
-            with st.chat_message("user"):
-                st.markdown(md_escape(prompt if len(prompt) <= 300 else prompt[:300] + "…"))
-            with st.chat_message("assistant"):
-                with st.spinner("Searching the corpus…"):
-                    entry = ask(engine, prompt, settings)
-                history.append(entry)
-                render_answer(len(history) - 1, entry, engine)
-
+        chat(engine, settings, source)
     if source_col is not None:
         with source_col, st.container(key="source_panel"):
             render_source(engine)
+
+
+@st.fragment
+def chat(engine: Engine | None, settings: dict[str, Any], source: Any) -> None:
+    """The conversation and its input box. A question reruns only this fragment, so the page
+    around it (sidebar, title, source view) is not sent and drawn again for every question
+    (docs/load.md: about a third of the browser's work per question)."""
+    if requested_source() != source:
+        st.rerun()  # "Verify in source" changed the link: the whole page draws the source column
+    # The index may have been rebuilt since the page was drawn: answer from the current build.
+    current = _current_engine(engine)
+    history: list[dict[str, Any]] = st.session_state.setdefault("history", [])
+    # In st.bottom, so that the box stays pinned under the chat although it belongs to the fragment.
+    # No max_chars: the widget would silently cut a pasted long question; the engine
+    # refuses it with a message instead.
+    with st.bottom:
+        prompt = st.chat_input("Ask about space law, e.g. “Who is liable for damage caused by a space object?”")
+    if not history and not (prompt and prompt.strip()):
+        st.info(
+            "Try: “Which organizations deal with space security?” · “Who wrote about anti-satellite "
+            "weapons?” · “Can states place nuclear weapons in orbit?”",
+            icon=":material/lightbulb:",
+        )
+    for i, entry in enumerate(history):
+        _render_turn(i, entry, current)
+    if prompt is not None and prompt.strip():  # an empty message does nothing
+        with st.chat_message("user"):
+            st.markdown(md_escape(prompt if len(prompt) <= 300 else prompt[:300] + "…"))
+        with st.chat_message("assistant"):
+            with st.spinner("Searching the corpus…"):
+                entry = ask(current, prompt, settings)
+            history.append(entry)
+            render_answer(len(history) - 1, entry, current)
+    if current is not engine:
+        st.rerun()  # a new build: redraw the page (sidebar counts, document filter) from it
+
+
+def _current_engine(engine: Engine | None) -> Engine | None:
+    """The engine of the index build that is current now; ``engine`` if none can be loaded (the
+    page, drawn by ``get_engine``, shows why)."""
+    corpus, index_dir, model = _settings()
+    try:
+        return load_engine(str(index_dir), str(corpus), model, current_build(index_dir).name)
+    except QAError:
+        return engine
 
 
 def _render_turn(i: int, entry: dict[str, Any], engine: Engine | None) -> None:

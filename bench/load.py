@@ -76,8 +76,9 @@ The edit inserts a section before `{INSERT_BEFORE}` of `{CHANGED_DOC}`, moving e
 question of each user, "{PROBE}", can only be answered from the new text, and is asked once the reindex is
 over. Users get answerable and unanswerable questions of `tests/data/eval.jsonl`, mixed.
 
-Latency: from pressing Enter to the answer (or abstention) drawn in the page; for the engine, the `Engine.ask`
-call. Citation verdicts (`citation_verdict`): *current* = the quote is the current text at its offsets;
+Latency: from pressing Enter to the answer (or abstention) drawn in the page, on the page's own clock (the
+Enter keydown's time stamp to the animation frame after the answer's element appears, seen by a
+MutationObserver; `tests/e2e/appdriver.py`); for the engine, the `Engine.ask` call. Citation verdicts (`citation_verdict`): *current* = the quote is the current text at its offsets;
 *previous* = it is the text before the edit at its offsets (answered from the old build), flagged as from a
 changed source if asked after the edit; *unflagged* = such a citation without the flag; *wrong* = in neither
 text. Bad citations = unflagged + wrong. In the browser, the quote is read from its quote box and the document

@@ -78,9 +78,10 @@ over. Users get answerable and unanswerable questions of `tests/data/eval.jsonl`
 
 Latency: from pressing Enter to the answer (or abstention) drawn in the page, on the page's own clock (the
 Enter keydown's time stamp to the animation frame after the answer's element appears, seen by a
-MutationObserver; `tests/e2e/appdriver.py`); for the engine, the `Engine.ask` call. Citation verdicts (`citation_verdict`): *current* = the quote is the current text at its offsets;
-*previous* = it is the text before the edit at its offsets (answered from the old build), flagged as from a
-changed source if asked after the edit; *unflagged* = such a citation without the flag; *wrong* = in neither
+MutationObserver; `tests/e2e/appdriver.py`); for the engine, the `Engine.ask` call. Citation verdicts
+(`citation_verdict`): *current* = the quote is the current text at its offsets; *previous* = it is the text
+before the edit at its offsets (answered from the old build), flagged as from a changed source if asked
+after the edit; *unflagged* = such a citation without the flag; *wrong* = in neither
 text. Bad citations = unflagged + wrong. In the browser, the quote is read from its quote box and the document
 and offsets from the citation's share link (`?doc=…&start=…&end=…`); the texts are each index's canonical
 text. The engine part also requires every quote to be the answering engine's own canonical text at its offsets."""

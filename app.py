@@ -17,7 +17,6 @@ import hashlib
 import html
 import os
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -475,15 +474,12 @@ def _settings() -> tuple[Path, Path, str | None]:
 def load_engine(index_dir: str, corpus_dir: str, model: str | None, build_id: str) -> Engine:
     """One engine per process and index build; a new build (``build_id``) gets a fresh engine."""
     del build_id  # only part of the cache key
-    return Engine.open(index_dir, corpus=corpus_dir, model=model)
-
-
-@st.cache_resource
-def ask_lock() -> threading.Lock:
-    """One lock per process: the engine is shared by every browser session; one question at a
-    time keeps the model's threads from competing on a small machine and keeps the engine's
-    staleness cache consistent."""
-    return threading.Lock()
+    engine = Engine.open(index_dir, corpus=corpus_dir, model=model)
+    # Sessions then ask at once (see ``ask``). The tokenizer stores its truncation and padding
+    # settings on its first call, and a settings change meeting another thread's encode fails
+    # ("Already borrowed", huggingface/tokenizers#537): make that first call here, before any session.
+    engine.embedder.encode(["warm-up"])
+    return engine
 
 
 def _progress_bar(label: str) -> Callable[[int, int], None]:
@@ -857,8 +853,10 @@ def ask(engine: Engine | None, question: str, settings: dict[str, Any]) -> dict[
         question = validate_question(question)
         if engine is None:
             raise QAError("no index is loaded (see the message at the top); fix it, then ask again")
-        with ask_lock():
-            answer = engine.ask(question, k=settings["k"], mode=settings["mode"], doc_ids=settings["doc_ids"] or None)
+        # Sessions ask the shared engine at once, without a lock: Engine.ask is safe in threads
+        # (bench/load.py, part 2), and with 8 users a one-question-at-a-time lock made questions
+        # queue (the time shown under answers: p95 2.1 s with it, 0.5-1 s without; docs/load.md).
+        answer = engine.ask(question, k=settings["k"], mode=settings["mode"], doc_ids=settings["doc_ids"] or None)
     except QAError as exc:
         return {
             "question": shown,

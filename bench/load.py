@@ -104,7 +104,7 @@ class Turn:
     question: str
     submitted: float  # time.perf_counter() at submit
     seconds: float | None = None
-    app_ms: float | None = None  # the time the app reports for the answer (waiting for its lock + Engine.ask)
+    app_ms: float | None = None  # the time the app reports for the answer (Engine.ask in the server)
     error: str | None = None
     abstained: bool = False
     citations: list[Shown] = field(default_factory=list)
@@ -668,7 +668,7 @@ def main(argv: list[str] | None = None) -> int:
         details,
         "Where the browser part's time goes: CPU seconds of the `streamlit run` process and of Chromium (with "
         "Playwright's driver) over each run, per question, and the time the app itself reports under each answer "
-        "(waiting for its one-question-at-a-time lock plus `Engine.ask`). CPU-bound = users at once x (server + "
+        "(its `Engine.ask` call, slowed by the rest of the load). CPU-bound = users at once x (server + "
         "Chromium CPU per question) / cores: what a question takes if that work shares this machine's cores evenly "
         "and nothing else runs (Chromium's part includes drawing pages while they wait, so it is an estimate, "
         "not a floor).",

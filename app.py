@@ -855,7 +855,7 @@ def ask(engine: Engine | None, question: str, settings: dict[str, Any]) -> dict[
             raise QAError("no index is loaded (see the message at the top); fix it, then ask again")
         # Sessions ask the shared engine at once, without a lock: Engine.ask is safe in threads
         # (bench/load.py, part 2), and with 8 users a one-question-at-a-time lock made questions
-        # queue (the time shown under answers: p95 2.1 s with it, 0.5-1 s without; docs/load.md).
+        # queue (the time shown under answers: p95 2.1 s with it, 0.5-1 s without; docs/reliability.md).
         answer = engine.ask(question, k=settings["k"], mode=settings["mode"], doc_ids=settings["doc_ids"] or None)
     except QAError as exc:
         return {
@@ -1043,7 +1043,7 @@ def main() -> None:
 def chat(engine: Engine | None, settings: dict[str, Any], source: Any) -> None:
     """The conversation and its input box. A question reruns only this fragment, so the page
     around it (sidebar, title, source view) is not sent and drawn again for every question
-    (docs/load.md: about a third of the browser's work per question)."""
+    (docs/reliability.md: about a third of the browser's work per question)."""
     if requested_source() != source:
         st.rerun()  # "Verify in source" changed the link: the whole page draws the source column
     # The index may have been rebuilt since the page was drawn: answer from the current build.

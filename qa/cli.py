@@ -29,7 +29,7 @@ from qa.types import Answer
 
 EXIT_USAGE = 2
 # `qa index` is batch work, often run while the app answers questions on the same machine: at this
-# niceness the kernel gives those the CPU first (docs/load.md); on an idle machine it changes nothing.
+# niceness the kernel gives those the CPU first (docs/reliability.md); on an idle machine it changes nothing.
 INDEX_NICENESS = 10
 
 

@@ -471,7 +471,8 @@ def floor_encode(model, texts: Sequence[str]) -> tuple[float, np.ndarray]:
 
 
 def cli_index(corpus: Path, index: Path, *, full: bool) -> tuple[Run, dict]:
-    cmd = [sys.executable, "-m", "qa", "index", "--corpus", str(corpus), "--index", str(index)]
+    # --nice 0: timed at the priority its floors run at (qa index lowers its own by default).
+    cmd = [sys.executable, "-m", "qa", "index", "--nice", "0", "--corpus", str(corpus), "--index", str(index)]
     run = run_timed(cmd + (["--full"] if full else []))
     manifest = json.loads((index / (index / "CURRENT").read_text().strip() / "manifest.json").read_text())
     return run, manifest

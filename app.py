@@ -18,7 +18,6 @@ import hashlib
 import html
 import os
 import re
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -184,15 +183,12 @@ def _settings() -> tuple[Path, Path, str | None]:
 def load_engine(index_dir: str, corpus_dir: str, model: str | None, build_id: str) -> Engine:
     """One engine per process and index build; a new build (``build_id``) gets a fresh engine."""
     del build_id  # only part of the cache key
-    return Engine.open(index_dir, corpus=corpus_dir, model=model)
-
-
-@st.cache_resource
-def ask_lock() -> threading.Lock:
-    """One lock per process: the engine is shared by every browser session; one question at a
-    time keeps the model's threads from competing on a small machine and keeps the engine's
-    staleness cache consistent."""
-    return threading.Lock()
+    engine = Engine.open(index_dir, corpus=corpus_dir, model=model)
+    # Sessions then ask at once (see ``ask``). The tokenizer stores its truncation and padding
+    # settings on its first call, and a settings change meeting another thread's encode fails
+    # ("Already borrowed", huggingface/tokenizers#537): make that first call here, before any session.
+    engine.embedder.encode(["warm-up"])
+    return engine
 
 
 def _progress_bar(label: str) -> Callable[[int, int], None]:
@@ -565,8 +561,10 @@ def ask(engine: Engine | None, question: str, settings: dict[str, Any]) -> dict[
         question = validate_question(question)
         if engine is None:
             raise QAError("no index is loaded (see the message at the top); fix it, then ask again")
-        with ask_lock():
-            answer = engine.ask(question, k=settings["k"], mode=settings["mode"], doc_ids=settings["doc_ids"] or None)
+        # Sessions ask the shared engine at once, without a lock: Engine.ask is safe in threads
+        # (bench/load.py, part 2), and with 8 users a one-question-at-a-time lock made questions
+        # queue (the time shown under answers: p95 2.1 s with it, 0.5-1 s without; docs/reliability.md).
+        answer = engine.ask(question, k=settings["k"], mode=settings["mode"], doc_ids=settings["doc_ids"] or None)
     except QAError as exc:
         return {
             "question": shown,
@@ -738,38 +736,61 @@ def main() -> None:
     )
     engine = get_engine()
     settings = render_sidebar(engine)
-    history: list[dict[str, Any]] = st.session_state.setdefault("history", [])
-
-    # No max_chars: the widget would silently cut a pasted long question; the engine
-    # refuses it with a message instead.
-    prompt = st.chat_input("Ask about space law, e.g. “Who is liable for damage caused by a space object?”")
-    source_open = requested_source() is not None
-    if source_open:
+    source = requested_source()
+    if source is not None:
         chat_col, source_col = st.columns([1, 1], gap="large")
     else:
         chat_col, source_col = st.container(), None
-
     with chat_col:
-        if not history and not (prompt and prompt.strip()):
-            st.info(
-                "Try: “Which organizations deal with space security?” · “Who wrote about anti-satellite "
-                "weapons?” · “Can states place nuclear weapons in orbit?”",
-                icon=":material/lightbulb:",
-            )
-        for i, entry in enumerate(history):
-            _render_turn(i, entry, engine)
-        if prompt is not None and prompt.strip():  # an empty message does nothing
-            with st.chat_message("user"):
-                st.markdown(md_escape(prompt if len(prompt) <= 300 else prompt[:300] + "…"))
-            with st.chat_message("assistant"):
-                with st.spinner("Searching the corpus…"):
-                    entry = ask(engine, prompt, settings)
-                history.append(entry)
-                render_answer(len(history) - 1, entry, engine)
-
+        chat(engine, settings, source)
     if source_col is not None:
         with source_col, st.container(key="source_panel"):
             render_source(engine)
+
+
+@st.fragment
+def chat(engine: Engine | None, settings: dict[str, Any], source: Any) -> None:
+    """The conversation and its input box. A question reruns only this fragment, so the page
+    around it (sidebar, title, source view) is not sent and drawn again for every question
+    (docs/reliability.md: about a third of the browser's work per question)."""
+    if requested_source() != source:
+        st.rerun()  # "Verify in source" changed the link: the whole page draws the source column
+    # The index may have been rebuilt since the page was drawn: answer from the current build.
+    current = _current_engine(engine)
+    history: list[dict[str, Any]] = st.session_state.setdefault("history", [])
+    # In st.bottom, so that the box stays pinned under the chat although it belongs to the fragment.
+    # No max_chars: the widget would silently cut a pasted long question; the engine
+    # refuses it with a message instead.
+    with st.bottom:
+        prompt = st.chat_input("Ask about space law, e.g. “Who is liable for damage caused by a space object?”")
+    if not history and not (prompt and prompt.strip()):
+        st.info(
+            "Try: “Which organizations deal with space security?” · “Who wrote about anti-satellite "
+            "weapons?” · “Can states place nuclear weapons in orbit?”",
+            icon=":material/lightbulb:",
+        )
+    for i, entry in enumerate(history):
+        _render_turn(i, entry, current)
+    if prompt is not None and prompt.strip():  # an empty message does nothing
+        with st.chat_message("user"):
+            st.markdown(md_escape(prompt if len(prompt) <= 300 else prompt[:300] + "…"))
+        with st.chat_message("assistant"):
+            with st.spinner("Searching the corpus…"):
+                entry = ask(current, prompt, settings)
+            history.append(entry)
+            render_answer(len(history) - 1, entry, current)
+    if current is not engine:
+        st.rerun()  # a new build: redraw the page (sidebar counts, document filter) from it
+
+
+def _current_engine(engine: Engine | None) -> Engine | None:
+    """The engine of the index build that is current now; ``engine`` if none can be loaded (the
+    page, drawn by ``get_engine``, shows why)."""
+    corpus, index_dir, model = _settings()
+    try:
+        return load_engine(str(index_dir), str(corpus), model, current_build(index_dir).name)
+    except QAError:
+        return engine
 
 
 def _render_turn(i: int, entry: dict[str, Any], engine: Engine | None) -> None:

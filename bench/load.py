@@ -74,10 +74,12 @@ The edit inserts a section before `{INSERT_BEFORE}` of `{CHANGED_DOC}`, moving e
 question of each user, "{PROBE}", can only be answered from the new text, and is asked once the reindex is
 over. Users get answerable and unanswerable questions of `tests/data/eval.jsonl`, mixed.
 
-Latency: from pressing Enter to the answer (or abstention) drawn in the page; for the engine, the `Engine.ask`
-call. Citation verdicts (`citation_verdict`): *current* = the quote is the current text at its offsets;
-*previous* = it is the text before the edit at its offsets (answered from the old build), flagged as from a
-changed source if asked after the edit; *unflagged* = such a citation without the flag; *wrong* = in neither
+Latency: from pressing Enter to the answer (or abstention) drawn in the page, on the page's own clock (the
+Enter keydown's time stamp to the animation frame after the answer's element appears, seen by a
+MutationObserver; `tests/e2e/appdriver.py`); for the engine, the `Engine.ask` call. Citation verdicts
+(`citation_verdict`): *current* = the quote is the current text at its offsets; *previous* = it is the text
+before the edit at its offsets (answered from the old build), flagged as from a changed source if asked
+after the edit; *unflagged* = such a citation without the flag; *wrong* = in neither
 text. Bad citations = unflagged + wrong. In the browser, the quote is read from its quote box and the document
 and offsets from the citation's share link (`?doc=…&start=…&end=…`); the texts are each index's canonical
 text. The engine part also requires every quote to be the answering engine's own canonical text at its offsets."""
@@ -345,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         details,
         "Where the browser part's time goes: CPU seconds of the `streamlit run` process and of Chromium (with "
         "Playwright's driver) over each run, per question, and the time the app itself reports under each answer "
-        "(waiting for its one-question-at-a-time lock plus `Engine.ask`). CPU-bound = users at once x (server + "
+        "(its `Engine.ask` call, slowed by the rest of the load). CPU-bound = users at once x (server + "
         "Chromium CPU per question) / cores: what a question takes if that work shares this machine's cores evenly "
         "and nothing else runs (Chromium's part includes drawing pages while they wait, so it is an estimate, "
         "not a floor).",

@@ -44,7 +44,7 @@ class Turn:
     question: str
     submitted: float  # time.perf_counter() at submit
     seconds: float | None = None
-    app_ms: float | None = None  # the time the app reports for the answer (waiting for its lock + Engine.ask)
+    app_ms: float | None = None  # the time the app reports for the answer (Engine.ask in the server)
     error: str | None = None
     abstained: bool = False
     citations: list[Shown] = field(default_factory=list)

@@ -109,7 +109,8 @@ def run_timed(cmd: Sequence[str], *, cwd: Path = ROOT, env: dict[str, str] | Non
 
 def cli_index(corpus: Path, index: Path, *, full: bool, ray: str | None = None) -> tuple[Run, dict]:
     """``python -m qa index`` timed in a child process (on a Ray cluster at ``ray``), and the manifest it wrote."""
-    cmd = [sys.executable, "-m", "qa", "index", "--corpus", str(corpus), "--index", str(index)]
+    # --nice 0: timed at the priority its floors run at (qa index lowers its own by default).
+    cmd = [sys.executable, "-m", "qa", "index", "--nice", "0", "--corpus", str(corpus), "--index", str(index)]
     run = run_timed(cmd + (["--full"] if full else []) + (["--ray", ray] if ray else []))
     manifest = json.loads((index / (index / "CURRENT").read_text().strip() / "manifest.json").read_text())
     return run, manifest

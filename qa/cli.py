@@ -9,6 +9,7 @@ Errors print one line and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -31,6 +32,9 @@ from qa.retrieval import DEFAULT_K
 from qa.types import Answer
 
 EXIT_USAGE = 2
+# `qa index` is batch work, often run while the app answers questions on the same machine: at this
+# niceness the kernel gives those the CPU first (docs/reliability.md); on an idle machine it changes nothing.
+INDEX_NICENESS = 10
 
 
 class _Parser(argparse.ArgumentParser):
@@ -72,6 +76,9 @@ def make_parser() -> argparse.ArgumentParser:
                    help="embed on a Ray cluster (needs requirements-cluster.txt): 'local' starts a private "
                         "runtime here, 'auto' joins the cluster `ray start` made, 'ray://HOST:10001' a remote "
                         "one; the index written is the same (default: $QA_RAY_ADDRESS, else no Ray)")
+    p.add_argument("--nice", type=int, default=INDEX_NICENESS, metavar="N",
+                   help=f"CPU priority to build at, as in nice(1) (default {INDEX_NICENESS}: below the app "
+                        "answering questions on the same machine; 0 keeps the current priority)")
 
     p = sub.add_parser("ask", help="answer questions with verbatim quotes and citations",
                        description="Answer each QUESTION with a verbatim quote and numbered citations.")
@@ -200,7 +207,20 @@ def _chunks(n: int) -> str:
     return f"{n:,} chunk" + ("" if n == 1 else "s")
 
 
+def lower_priority(niceness: int) -> None:
+    """Run at least ``niceness`` nice from now on; never less nice than now."""
+    if niceness <= 0 or not hasattr(os, "setpriority") or os.getpriority(os.PRIO_PROCESS, 0) >= niceness:
+        return  # setpriority is POSIX only
+    # On Linux the niceness is per thread and new threads inherit it: set it on the threads
+    # running already (numpy starts some on import) as well as on this one.
+    tasks = Path("/proc/self/task")
+    for tid in sorted(int(t.name) for t in tasks.iterdir()) if tasks.is_dir() else [0]:
+        with contextlib.suppress(ProcessLookupError):  # a thread that has ended meanwhile
+            os.setpriority(os.PRIO_PROCESS, tid, niceness)
+
+
 def cmd_index(args) -> int:
+    lower_priority(args.nice)  # before the model's worker threads start
     _build(args, full=args.full, max_mb=args.max_mb)
     return 0
 

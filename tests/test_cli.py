@@ -20,6 +20,15 @@ def env(tiny_corpus, tmp_path, monkeypatch):
     return tiny_corpus, tmp_path / "idx"
 
 
+@pytest.fixture(autouse=True)
+def priorities(monkeypatch) -> list[int]:
+    """The niceness ``qa index`` asks for, recorded instead of applied to the test process."""
+    asked: list[int] = []
+    monkeypatch.setattr(os, "getpriority", lambda which, who: 0)
+    monkeypatch.setattr(os, "setpriority", lambda which, who, value: asked.append(value))
+    return asked
+
+
 def run(capsys, *argv):
     code = main(list(argv))
     out, err = capsys.readouterr()
@@ -59,6 +68,16 @@ def test_ask_text_output(env, capsys):
     assert code == 0 and "[1]" in out and "Article II" in out
     code, out, _ = run(capsys, "ask", "zzzz qqqq")
     assert "The corpus does not answer this." in out and "Closest passages" in out
+
+
+def test_index_runs_below_normal_priority_unless_told(env, capsys, priorities, monkeypatch):
+    assert run(capsys, "index")[0] == 0
+    assert priorities and set(priorities) == {10}  # every thread of the process
+    asked = len(priorities)
+    assert run(capsys, "index", "--nice", "0")[0] == 0
+    monkeypatch.setattr(os, "getpriority", lambda which, who: 15)  # already nicer: left as it is
+    assert run(capsys, "index")[0] == 0
+    assert len(priorities) == asked
 
 
 def test_index_reports_counts(env, capsys):

@@ -126,27 +126,44 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, started: float) -
     raise AppStartError(f"streamlit did not answer {url} within {SERVER_START_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
 
 
+# Measured in the page, on the page's clock: from the Enter keydown (``event.timeStamp``) to the first
+# animation frame in which the answer (``done`` inside chat message ``index``) is in the layout. The
+# watch is armed before the key is pressed, and a MutationObserver sees the element the moment it is
+# inserted. Playwright's own waits poll with a back-off of up to 500 ms (``retryWithProgressAndBackoff``),
+# which would land in the measured time, and a Python clock would add the driver's delay in sending
+# the key and in hearing back, which grows when one driver runs many pages.
+_ARM = """([index, done, timeoutMs]) => { window.__qaDrawn = new Promise((resolve, reject) => {
+  let enter = null;
+  document.addEventListener('keydown', e => { if (e.key === 'Enter') enter = e.timeStamp; },
+                            {capture: true, once: true});
+  const found = () => {
+    const msg = document.querySelectorAll('[data-testid="stChatMessage"]')[index];
+    const el = msg && msg.querySelector(done);
+    return enter !== null && !!el && el.getClientRects().length > 0;
+  };
+  const seen = new MutationObserver(() => {
+    if (found()) { seen.disconnect(); requestAnimationFrame(t => resolve((t - enter) / 1000)); }
+  });
+  seen.observe(document.body, {childList: true, subtree: true, attributes: true, characterData: true});
+  setTimeout(() => { seen.disconnect(); reject(new Error(`no answer drawn within ${timeoutMs} ms`)); }, timeoutMs);
+}); }"""
+
+
 def ask(page, question: str, timeout_ms: int, *, done: str = ANSWER_OR_ABSTENTION) -> float:
-    """Type a question, wait for its answer (or abstention: ``done``) to render; seconds taken."""
-    messages = page.get_by_test_id(CHAT_MESSAGE)
-    before = messages.count()
+    """Type a question, wait for its answer (or abstention: ``done``) to be drawn; seconds taken (see ``_ARM``)."""
+    before = page.get_by_test_id(CHAT_MESSAGE).count()
     box = page.get_by_test_id(CHAT_INPUT)
     box.fill(question)
-    t0 = time.perf_counter()
+    page.evaluate(_ARM, [before + 1, done, timeout_ms])
     box.press("Enter")
-    # wait_for watches the page continuously; expect() retries at growing intervals (up to 1 s),
-    # which would add up to a second to the measured time.
-    messages.nth(before + 1).locator(done).first.wait_for(state="visible", timeout=timeout_ms)
-    return time.perf_counter() - t0
+    return page.evaluate("() => window.__qaDrawn")
 
 
 async def ask_async(page, question: str, timeout_ms: int, *, done: str = ANSWER_OR_ABSTENTION) -> float:
     """``ask`` for Playwright's async API (many pages driven from one thread); ``done`` is what ends the wait."""
-    messages = page.get_by_test_id(CHAT_MESSAGE)
-    before = await messages.count()
+    before = await page.get_by_test_id(CHAT_MESSAGE).count()
     box = page.get_by_test_id(CHAT_INPUT)
     await box.fill(question)
-    t0 = time.perf_counter()
+    await page.evaluate(_ARM, [before + 1, done, timeout_ms])
     await box.press("Enter")
-    await messages.nth(before + 1).locator(done).first.wait_for(state="visible", timeout=timeout_ms)
-    return time.perf_counter() - t0
+    return await page.evaluate("() => window.__qaDrawn")

@@ -7,14 +7,20 @@ Data (../shared/train, never the test sets in ../shared/bench or tests/data):
     (negatives: the unanswerable case), the article title as the span's locator;
   * SelQA dev+test: its labelled candidate sentences, section as locator;
   * COVID-QA: the sentence holding the answer, two nearby ones and one far away.
-Articles whose title hashes into the dev bucket are held out of SQuAD for choosing
-the checkpoint (sentence hit@1 with the oracle paragraph, as the issue measures).
+With ``--hard``, a SQuAD question's random other-paragraph negative gives way to two
+mined by BM25 over all training sentences (``HardNegatives``): the best match from another
+paragraph of its article and from another article, the distractors the product's
+retrieval puts before the selector.
+Articles whose title hashes into the dev bucket are held out of SQuAD (negatives
+included) for choosing the checkpoint: sentence hit@1 with the oracle paragraph, as the
+issue measures, and "open" hit@1 with three other-article BM25 sentences added.
 
 Seeded; checkpoints (safetensors + JSON, no pickle) every --every steps so a killed
 run resumes where it stopped with the same data order; a progress bar with ETA. The
 result goes to models/answer-selector/ as fp16 safetensors with a model card.
 
     .venv/bin/python bench/train_selector.py --steps 1000          # about an hour on 2 cores
+    make train-selector                                            # the shipped model's four stages
 """
 
 from __future__ import annotations

@@ -541,10 +541,15 @@ def _answer_tools(i: int, entry: dict[str, Any]) -> None:
                 width="stretch",
                 column_config={
                     "probability": st.column_config.ProgressColumn(
-                        "probability", help="Calibrated probability that the span answers (selector + features)",
-                        min_value=0.0, max_value=1.0, format="%.3f"),
+                        "probability",
+                        help="Calibrated probability that the span answers (selector + features)",
+                        min_value=0.0,
+                        max_value=1.0,
+                        format="%.3f",
+                    ),
                     "selector": st.column_config.NumberColumn(
-                        "selector", help="The learned selector's own probability", format="%.3f"),
+                        "selector", help="The learned selector's own probability", format="%.3f"
+                    ),
                     "score": st.column_config.NumberColumn("feature score", format="%.3f"),
                     "text": st.column_config.TextColumn("candidate span", width="large"),
                 },

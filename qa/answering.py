@@ -98,8 +98,11 @@ def year_match(question: str, ref: Reference | None) -> float:
 # about the word is often the answer ("without registering them?" - "shall register").
 # "non-self-governing" (more than one hyphen) is left as it is: excluding "self" would
 # penalise the very sentences on self-government it asks about.
-_NEGATION = re.compile(r"\b(non[-\u2010\u2011\u2013]|without\s+(?:(?:any|an?|the|its|their|being|having|prior|"
-                       r"further)\s+)*)([a-z]{3,})\b(?![-\u2010\u2011\u2013]\w)", re.I)
+_NEGATION = re.compile(
+    r"\b(non[-\u2010\u2011\u2013]|without\s+(?:(?:any|an?|the|its|their|being|having|prior|"
+    r"further)\s+)*)([a-z]{3,})\b(?![-\u2010\u2011\u2013]\w)",
+    re.I,
+)
 
 
 def _negator(m: re.Match) -> str:
@@ -107,7 +110,7 @@ def _negator(m: re.Match) -> str:
 
 
 def join_negations(text: str) -> str:
-    """"non-procedural" -> "nonprocedural", "without the consent" -> "withoutconsent"."""
+    """ "non-procedural" -> "nonprocedural", "without the consent" -> "withoutconsent"."""
     return _NEGATION.sub(lambda m: _negator(m) + m.group(2), text)
 
 
@@ -121,8 +124,9 @@ class QuestionTerms:
     excluded: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-def question_terms(question: str, tokenize: Callable[[list[str]], list[list[str]]],
-                   idf: Callable[[str], float]) -> QuestionTerms:
+def question_terms(
+    question: str, tokenize: Callable[[list[str]], list[list[str]]], idf: Callable[[str], float]
+) -> QuestionTerms:
     # "non" and "without" stay terms of their own; the negated word gives way to the phrase,
     # unless the question also uses it plainly ("What Doctor Who was written without Doctor
     # Who in it?").
@@ -178,8 +182,31 @@ def candidates_from(hits: Sequence[Hit]) -> list[_Span]:
 # what it asks about, and the BM25 stop list keeps them; a candidate should not
 # score for containing "have". (Dropping the wh-words too made abstention worse:
 # they match nothing, so removing them lifts every candidate's overlap alike.)
-_AUXILIARIES = frozenset({"do", "doe", "did", "have", "has", "had", "is", "are", "was", "were", "be", "been",
-                          "can", "could", "may", "might", "must", "shall", "should", "will", "would"})
+_AUXILIARIES = frozenset(
+    {
+        "do",
+        "doe",
+        "did",
+        "have",
+        "has",
+        "had",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "can",
+        "could",
+        "may",
+        "might",
+        "must",
+        "shall",
+        "should",
+        "will",
+        "would",
+    }
+)
 
 
 def lexical_overlap(question: QuestionTerms, candidate_terms: set[str], joined_terms: set[str] | None = None) -> float:
@@ -200,49 +227,68 @@ def lexical_overlap(question: QuestionTerms, candidate_terms: set[str], joined_t
     matched = sum(w for t, w in question.weights.items() if t in terms)
     # A candidate that also negates the word ("governmental agencies or non-governmental
     # entities") covers the negated case too and is not penalised.
-    contradicted = sum(question.weights[phrase] for word, phrase in question.excluded.items()
-                       if word in joined and phrase not in joined)
+    contradicted = sum(
+        question.weights[phrase]
+        for word, phrase in question.excluded.items()
+        if word in joined and phrase not in joined
+    )
     return (matched - contradicted) / total
 
 
 _WHEN = re.compile(r"^\s*(when|in what year|what year|on what date|what date|since when)\b", re.I)
 _HOW_MANY = re.compile(r"\b(how (many|much|long|often)|what (number|percentage|share|majority))\b", re.I)
-_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b|\b(January|February|March|April|May|June|July|August|"
-                   r"September|October|November|December)\b")
-_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
-                     r"twenty|thirty|hundred|thousand|half|third|majority)\b", re.I)
+_DATE = re.compile(
+    r"\b(1[5-9]\d\d|20\d\d)\b|\b(January|February|March|April|May|June|July|August|"
+    r"September|October|November|December)\b"
+)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
+    r"twenty|thirty|hundred|thousand|half|third|majority)\b",
+    re.I,
+)
 
 
 # The noun a "how many" question counts: "How many members ..." -> "members".
-_COUNTED = re.compile(r"\bhow many\s+(?:\w+\s+)??([a-z]{3,})\b(?=\s+(?:are|is|does|do|did|can|may|must|shall|"
-                      r"sit|serve|have|has|were|was|make|in|on|of)\b)", re.I)
+_COUNTED = re.compile(
+    r"\bhow many\s+(?:\w+\s+)??([a-z]{3,})\b(?=\s+(?:are|is|does|do|did|can|may|must|shall|"
+    r"sit|serve|have|has|were|was|make|in|on|of)\b)",
+    re.I,
+)
 _LEADING_ENUMERATOR = re.compile(r"^\s*\(?(?:[0-9]{1,3}|[a-z]|[ivx]{1,4})[.)]\s+")
 
 
 # A question after a time limit, and the span of time that answers it.
-_DURATION_Q = re.compile(r"\b(deadline|time[- ]limit|how (long|soon)|within what (period|time)|what period)\b",
-                         re.I)
-_DURATION = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|eighteen|"
-                       r"twenty|thirty|forty|fifty|sixty|ninety|hundred)(?:\s*\(\d+\))?[\s-]+(?:\w+\s+)?"
-                       r"(years?|months?|weeks?|days?|hours?)\b", re.I)
+_DURATION_Q = re.compile(r"\b(deadline|time[- ]limit|how (long|soon)|within what (period|time)|what period)\b", re.I)
+_DURATION = re.compile(
+    r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|eighteen|"
+    r"twenty|thirty|forty|fifty|sixty|ninety|hundred)(?:\s*\(\d+\))?[\s-]+(?:\w+\s+)?"
+    r"(years?|months?|weeks?|days?|hours?)\b",
+    re.I,
+)
 
 
 # "Who is the current Secretary-General?" asks who holds an office now, which a text
 # answers only if it says when it speaks of; a treaty's timeless "shall be appointed"
 # tells how, not who. Only such who-questions: "What are the current rules on liability?"
 # is answered by the treaty itself, and "current ctenophora" is no question of time.
-_PRESENT_Q = re.compile(r"^\s*who\s+(?:is|are|was|were)\s+(?:the\s+|its\s+|their\s+)?(?:current|incumbent)\b",
-                        re.I)
-_TIME_ANCHOR = re.compile(r"\b(today|nowadays|now|currently|at present|recently|presently|this year)\b|"
-                          + _YEAR.pattern, re.I)
+_PRESENT_Q = re.compile(r"^\s*who\s+(?:is|are|was|were)\s+(?:the\s+|its\s+|their\s+)?(?:current|incumbent)\b", re.I)
+_TIME_ANCHOR = re.compile(
+    r"\b(today|nowadays|now|currently|at present|recently|presently|this year)\b|" + _YEAR.pattern, re.I
+)
 
 
 # A question after how a text describes or defines something, and the wording that
 # answers it: "regard astronauts as envoys of mankind", "'launching State' means".
-_DEFINE_Q = re.compile(r"\bhow\s+(?:do|does|did)\b.*\b(?:describe|define|characteri[sz]e|call|regard|refer\s+to)\b"
-                       r"|\bwhat\s+(?:is|are)\s+(?:meant\s+by|the\s+definition\s+of)\b", re.I)
-_DEFINITION = re.compile(r"\b(?:regard\w*|consider\w*|treat\w*|describ\w*|defin\w*|call\w*|known)\b[^.;:]{0,60}?\bas\b"
-                         r"|\bmeans\b|\bshall\s+mean\b|\bis\s+defined\b", re.I)
+_DEFINE_Q = re.compile(
+    r"\bhow\s+(?:do|does|did)\b.*\b(?:describe|define|characteri[sz]e|call|regard|refer\s+to)\b"
+    r"|\bwhat\s+(?:is|are)\s+(?:meant\s+by|the\s+definition\s+of)\b",
+    re.I,
+)
+_DEFINITION = re.compile(
+    r"\b(?:regard\w*|consider\w*|treat\w*|describ\w*|defin\w*|call\w*|known)\b[^.;:]{0,60}?\bas\b"
+    r"|\bmeans\b|\bshall\s+mean\b|\bis\s+defined\b",
+    re.I,
+)
 
 
 def answer_type_match(question: str, candidate: str) -> float:
@@ -275,7 +321,7 @@ def answer_type_match(question: str, candidate: str) -> float:
         return 1.0
     stem = asked.group(1).lower()[:5]
     for m in _NUMBER.finditer(candidate):
-        following = candidate[m.end():m.end() + 40].lower().split()[:2]
+        following = candidate[m.end() : m.end() + 40].lower().split()[:2]
         if any(w.startswith(stem) for w in following):
             return 1.0
     return 0.5
@@ -311,7 +357,7 @@ def score_candidates(
     spans = candidates_from(hits)
     if not spans:
         return []
-    texts = [documents[c.chunk.doc_id].text[c.start:c.end] for c in spans]
+    texts = [documents[c.chunk.doc_id].text[c.start : c.end] for c in spans]
     q_terms = question_terms(question, tokenize, idf)
     # The locator counts as context: "Liability Convention › Article XV" tells which
     # treaty a sentence belongs to, which the sentence itself rarely repeats.
@@ -348,11 +394,30 @@ def score_candidates(
             ref = references(c.chunk.ref_id or "")
             source = 1.0 if source_q or names_an_author(question, ref) else -1.0
             kind += year_match(question, ref)
-        score = (weights.semantic * float(semantic[i]) + weights.lexical * lexical[i]
-                 + weights.passage * passage[i] + weights.answer_type * kind + weights.source * source)
-        out.append(Candidate(c.chunk.doc_id, c.chunk.chunk_id, c.start, c.end, texts[i],
-                             round(score, 6), round(float(semantic[i]), 6), round(lexical[i], 6),
-                             round(passage[i], 6), c.is_reference, kind, source, c.chunk.locator))
+        score = (
+            weights.semantic * float(semantic[i])
+            + weights.lexical * lexical[i]
+            + weights.passage * passage[i]
+            + weights.answer_type * kind
+            + weights.source * source
+        )
+        out.append(
+            Candidate(
+                c.chunk.doc_id,
+                c.chunk.chunk_id,
+                c.start,
+                c.end,
+                texts[i],
+                round(score, 6),
+                round(float(semantic[i]), 6),
+                round(lexical[i], 6),
+                round(passage[i], 6),
+                c.is_reference,
+                kind,
+                source,
+                c.chunk.locator,
+            )
+        )
     out.sort(key=lambda c: -c.score)
     return out
 
@@ -389,18 +454,22 @@ Select = Callable[[str, Sequence[str]], np.ndarray]
 DEFAULT_THRESHOLD = Combination.threshold
 
 
-def select_candidates(question: str, scored: Sequence[Candidate], select: Select,
-                      combination: Combination) -> list[Candidate]:
+def select_candidates(
+    question: str, scored: Sequence[Candidate], select: Select, combination: Combination
+) -> list[Candidate]:
     """The best ``combination.rerank`` candidates with the selector's probability and
     the combined probability filled in, most probable first."""
-    top = list(scored[:combination.rerank])
+    top = list(scored[: combination.rerank])
     if not top:
         return []
     logits = np.asarray(select(question, [selector_input(c.locator, c.text) for c in top]), dtype=np.float64)
     sel = [_sigmoid(float(z)) for z in logits]
-    out = [dataclasses.replace(c, selector=round(p, 6),
-                               probability=round(combination.probability(combination.rank(c, p)), 6))
-           for c, p in zip(top, sel, strict=True)]
+    out = [
+        dataclasses.replace(
+            c, selector=round(p, 6), probability=round(combination.probability(combination.rank(c, p)), 6)
+        )
+        for c, p in zip(top, sel, strict=True)
+    ]
     out.sort(key=lambda c: -(c.probability or 0.0))
     return out
 
@@ -448,12 +517,28 @@ def answer_question(
             and how that becomes the confidence.
     """
     passages = tuple(_passage(h, documents) for h in hits)
-    scored = score_candidates(question, hits, documents, question_vector=question_vector, encode=encode,
-                              tokenize=tokenize, idf=idf, span_vectors=span_vectors, references=references,
-                              weights=weights)
+    scored = score_candidates(
+        question,
+        hits,
+        documents,
+        question_vector=question_vector,
+        encode=encode,
+        tokenize=tokenize,
+        idf=idf,
+        span_vectors=span_vectors,
+        references=references,
+        weights=weights,
+    )
     if not scored:
-        return Answer(question, "", True, 0.0, (), passages,
-                      {"threshold": threshold, "candidates": [], "reason": "no passages retrieved"})
+        return Answer(
+            question,
+            "",
+            True,
+            0.0,
+            (),
+            passages,
+            {"threshold": threshold, "candidates": [], "reason": "no passages retrieved"},
+        )
     explain = {
         "threshold": threshold,
         "weights": dataclasses.asdict(weights),
@@ -498,8 +583,8 @@ def extend_span(text: str, start: int, end: int, chunk: Chunk) -> tuple[int, int
     if chunk.ref_id:
         return start, end
     span = text[start:end].rstrip()
-    rest = split_sentences(text[end:chunk.end], end)
-    if rest and _ANAPHOR.match(text[rest[0][0]:rest[0][1]]) and rest[0][1] - rest[0][0] < LONG_SENTENCE:
+    rest = split_sentences(text[end : chunk.end], end)
+    if rest and _ANAPHOR.match(text[rest[0][0] : rest[0][1]]) and rest[0][1] - rest[0][0] < LONG_SENTENCE:
         # "... may decide what measures are to be employed. These may include ..." -- the
         # next sentence refers back to this one and carries its content.
         return start, rest[0][1]
@@ -535,16 +620,28 @@ def _enumerator_kind(sentence: str) -> str:
 
 
 def _explain_row(c: Candidate) -> dict:
-    return {"doc_id": c.doc_id, "start": c.start, "end": c.end, "text": c.text, "score": c.score,
-            "semantic": c.semantic, "lexical": c.lexical, "passage": c.passage,
-            "answer_type": c.answer_type, "source": c.source, "reference": c.is_reference,
-            "selector": c.selector, "probability": c.probability}
+    return {
+        "doc_id": c.doc_id,
+        "start": c.start,
+        "end": c.end,
+        "text": c.text,
+        "score": c.score,
+        "semantic": c.semantic,
+        "lexical": c.lexical,
+        "passage": c.passage,
+        "answer_type": c.answer_type,
+        "source": c.source,
+        "reference": c.is_reference,
+        "selector": c.selector,
+        "probability": c.probability,
+    }
 
 
 def _passage(hit: Hit, documents: dict[str, Document]) -> Passage:
     c = hit.chunk
-    return Passage(c.doc_id, c.chunk_id, documents[c.doc_id].title, c.locator, c.text, c.start, c.end,
-                   round(hit.score, 6))
+    return Passage(
+        c.doc_id, c.chunk_id, documents[c.doc_id].title, c.locator, c.text, c.start, c.end, round(hit.score, 6)
+    )
 
 
 _DOC_FIELDS = ("title", "type", "date", "authors", "year", "doi", "un_symbol", "source", "url", "keywords")
@@ -556,9 +653,18 @@ def _citation(n, cand: Candidate, start, end, documents, chunk: Chunk, reference
     meta.setdefault("title", doc.title)
     if chunk.ref_id and (ref := references(chunk.ref_id)):
         meta = {"document": doc.title, "reference": ref.n, **ref.metadata()}
-    return Citation(n=n, doc_id=doc.doc_id, title=doc.title, locator=chunk.locator,
-                    quote=doc.text[start:end], start=start, end=end, score=round(score, 6),
-                    metadata=meta, stale=stale(doc.doc_id))
+    return Citation(
+        n=n,
+        doc_id=doc.doc_id,
+        title=doc.title,
+        locator=chunk.locator,
+        quote=doc.text[start:end],
+        start=start,
+        end=end,
+        score=round(score, 6),
+        metadata=meta,
+        stale=stale(doc.doc_id),
+    )
 
 
 def idf_lookup(bm25) -> Callable[[str], float]:

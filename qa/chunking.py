@@ -70,8 +70,12 @@ def chunk_document(
 ) -> list[Chunk]:
     """Split one document; every chunk satisfies ``doc.text[c.start:c.end] == c.text``."""
     splitter = RecursiveCharacterTextSplitter(
-        chunk_size=chunk_size, chunk_overlap=chunk_overlap, separators=_SEPARATORS,
-        keep_separator="end", add_start_index=True, strip_whitespace=True,
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+        separators=_SEPARATORS,
+        keep_separator="end",
+        add_start_index=True,
+        strip_whitespace=True,
     )
     ref_spans = {(r.start, r.end): r for r in doc.references}
     chunks: list[Chunk] = []
@@ -80,8 +84,17 @@ def chunk_document(
         refs = [r for r in doc.references if start <= r.start and r.end <= end]
         if refs:
             for r in refs:
-                chunks.append(Chunk(f"{doc.doc_id}:{r.start}", doc.doc_id, r.raw, r.start, r.end,
-                                    f"{short_title(doc)} › Reference {r.n}", ref_id=r.ref_id))
+                chunks.append(
+                    Chunk(
+                        f"{doc.doc_id}:{r.start}",
+                        doc.doc_id,
+                        r.raw,
+                        r.start,
+                        r.end,
+                        f"{short_title(doc)} › Reference {r.n}",
+                        ref_id=r.ref_id,
+                    )
+                )
             continue
         if not body.strip():
             continue
@@ -89,7 +102,7 @@ def chunk_document(
             s = start + piece.metadata["start_index"]
             e = s + len(piece.page_content)
             chunks.append(Chunk(f"{doc.doc_id}:{s}", doc.doc_id, piece.page_content, s, e, path))
-    assert all(doc.text[c.start:c.end] == c.text for c in chunks), doc.doc_id
+    assert all(doc.text[c.start : c.end] == c.text for c in chunks), doc.doc_id
     assert len(ref_spans) == sum(1 for c in chunks if c.ref_id), doc.doc_id
     return chunks
 

@@ -44,13 +44,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--corpus", type=Path, default=None, metavar="DIR",
-                   help="corpus folder (default: $QA_CORPUS or corpus/)")
-    p.add_argument("--index", type=Path, default=None, metavar="DIR",
-                   help="index folder (default: $QA_INDEX or embeddings/)")
-    p.add_argument("--model", default=None,
-                   help="embedding model: all-MiniLM-L6-v2 (default, bundled), a local "
-                        "sentence-transformers folder, or 'hash' (tests only); also $QA_MODEL")
+    p.add_argument(
+        "--corpus", type=Path, default=None, metavar="DIR", help="corpus folder (default: $QA_CORPUS or corpus/)"
+    )
+    p.add_argument(
+        "--index", type=Path, default=None, metavar="DIR", help="index folder (default: $QA_INDEX or embeddings/)"
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="embedding model: all-MiniLM-L6-v2 (default, bundled), a local "
+        "sentence-transformers folder, or 'hash' (tests only); also $QA_MODEL",
+    )
 
 
 def _span(value: str) -> tuple[int, int]:
@@ -67,69 +72,112 @@ def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="qa", description="Offline extractive question answering with citations.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("index", help="build or update the index (only changed documents are embedded)",
-                       description="Build or update the index of the corpus folder.")
+    p = sub.add_parser(
+        "index",
+        help="build or update the index (only changed documents are embedded)",
+        description="Build or update the index of the corpus folder.",
+    )
     _common(p)
     p.add_argument("--full", action="store_true", help="re-embed everything instead of reusing vectors")
     p.add_argument("--max-mb", type=float, default=50, help="skip files larger than this (default 50)")
-    p.add_argument("--ray", default=None, metavar="ADDRESS",
-                   help="embed on a Ray cluster (needs requirements-cluster.txt): 'local' starts a private "
-                        "runtime here, 'auto' joins the cluster `ray start` made, 'ray://HOST:10001' a remote "
-                        "one; the index written is the same (default: $QA_RAY_ADDRESS, else no Ray)")
-    p.add_argument("--nice", type=int, default=INDEX_NICENESS, metavar="N",
-                   help=f"CPU priority to build at, as in nice(1) (default {INDEX_NICENESS}: below the app "
-                        "answering questions on the same machine; 0 keeps the current priority)")
+    p.add_argument(
+        "--ray",
+        default=None,
+        metavar="ADDRESS",
+        help="embed on a Ray cluster (needs requirements-cluster.txt): 'local' starts a private "
+        "runtime here, 'auto' joins the cluster `ray start` made, 'ray://HOST:10001' a remote "
+        "one; the index written is the same (default: $QA_RAY_ADDRESS, else no Ray)",
+    )
+    p.add_argument(
+        "--nice",
+        type=int,
+        default=INDEX_NICENESS,
+        metavar="N",
+        help=f"CPU priority to build at, as in nice(1) (default {INDEX_NICENESS}: below the app "
+        "answering questions on the same machine; 0 keeps the current priority)",
+    )
 
-    p = sub.add_parser("ask", help="answer questions with verbatim quotes and citations",
-                       description="Answer each QUESTION with a verbatim quote and numbered citations.")
+    p = sub.add_parser(
+        "ask",
+        help="answer questions with verbatim quotes and citations",
+        description="Answer each QUESTION with a verbatim quote and numbered citations.",
+    )
     _common(p)
     p.add_argument("questions", nargs="+", metavar="QUESTION", help="question(s) in plain English")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object per question, one per line")
-    out.add_argument("--markdown", action="store_true",
-                     help="Markdown with footnote citations and full reference entries (the app's export)")
+    out.add_argument(
+        "--markdown",
+        action="store_true",
+        help="Markdown with footnote citations and full reference entries (the app's export)",
+    )
     p.add_argument("-k", type=int, default=DEFAULT_K, help=f"passages to retrieve (default {DEFAULT_K})")
-    p.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid",
-                   help="retrieval: hybrid (default), dense only, or lexical (BM25) only")
+    p.add_argument(
+        "--mode",
+        choices=["hybrid", "dense", "lexical"],
+        default="hybrid",
+        help="retrieval: hybrid (default), dense only, or lexical (BM25) only",
+    )
 
-    p = sub.add_parser("show", help="print a document's canonical text and metadata",
-                       description="Print the canonical text (what citation offsets index into).")
+    p = sub.add_parser(
+        "show",
+        help="print a document's canonical text and metadata",
+        description="Print the canonical text (what citation offsets index into).",
+    )
     _common(p)
     p.add_argument("doc_id", metavar="DOC_ID")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print {doc_id, title, text, metadata}")
-    out.add_argument("--span", type=_span, metavar="START:END",
-                     help="check that characters START:END of the indexed text still stand there in the "
-                          "current file (the app's Verify in source); exit 1 unless verified")
+    out.add_argument(
+        "--span",
+        type=_span,
+        metavar="START:END",
+        help="check that characters START:END of the indexed text still stand there in the "
+        "current file (the app's Verify in source); exit 1 unless verified",
+    )
 
-    p = sub.add_parser("sources", help="list documents and parsed reference records",
-                       description="List every document and reference record; unparsed ones are flagged.")
+    p = sub.add_parser(
+        "sources",
+        help="list documents and parsed reference records",
+        description="List every document and reference record; unparsed ones are flagged.",
+    )
     _common(p)
     p.add_argument("--json", action="store_true", help="JSON Lines output")
 
-    p = sub.add_parser("eval", help="score the answerer on a question set",
-                       description="Run a question set (JSON Lines {question, gold, answerable} or "
-                                   "SQuAD JSON) and print answer hit rate, Recall@k, MRR, abstention "
-                                   "accuracy and citation exactness.")
+    p = sub.add_parser(
+        "eval",
+        help="score the answerer on a question set",
+        description="Run a question set (JSON Lines {question, gold, answerable} or "
+        "SQuAD JSON) and print answer hit rate, Recall@k, MRR, abstention "
+        "accuracy and citation exactness.",
+    )
     _common(p)
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("-k", type=int, default=DEFAULT_K, help=f"passages to retrieve (default {DEFAULT_K})")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--failures", action="store_true", help="list the questions answered wrongly")
 
-    p = sub.add_parser("add", help="copy files or folders into the corpus and index them",
-                       description="Copy PATHs into the corpus folder and update the index.")
+    p = sub.add_parser(
+        "add",
+        help="copy files or folders into the corpus and index them",
+        description="Copy PATHs into the corpus folder and update the index.",
+    )
     _common(p)
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
 
-    p = sub.add_parser("remove", help="remove a document from the corpus and the index",
-                       description="Delete DOC_ID's file from the corpus folder and update the index.")
+    p = sub.add_parser(
+        "remove",
+        help="remove a document from the corpus and the index",
+        description="Delete DOC_ID's file from the corpus folder and update the index.",
+    )
     _common(p)
     p.add_argument("doc_id", metavar="DOC_ID")
 
-    p = sub.add_parser("verify", help="check the index against the corpus; non-zero exit if stale",
-                       description="Check every chunk's offsets and every document's hash against "
-                                   "the corpus folder.")
+    p = sub.add_parser(
+        "verify",
+        help="check the index against the corpus; non-zero exit if stale",
+        description="Check every chunk's offsets and every document's hash against the corpus folder.",
+    )
     _common(p)
     return parser
 
@@ -171,18 +219,27 @@ def _progress():
 
 
 def _build(args, full: bool = False, max_mb: float = 50, out=None) -> None:
-    report = build(args.corpus, args.index, model=args.model, full=full,
-                   max_bytes=int(max_mb * 1024 * 1024), progress=_progress(), ray_address=getattr(args, "ray", None))
+    report = build(
+        args.corpus,
+        args.index,
+        model=args.model,
+        full=full,
+        max_bytes=int(max_mb * 1024 * 1024),
+        progress=_progress(),
+        ray_address=getattr(args, "ray", None),
+    )
     s = report.stats
     rate = f" at {s.embedded / s.embed_seconds:.1f} chunks/s" if s.embedded and s.embed_seconds > 0 else ""
     where = f" on {report.cluster}" if report.cluster else ""
     for skip in report.skipped:
         print(f"skipped {skip.path}: {skip.reason}", file=sys.stderr)
     out = out or sys.stdout
-    print(f"indexed {s.documents} documents, {s.chunks} chunks in {s.seconds:.1f} s "
-          f"(added {len(s.added)}, updated {len(s.updated)}, removed {len(s.removed)}, "
-          f"unchanged {len(s.unchanged)}; {s.embedded} vectors embedded{rate}{where}) -> {report.path}",
-          file=out)
+    print(
+        f"indexed {s.documents} documents, {s.chunks} chunks in {s.seconds:.1f} s "
+        f"(added {len(s.added)}, updated {len(s.updated)}, removed {len(s.removed)}, "
+        f"unchanged {len(s.unchanged)}; {s.embedded} vectors embedded{rate}{where}) -> {report.path}",
+        file=out,
+    )
     for line in chunk_summary(s):
         print(f"  {line}", file=out)
 
@@ -289,11 +346,15 @@ def cmd_show(args) -> int:
         check = Engine(index, embedder, corpus=args.corpus).check_span(doc.doc_id, *args.span)
         print(f"{check.level}: {check.message}")
         if check.hit:
-            print(f"“{check.text[check.hit[0]:check.hit[1]]}”")
+            print(f"“{check.text[check.hit[0] : check.hit[1]]}”")
         return 0 if check.level == "ok" else 1
     if args.json:
-        print(json.dumps({"doc_id": doc.doc_id, "title": doc.title, "text": doc.text,
-                          "metadata": doc.metadata}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {"doc_id": doc.doc_id, "title": doc.title, "text": doc.text, "metadata": doc.metadata},
+                ensure_ascii=False,
+            )
+        )
     else:
         print(f"# {doc.title}  ({doc.doc_id}, {doc.path})")
         for key, value in doc.metadata.items():
@@ -306,14 +367,23 @@ def cmd_show(args) -> int:
 def cmd_sources(args) -> int:
     index = load_index(args.index)
     for doc in index.documents.values():
-        rec = {"type": "document", "doc_id": doc.doc_id, "title": doc.title, "path": doc.path,
-               "metadata": doc.metadata}
+        rec = {"type": "document", "doc_id": doc.doc_id, "title": doc.title, "path": doc.path, "metadata": doc.metadata}
         print(json.dumps(rec, ensure_ascii=False) if args.json else f"{doc.doc_id}: {doc.title}")
         for ref in doc.references:
             if args.json:
-                print(json.dumps({"type": "reference", "ref_id": ref.ref_id, "raw": ref.raw,
-                                  "start": ref.start, "end": ref.end, **ref.metadata()},
-                                 ensure_ascii=False))
+                print(
+                    json.dumps(
+                        {
+                            "type": "reference",
+                            "ref_id": ref.ref_id,
+                            "raw": ref.raw,
+                            "start": ref.start,
+                            "end": ref.end,
+                            **ref.metadata(),
+                        },
+                        ensure_ascii=False,
+                    )
+                )
             else:
                 flag = "  FLAGGED: " + ref.flagged if ref.flagged else ""
                 print(f"  [{ref.n}] {format_reference(ref)}{flag}")
@@ -384,12 +454,16 @@ def cmd_add(args) -> int:
             # A file named on the command line may live anywhere; inside a folder, the corpus
             # rule holds: a link leaving the folder is not followed.
             if not src.is_file() and not f.resolve().is_relative_to(src.resolve()):
-                print(f"skipped {f}: it is a symbolic link to {f.resolve()}, outside {src}; "
-                      "name the file itself to add it", file=sys.stderr)
+                print(
+                    f"skipped {f}: it is a symbolic link to {f.resolve()}, outside {src}; "
+                    "name the file itself to add it",
+                    file=sys.stderr,
+                )
                 continue
             if f.suffix.lower() not in SUPPORTED_SUFFIXES:
-                print(f"skipped {f}: unsupported file type; supported: {', '.join(SUPPORTED_SUFFIXES)}",
-                      file=sys.stderr)
+                print(
+                    f"skipped {f}: unsupported file type; supported: {', '.join(SUPPORTED_SUFFIXES)}", file=sys.stderr
+                )
                 continue
             target = _safe_target(corpus, rel)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -416,11 +490,9 @@ def cmd_remove(args) -> int:
 def cmd_verify(args) -> int:
     t0 = time.perf_counter()
     index = load_index(args.index)
-    bad_offsets = [c.chunk_id for c in index.chunks
-                   if index.documents[c.doc_id].text[c.start:c.end] != c.text]
+    bad_offsets = [c.chunk_id for c in index.chunks if index.documents[c.doc_id].text[c.start : c.end] != c.text]
     on_disk = {d.doc_id: d for d in load_corpus(args.corpus).documents}
-    stale = [d for d, doc in index.documents.items()
-             if d not in on_disk or on_disk[d].sha256 != doc.sha256]
+    stale = [d for d, doc in index.documents.items() if d not in on_disk or on_disk[d].sha256 != doc.sha256]
     new = [d for d in on_disk if d not in index.documents]
     for c in bad_offsets:
         print(f"bad offsets: chunk {c}")
@@ -429,10 +501,20 @@ def cmd_verify(args) -> int:
     for d in new:
         print(f"not indexed: {d}")
     ok = not (bad_offsets or stale or new)
-    print(f"{'ok' if ok else 'STALE'}: {len(index.documents)} documents, {len(index.chunks)} chunks "
-          f"checked in {time.perf_counter() - t0:.2f} s" + ("" if ok else "; run `python -m qa index`"))
+    print(
+        f"{'ok' if ok else 'STALE'}: {len(index.documents)} documents, {len(index.chunks)} chunks "
+        f"checked in {time.perf_counter() - t0:.2f} s" + ("" if ok else "; run `python -m qa index`")
+    )
     return 0 if ok else 1
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "show": cmd_show, "sources": cmd_sources,
-            "eval": cmd_eval, "add": cmd_add, "remove": cmd_remove, "verify": cmd_verify}
+COMMANDS = {
+    "index": cmd_index,
+    "ask": cmd_ask,
+    "show": cmd_show,
+    "sources": cmd_sources,
+    "eval": cmd_eval,
+    "add": cmd_add,
+    "remove": cmd_remove,
+    "verify": cmd_verify,
+}

@@ -87,8 +87,10 @@ def connect(address: str) -> None:
     try:
         import ray
     except ImportError:
-        raise QAError("Ray is not installed; run `.venv/bin/pip install -r requirements-cluster.txt` "
-                      "(or `make test`), or build without --ray") from None
+        raise QAError(
+            "Ray is not installed; run `.venv/bin/pip install -r requirements-cluster.txt` "
+            "(or `make test`), or build without --ray"
+        ) from None
     if ray.is_initialized():
         return
     import qa
@@ -103,8 +105,14 @@ def connect(address: str) -> None:
     if address == "local":
         kwargs = {"include_dashboard": False, "object_store_memory": LOCAL_OBJECT_STORE_BYTES}
     try:
-        ray.init(address=address, runtime_env=runtime_env, log_to_driver=False,
-                 logging_level=logging.WARNING, configure_logging=True, **kwargs)
+        ray.init(
+            address=address,
+            runtime_env=runtime_env,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+            configure_logging=True,
+            **kwargs,
+        )
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
         raise QAError(
             f"cannot reach a Ray cluster at {address!r} ({str(exc).splitlines()[0] if str(exc) else exc}); "
@@ -132,10 +140,14 @@ class _EmbedActor:
         span_vectors = span_vectors.astype(np.float16)
         out, row = [], 0
         for s in spans:
-            out.append(span_vectors[row:row + len(s)].tobytes())
+            out.append(span_vectors[row : row + len(s)].tobytes())
             row += len(s)
-        return {"row": np.asarray(batch["row"], dtype=np.int64), "vector": vectors,
-                "spans": np.array(out, dtype=object), "pid": np.full(len(texts), self._pid, dtype=np.int64)}
+        return {
+            "row": np.asarray(batch["row"], dtype=np.int64),
+            "vector": vectors,
+            "spans": np.array(out, dtype=object),
+            "pid": np.full(len(texts), self._pid, dtype=np.int64),
+        }
 
 
 class RayEmbedder:
@@ -154,8 +166,17 @@ class RayEmbedder:
         >>> vectors, span_vectors = e.encode_spans(["Outer space is free."], [[(0, 20)]])  # doctest: +SKIP
     """
 
-    def __init__(self, address: str, *, model: str | None, name: str, dimension: int,
-                 batch_size: int = DEFAULT_BATCH_SIZE, actors: int | None = None, cpus_per_actor: int = 1) -> None:
+    def __init__(
+        self,
+        address: str,
+        *,
+        model: str | None,
+        name: str,
+        dimension: int,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        actors: int | None = None,
+        cpus_per_actor: int = 1,
+    ) -> None:
         if not address or not address.strip():
             raise QAError("the Ray address is empty; use `local`, `auto` or `ray://HOST:10001`")
         if actors is not None and actors < 1:
@@ -209,16 +230,25 @@ class RayEmbedder:
         order = sorted(range(n), key=lambda i: len(texts[i]))
         blocks = []
         for lo in range(0, n, self.slice):
-            ids = order[lo:lo + self.slice]
-            blocks.append(pa.table({
-                "row": pa.array(ids, type=pa.int64()),
-                "text": pa.array([texts[i] for i in ids], type=pa.string()),
-                "spans": pa.array([[int(x) for se in spans[i] for x in se] for i in ids], type=pa.list_(pa.int64())),
-            }))
+            ids = order[lo : lo + self.slice]
+            blocks.append(
+                pa.table(
+                    {
+                        "row": pa.array(ids, type=pa.int64()),
+                        "text": pa.array([texts[i] for i in ids], type=pa.string()),
+                        "spans": pa.array(
+                            [[int(x) for se in spans[i] for x in se] for i in ids], type=pa.list_(pa.int64())
+                        ),
+                    }
+                )
+            )
         actors = min(actors, len(blocks))
         ds = ray.data.from_arrow(blocks).map_batches(
-            _EmbedActor, fn_constructor_kwargs={"model": self.model, "threads": self.cpus_per_actor},
-            batch_size=None, batch_format="numpy", num_cpus=self.cpus_per_actor,
+            _EmbedActor,
+            fn_constructor_kwargs={"model": self.model, "threads": self.cpus_per_actor},
+            batch_size=None,
+            batch_format="numpy",
+            num_cpus=self.cpus_per_actor,
             compute=ray.data.ActorPoolStrategy(size=actors),
         )
         done, pids = 0, set()
@@ -227,7 +257,7 @@ class RayEmbedder:
             for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
                 for row, vec, blob in zip(batch["row"], batch["vector"], batch["spans"], strict=True):
                     vectors[row] = vec
-                    span_vectors[first[row]:first[row + 1]] = np.frombuffer(blob, dtype=np.float16).reshape(-1, d)
+                    span_vectors[first[row] : first[row + 1]] = np.frombuffer(blob, dtype=np.float16).reshape(-1, d)
                     seen[row] = True
                 pids.update(int(p) for p in batch["pid"])
                 done += len(batch["row"])
@@ -242,8 +272,10 @@ class RayEmbedder:
                 "requirements.txt installed (`ray status` lists the nodes), then run the build again"
             ) from exc
         if not seen.all():
-            raise QAError(f"the Ray cluster at {self.address!r} returned {int(seen.sum())} of {n} vectors; "
-                          "nothing was written. Run the build again")
+            raise QAError(
+                f"the Ray cluster at {self.address!r} returned {int(seen.sum())} of {n} vectors; "
+                "nothing was written. Run the build again"
+            )
         return vectors, span_vectors
 
 
@@ -288,22 +320,42 @@ class LocalCluster:
         return str(exe) if exe.exists() else (shutil.which("ray") or "ray")
 
     def _start_node(self, head: bool) -> None:
-        args = [self._ray(), "start", "--block", "--num-cpus", str(self.cpus), "--num-gpus", "0",
-                "--object-store-memory", str(self.object_store_mb * 1024 * 1024), "--disable-usage-stats",
-                "--node-ip-address", "127.0.0.1",
-                # Two nodes on one machine: each needs its own ports.
-                "--node-manager-port", str(_free_port()), "--object-manager-port", str(_free_port()),
-                "--metrics-export-port", str(_free_port()), "--dashboard-agent-listen-port", str(_free_port()),
-                "--dashboard-agent-grpc-port", str(_free_port()), "--runtime-env-agent-port", str(_free_port())]
+        args = [
+            self._ray(),
+            "start",
+            "--block",
+            "--num-cpus",
+            str(self.cpus),
+            "--num-gpus",
+            "0",
+            "--object-store-memory",
+            str(self.object_store_mb * 1024 * 1024),
+            "--disable-usage-stats",
+            "--node-ip-address",
+            "127.0.0.1",
+            # Two nodes on one machine: each needs its own ports.
+            "--node-manager-port",
+            str(_free_port()),
+            "--object-manager-port",
+            str(_free_port()),
+            "--metrics-export-port",
+            str(_free_port()),
+            "--dashboard-agent-listen-port",
+            str(_free_port()),
+            "--dashboard-agent-grpc-port",
+            str(_free_port()),
+            "--runtime-env-agent-port",
+            str(_free_port()),
+        ]
         if head:
-            args += ["--head", "--port", str(self.port), "--include-dashboard=false",
-                     "--temp-dir", str(self.temp_dir)]
+            args += ["--head", "--port", str(self.port), "--include-dashboard=false", "--temp-dir", str(self.temp_dir)]
         else:
             args += ["--address", self.address]
         env = {**os.environ, **WORKER_ENV, **self.env}
         log = open(self.temp_dir / f"node-{len(self._procs)}.log", "wb")  # noqa: SIM115 (kept for the node's life)
-        self._procs.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                            start_new_session=True))
+        self._procs.append(
+            subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        )
 
     def _logs(self) -> str:
         return "\n".join(p.read_text(errors="replace")[-2000:] for p in sorted(self.temp_dir.glob("node-*.log")))
@@ -311,16 +363,22 @@ class LocalCluster:
     def _wait_for(self, nodes: int, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            status = subprocess.run([self._ray(), "status", "--address", self.address], capture_output=True,
-                                    text=True, env={**os.environ, **WORKER_ENV, **self.env})
+            status = subprocess.run(
+                [self._ray(), "status", "--address", self.address],
+                capture_output=True,
+                text=True,
+                env={**os.environ, **WORKER_ENV, **self.env},
+            )
             if status.returncode == 0 and status.stdout.count("node_") >= nodes:
                 return
             for p in self._procs:
                 if p.poll() is not None:
                     raise RuntimeError(f"a Ray node exited early:\n{self._logs()}")
             time.sleep(1.0)
-        raise RuntimeError(f"{nodes} Ray node(s) did not come up in {timeout:.0f} s:\n{self._logs()}\n"
-                           f"ray status: {status.stdout[-1000:]}{status.stderr[-1000:]}")
+        raise RuntimeError(
+            f"{nodes} Ray node(s) did not come up in {timeout:.0f} s:\n{self._logs()}\n"
+            f"ray status: {status.stdout[-1000:]}{status.stderr[-1000:]}"
+        )
 
     def start(self) -> LocalCluster:
         self._saved_env = {k: os.environ.get(k) for k in self.env}

@@ -43,9 +43,7 @@ class Embedder(Protocol):
     name: str
     dimension: int
 
-    def encode(
-        self, texts: Sequence[str], *, progress: Callable[[int, int], None] | None = None
-    ) -> np.ndarray: ...
+    def encode(self, texts: Sequence[str], *, progress: Callable[[int, int], None] | None = None) -> np.ndarray: ...
 
     def encode_spans(
         self,
@@ -74,7 +72,7 @@ class HashEmbedder:
 
     def _features(self, text: str) -> list[str]:
         words = re.findall(r"\w+", text.lower())
-        grams = [w[i:i + 3] for w in words for i in range(max(1, len(w) - 2))]
+        grams = [w[i : i + 3] for w in words for i in range(max(1, len(w) - 2))]
         return words + grams
 
     def encode(self, texts, *, progress=None):
@@ -131,8 +129,9 @@ class SentenceTransformerEmbedder:
 
     def encode(self, texts, *, progress=None):
         texts = list(texts)
-        vecs = self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                  convert_to_numpy=True, show_progress_bar=False)
+        vecs = self._model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         if progress:
             progress(len(texts), len(texts))
         return np.asarray(vecs, dtype=np.float32).reshape(len(texts), self.dimension)
@@ -157,11 +156,10 @@ class SentenceTransformerEmbedder:
         # held at once stay bounded and the progress bar moves.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for lo in range(0, len(order), self._slice):
-            ids = order[lo:lo + self._slice]
+            ids = order[lo : lo + self._slice]
             part = [texts[i] for i in ids]
             out = model.encode(part, batch_size=self.batch_size, output_value=None, show_progress_bar=False)
-            tok = model.tokenizer(part, return_offsets_mapping=True, truncation=True,
-                                  max_length=model.max_seq_length)
+            tok = model.tokenizer(part, return_offsets_mapping=True, truncation=True, max_length=model.max_seq_length)
             for j, (i, o) in enumerate(zip(ids, out, strict=True)):
                 v = o["sentence_embedding"].float().numpy()
                 vectors[i] = v / max(float(np.linalg.norm(v)), 1e-12)
@@ -199,8 +197,10 @@ class LazyEmbedder:
     def _loaded(self) -> Embedder:
         embedder = load_embedder(self._model)
         if (embedder.name, embedder.dimension) != (self.name, self.dimension):
-            raise QAError(f"model {embedder.name!r} ({embedder.dimension} dims) is not the indexed "
-                          f"{self.name!r} ({self.dimension} dims); run `python -m qa index --full`")
+            raise QAError(
+                f"model {embedder.name!r} ({embedder.dimension} dims) is not the indexed "
+                f"{self.name!r} ({self.dimension} dims); run `python -m qa index --full`"
+            )
         return embedder
 
     def encode(self, texts, *, progress=None):

@@ -138,11 +138,19 @@ def build(
             else:
                 embedder = load_embedder(model)
         index, stats = build_index(
-            loaded.documents, embedder, chunk_size=chunk_size, chunk_overlap=chunk_overlap,
-            previous=previous, progress=progress,
+            loaded.documents,
+            embedder,
+            chunk_size=chunk_size,
+            chunk_overlap=chunk_overlap,
+            previous=previous,
+            progress=progress,
         )
-        unchanged = (previous is not None and previous.path is not None and index.config == previous.config
-                     and not (stats.added or stats.updated or stats.removed or stats.embedded))
+        unchanged = (
+            previous is not None
+            and previous.path is not None
+            and index.config == previous.config
+            and not (stats.added or stats.updated or stats.removed or stats.embedded)
+        )
         # Nothing changed: keep the current build (open engines keep their cache).
         path = previous.path if unchanged else save_index(index, index_dir, stats=stats)
     info = getattr(embedder, "info", None)
@@ -200,8 +208,13 @@ class Engine:
     """
 
     def __init__(
-        self, index: Index, embedder: Embedder, *, corpus: Path | str | None = None,
-        threshold: float | None = None, selector: Selector | None = None,
+        self,
+        index: Index,
+        embedder: Embedder,
+        *,
+        corpus: Path | str | None = None,
+        threshold: float | None = None,
+        selector: Selector | None = None,
         combination: Combination | None = None,
     ) -> None:
         if (index.config.model, index.config.dimension) != (embedder.name, embedder.dimension):
@@ -277,15 +290,28 @@ class Engine:
         qvec = self.embedder.encode([question])[0]
         hits = self.hits(question, qvec, k=k, mode=mode, doc_ids=doc_ids)
         return answer_question(
-            question, hits, self.index.documents, question_vector=qvec, encode=self.embedder.encode,
-            tokenize=tokenize, idf=self._idf, span_vectors=self._span_vectors,
+            question,
+            hits,
+            self.index.documents,
+            question_vector=qvec,
+            encode=self.embedder.encode,
+            tokenize=tokenize,
+            idf=self._idf,
+            span_vectors=self._span_vectors,
             threshold=self.threshold if threshold is None else threshold,
-            references=self.index.reference, stale=self.is_stale,
-            select=self.selector.logits if self.selector is not None else None, combination=self.combination,
+            references=self.index.reference,
+            stale=self.is_stale,
+            select=self.selector.logits if self.selector is not None else None,
+            combination=self.combination,
         )
 
     def hits(
-        self, question: str, question_vector: np.ndarray, *, k: int = DEFAULT_K, mode: Mode = "hybrid",
+        self,
+        question: str,
+        question_vector: np.ndarray,
+        *,
+        k: int = DEFAULT_K,
+        mode: Mode = "hybrid",
         doc_ids: Iterable[str] | None = None,
     ) -> list[Hit]:
         """The passages an answer is drawn from: the top ``k``, plus, for a question
@@ -296,8 +322,9 @@ class Engine:
             wanted = set(doc_ids)
             unknown = wanted - self.index.documents.keys()
             if unknown:
-                raise QAError(f"unknown document id(s): {', '.join(sorted(unknown))}; "
-                              "`python -m qa sources` lists them")
+                raise QAError(
+                    f"unknown document id(s): {', '.join(sorted(unknown))}; `python -m qa sources` lists them"
+                )
             chunks = self.index.chunks
             keep = lambda row: chunks[row].doc_id in wanted  # noqa: E731
         hits = retrieve(self.index, question, question_vector, k=k + SOURCE_POOL, mode=mode, keep=keep)
@@ -338,8 +365,10 @@ class Engine:
         """
         indexed = self.canonical_text(doc_id)
         if not 0 <= start <= end <= len(indexed):
-            raise QAError(f"the span {start:,}–{end:,} lies outside {doc_id} ({len(indexed):,} characters); "
-                          "use character offsets of its text (`python -m qa show` prints it)")
+            raise QAError(
+                f"the span {start:,}–{end:,} lies outside {doc_id} ({len(indexed):,} characters); "
+                "use character offsets of its text (`python -m qa show` prints it)"
+            )
         quote = indexed[start:end] if quote is None else quote
         span = f"characters {start:,}–{end:,}"
         if not self.holds(doc_id, start, end, quote):
@@ -347,12 +376,17 @@ class Engine:
                 "error",
                 f"Mismatch: {span} of the indexed text are not the quoted text. "
                 "The answer came from another version of the index; ask again.",
-                indexed, "text as indexed", None,
+                indexed,
+                "text as indexed",
+                None,
             )
         if not self.is_stale(doc_id):
             return SpanCheck(
-                "ok", f"Verified: {span} of the current source are exactly the quoted text.",
-                indexed, "current source", (start, end),
+                "ok",
+                f"Verified: {span} of the current source are exactly the quoted text.",
+                indexed,
+                "current source",
+                (start, end),
             )
         current = self.current_text(doc_id)
         if current is None:
@@ -360,7 +394,9 @@ class Engine:
                 "error",
                 "The source file was deleted or cannot be read any more since it was "
                 "indexed. Shown: the text as indexed. Rebuild the index.",
-                indexed, "text as indexed (the file is gone)", (start, end),
+                indexed,
+                "text as indexed (the file is gone)",
+                (start, end),
             )
         changed = "current source (changed since indexing)"
         if current[start:end] == quote:
@@ -368,7 +404,9 @@ class Engine:
                 "warning",
                 f"The source file changed since indexing, but {span} still hold "
                 "exactly the quoted text. Rebuild the index to refresh it.",
-                current, changed, (start, end),
+                current,
+                changed,
+                (start, end),
             )
         moved = current.find(quote) if quote else -1
         if moved >= 0:
@@ -377,13 +415,17 @@ class Engine:
                 f"The source file changed since indexing: the quoted text is no longer at "
                 f"{span}; it now stands at characters {moved:,}–{moved + len(quote):,}. "
                 "Rebuild the index.",
-                current, changed, (moved, moved + len(quote)),
+                current,
+                changed,
+                (moved, moved + len(quote)),
             )
         return SpanCheck(
             "error",
             "The source file changed since indexing and no longer contains the quoted "
             "text. Shown: the current file, without highlight. Rebuild the index.",
-            current, changed, None,
+            current,
+            changed,
+            None,
         )
 
     def current_text(self, doc_id: str) -> str | None:

@@ -97,8 +97,9 @@ def load_questions(path: Path | str) -> list[EvalQuestion]:
                 for qa in para["qas"]:
                     impossible = bool(qa.get("is_impossible"))
                     gold = tuple(dict.fromkeys(a["text"] for a in qa.get("answers", [])))
-                    out.append(EvalQuestion(qa["question"], () if impossible else gold, not impossible,
-                                            str(qa.get("id", ""))))
+                    out.append(
+                        EvalQuestion(qa["question"], () if impossible else gold, not impossible, str(qa.get("id", "")))
+                    )
         return out
     out = []
     for n, line in enumerate(raw.splitlines(), 1):
@@ -107,18 +108,26 @@ def load_questions(path: Path | str) -> list[EvalQuestion]:
         try:
             rec = json.loads(line)
             gold = rec.get("gold") or []
-            out.append(EvalQuestion(rec["question"], tuple([gold] if isinstance(gold, str) else gold),
-                                    bool(rec.get("answerable", bool(gold))), str(rec.get("id", n))))
+            out.append(
+                EvalQuestion(
+                    rec["question"],
+                    tuple([gold] if isinstance(gold, str) else gold),
+                    bool(rec.get("answerable", bool(gold))),
+                    str(rec.get("id", n)),
+                )
+            )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise QAError(f"{path}:{n}: not a question record ({exc}); expected "
-                          '{"question": ..., "gold": [...], "answerable": true}') from None
+            raise QAError(
+                f"{path}:{n}: not a question record ({exc}); expected "
+                '{"question": ..., "gold": [...], "answerable": true}'
+            ) from None
     if not out:
         raise QAError(f"{path} holds no questions")
     return out
 
 
 def citation_exact(answer: Answer, text_of: Callable[[str], str]) -> list[bool]:
-    return [text_of(c.doc_id)[c.start:c.end] == c.quote for c in answer.citations]
+    return [text_of(c.doc_id)[c.start : c.end] == c.quote for c in answer.citations]
 
 
 def evaluate(
@@ -146,18 +155,28 @@ def evaluate(
             rr += reciprocal_rank(rank)
             refused_bad += a.abstained
             if not hit:
-                failures.append({"question": q.question, "expected": list(q.gold), "answer": a.answer,
-                                 "abstained": a.abstained, "confidence": a.confidence})
+                failures.append(
+                    {
+                        "question": q.question,
+                        "expected": list(q.gold),
+                        "answer": a.answer,
+                        "abstained": a.abstained,
+                        "confidence": a.confidence,
+                    }
+                )
         else:
             refused_ok += a.abstained
             if not a.abstained:
-                failures.append({"question": q.question, "expected": "abstain", "answer": a.answer,
-                                 "confidence": a.confidence})
+                failures.append(
+                    {"question": q.question, "expected": "abstain", "answer": a.answer, "confidence": a.confidence}
+                )
     n_ans = sum(q.answerable for q in questions)
     n_un = len(questions) - n_ans
     times.sort()
     return EvalReport(
-        questions=len(questions), answerable=n_ans, unanswerable=n_un,
+        questions=len(questions),
+        answerable=n_ans,
+        unanswerable=n_un,
         answer_hit=hits / n_ans if n_ans else 0.0,
         recall_at_k=recall / n_ans if n_ans else 0.0,
         mrr=rr / n_ans if n_ans else 0.0,
@@ -165,5 +184,6 @@ def evaluate(
         false_abstention=refused_bad / n_ans if n_ans else 0.0,
         citation_exactness=sum(exact) / len(exact) if exact else 1.0,
         median_ms=times[len(times) // 2] if times else 0.0,
-        k=k, failures=tuple(failures),
+        k=k,
+        failures=tuple(failures),
     )

@@ -135,8 +135,10 @@ class Index:
             return {}
         lo, hi = int(self.span_ptr[row]), int(self.span_ptr[row + 1])
         base = self.chunks[row].start
-        return {(base + int(s), base + int(e)): v
-                for (s, e), v in zip(self.span_bounds[lo:hi], self.span_vectors[lo:hi], strict=True)}
+        return {
+            (base + int(s), base + int(e)): v
+            for (s, e), v in zip(self.span_bounds[lo:hi], self.span_vectors[lo:hi], strict=True)
+        }
 
 
 # ---------------------------------------------------------------- building
@@ -155,16 +157,22 @@ def make_faiss(vectors: np.ndarray, *, ann_threshold: int = ANN_THRESHOLD):
     if n >= ann_threshold:
         nlist, nprobe = _ivf_params(n)
         quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
-                                              faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexIVFScalarQuantizer(
+            quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+        )
         # 64 points per list is plenty for k-means; a fixed seed keeps builds reproducible.
         sample = np.random.default_rng(0).choice(n, size=min(n, 64 * nlist), replace=False)
         index.train(vectors[np.sort(sample)])
         index.add(vectors)
         index.nprobe = nprobe
         index.make_direct_map()  # lets an update reuse stored vectors (reconstruct)
-        info = {"type": "IndexIVFScalarQuantizer", "quantizer": "QT_8bit", "nlist": nlist, "nprobe": nprobe,
-                "threshold": ann_threshold}
+        info = {
+            "type": "IndexIVFScalarQuantizer",
+            "quantizer": "QT_8bit",
+            "nlist": nlist,
+            "nprobe": nprobe,
+            "threshold": ann_threshold,
+        }
     else:
         index = faiss.IndexFlatIP(dim)
         if n:
@@ -177,16 +185,33 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
     """BM25 tokens: lower-cased words, English stop words removed, Snowball-stemmed."""
     import bm25s
 
-    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False,
-                          show_progress=False)
+    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
 
 
 # Question words are not in bm25s's English stop list, yet they carry no topic, so
 # queries drop them (what that gained: docs/answerer.md, "Retrieval").
-_QUESTION_WORDS = frozenset({
-    "what", "who", "whom", "whose", "when", "where", "which", "why", "how", "many", "much",
-    "did", "does", "do", "was", "were", "is", "are",
-})
+_QUESTION_WORDS = frozenset(
+    {
+        "what",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "which",
+        "why",
+        "how",
+        "many",
+        "much",
+        "did",
+        "does",
+        "do",
+        "was",
+        "were",
+        "is",
+        "are",
+    }
+)
 
 
 def tokenize_query(text: str) -> list[str]:
@@ -248,8 +273,11 @@ def build_index(
     bounds = [[(s - c.start, e - c.start) for s, e in candidate_spans(c)] for c in chunks]
 
     reuse: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    if (previous is not None and previous.span_ptr is not None
-            and (previous.config.model, previous.config.dimension) == (config.model, config.dimension)):
+    if (
+        previous is not None
+        and previous.span_ptr is not None
+        and (previous.config.model, previous.config.dimension) == (config.model, config.dimension)
+    ):
         wanted = dict(zip(hashes, bounds, strict=True))
         old_vectors = previous.vectors()
         for i, h in enumerate(previous.chunk_hashes):
@@ -275,29 +303,40 @@ def build_index(
         row = 0
         for i in todo:
             n = len(bounds[i])
-            span_vectors[span_ptr[i]:span_ptr[i + 1]] = new_spans[row:row + n]
+            span_vectors[span_ptr[i] : span_ptr[i + 1]] = new_spans[row : row + n]
             row += n
     for i, h in enumerate(hashes):
         if h in reuse:
-            vectors[i], span_vectors[span_ptr[i]:span_ptr[i + 1]] = reuse[h]
+            vectors[i], span_vectors[span_ptr[i] : span_ptr[i + 1]] = reuse[h]
     span_bounds = np.array([b for bs in bounds for b in bs], dtype=np.int32).reshape(-1, 2)
 
     faiss_index, faiss_info = make_faiss(vectors, ann_threshold=ann_threshold)
     old = {d.doc_id: d.sha256 for d in previous.documents.values()} if previous else {}
     new_ids = {d.doc_id: d.sha256 for d in documents}
     index = Index(
-        config=config, documents={d.doc_id: d for d in documents}, chunks=chunks,
-        faiss_index=faiss_index, bm25=make_bm25(texts), built_at=_now(), chunk_hashes=hashes,
-        faiss_info=faiss_info, dense=vectors, span_ptr=span_ptr, span_bounds=span_bounds,
+        config=config,
+        documents={d.doc_id: d for d in documents},
+        chunks=chunks,
+        faiss_index=faiss_index,
+        bm25=make_bm25(texts),
+        built_at=_now(),
+        chunk_hashes=hashes,
+        faiss_info=faiss_info,
+        dense=vectors,
+        span_ptr=span_ptr,
+        span_bounds=span_bounds,
         span_vectors=span_vectors,
     )
     stats = BuildStats(
-        documents=len(documents), chunks=len(chunks),
+        documents=len(documents),
+        chunks=len(chunks),
         added=tuple(d for d in new_ids if d not in old),
         updated=tuple(d for d in new_ids if d in old and old[d] != new_ids[d]),
         removed=tuple(d for d in old if d not in new_ids),
         unchanged=tuple(d for d in new_ids if old.get(d) == new_ids[d]),
-        embedded=len(todo), seconds=time.perf_counter() - t0, embed_seconds=embed_seconds,
+        embedded=len(todo),
+        seconds=time.perf_counter() - t0,
+        embed_seconds=embed_seconds,
         chunk_counts=dict(Counter(c.doc_id for c in chunks)),
     )
     return index, stats
@@ -353,11 +392,15 @@ def save_index(index: Index, root: Path | str, *, stats: BuildStats | None = Non
             **dataclasses.asdict(index.config),
             "built_at": index.built_at,
             "faiss": index.faiss_info,
-            "counts": {"documents": len(index.documents), "chunks": len(index.chunks),
-                       "spans": int(index.span_ptr[-1]),
-                       "references": sum(len(d.references) for d in index.documents.values())},
-            "documents": {d.doc_id: {"path": d.path, "title": d.title, "sha256": d.sha256}
-                          for d in index.documents.values()},
+            "counts": {
+                "documents": len(index.documents),
+                "chunks": len(index.chunks),
+                "spans": int(index.span_ptr[-1]),
+                "references": sum(len(d.references) for d in index.documents.values()),
+            },
+            "documents": {
+                d.doc_id: {"path": d.path, "title": d.title, "sha256": d.sha256} for d in index.documents.values()
+            },
         }
         if stats:
             manifest["build_seconds"] = round(stats.seconds, 3)
@@ -412,8 +455,9 @@ def current_build(root: Path | str) -> Path:
         raise IndexNotFoundError(f"no index in {root}; build it with `python -m qa index`")
     build = root / pointer.read_text(encoding="utf-8").strip()
     if not (build / "manifest.json").is_file():
-        raise IndexMismatchError(f"index in {root} is incomplete ({build.name} has no manifest); "
-                                 "rebuild it with `python -m qa index --full`")
+        raise IndexMismatchError(
+            f"index in {root} is incomplete ({build.name} has no manifest); rebuild it with `python -m qa index --full`"
+        )
     return build
 
 
@@ -422,8 +466,9 @@ def read_manifest(root: Path | str) -> dict:
     try:
         return json.loads((build / "manifest.json").read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise IndexMismatchError(f"{build / 'manifest.json'} is corrupt ({exc}); "
-                                 "rebuild with `python -m qa index --full`") from None
+        raise IndexMismatchError(
+            f"{build / 'manifest.json'} is corrupt ({exc}); rebuild with `python -m qa index --full`"
+        ) from None
 
 
 def load_index(root: Path | str, *, expect: IndexConfig | None = None) -> Index:
@@ -472,8 +517,9 @@ def load_index(root: Path | str, *, expect: IndexConfig | None = None) -> Index:
             documents = {d.doc_id: d for d in (_document_from(json.loads(line)) for line in f)}
         bm25 = bm25s.BM25.load(str(build / "bm25"), mmap=False) if chunks else make_bm25([])
         # Memory-mapped: a query reads only the rows of its candidates.
-        arrays = {name: np.load(build / f"{stem}.npy", mmap_mode="r", allow_pickle=False)
-                  for name, stem in _ARRAYS.items()}
+        arrays = {
+            name: np.load(build / f"{stem}.npy", mmap_mode="r", allow_pickle=False) for name, stem in _ARRAYS.items()
+        }
     except (OSError, RuntimeError, ValueError, TypeError, KeyError) as exc:
         raise IndexMismatchError(f"index files in {build} are corrupt or unreadable ({exc}); {fix}") from None
     if "nprobe" in manifest.get("faiss", {}):
@@ -486,12 +532,25 @@ def load_index(root: Path | str, *, expect: IndexConfig | None = None) -> Index:
     if int(getattr(bm25, "scores", {}).get("num_docs", len(chunks))) != len(chunks):
         raise IndexMismatchError(f"BM25 index in {build} does not match its chunks; {fix}")
     ptr, spans = arrays["span_ptr"], int(arrays["span_bounds"].shape[0])
-    if (arrays["dense"].shape != (len(chunks), config.dimension) or ptr.shape != (len(chunks) + 1,)
-            or (len(ptr) and int(ptr[-1]) != spans) or arrays["span_vectors"].shape != (spans, config.dimension)):
+    if (
+        arrays["dense"].shape != (len(chunks), config.dimension)
+        or ptr.shape != (len(chunks) + 1,)
+        or (len(ptr) and int(ptr[-1]) != spans)
+        or arrays["span_vectors"].shape != (spans, config.dimension)
+    ):
         raise IndexMismatchError(f"vector files in {build} do not match its {len(chunks)} chunks; {fix}")
-    return Index(config=config, documents=documents, chunks=chunks, faiss_index=faiss_index,
-                 bm25=bm25, built_at=manifest.get("built_at", ""), chunk_hashes=hashes,
-                 faiss_info=manifest.get("faiss", {}), path=build, **arrays)
+    return Index(
+        config=config,
+        documents=documents,
+        chunks=chunks,
+        faiss_index=faiss_index,
+        bm25=bm25,
+        built_at=manifest.get("built_at", ""),
+        chunk_hashes=hashes,
+        faiss_info=manifest.get("faiss", {}),
+        path=build,
+        **arrays,
+    )
 
 
 class IndexLock:

@@ -97,8 +97,7 @@ def decode_bytes(data: bytes, name: str) -> str:
         text = data.decode("cp1252")
     except UnicodeDecodeError as exc:
         raise UnreadableDocumentError(
-            f"{name}: not valid UTF-8 or Windows-1252 text ({exc.reason} at byte {exc.start}); "
-            "re-save it as UTF-8"
+            f"{name}: not valid UTF-8 or Windows-1252 text ({exc.reason} at byte {exc.start}); re-save it as UTF-8"
         ) from None
     if re.search(r"[\x00-\x08\x0e-\x1f\x7f]", text):
         raise UnreadableDocumentError(
@@ -117,12 +116,17 @@ def parse_markdown(text: str, *, doc_id: str, path: str, fallback_title: str) ->
     metadata: dict = {}
     if m := _FRONT_MATTER.match(text):
         metadata = load_front_matter(m.group(1), path)
-        text = text[m.end():]
+        text = text[m.end() :]
     headings = tuple((h.start(), len(h.group(1)), h.group(2).strip()) for h in _HEADING.finditer(text))
     title = str(metadata.get("title") or next((t for _, lvl, t in headings if lvl == 1), fallback_title))
     return Document(
-        doc_id=doc_id, path=path, title=title, text=text, sha256=sha256_text(text),
-        metadata=metadata, headings=headings,
+        doc_id=doc_id,
+        path=path,
+        title=title,
+        text=text,
+        sha256=sha256_text(text),
+        metadata=metadata,
+        headings=headings,
         references=tuple(_references(text, headings, doc_id)),
     )
 
@@ -212,7 +216,7 @@ def _references(text: str, headings, doc_id: str):
         if not _REFERENCE_SECTION.match(title):
             continue
         body_start = text.index("\n", pos) + 1 if "\n" in text[pos:] else len(text)
-        body_end = next((p for p, lvl, _ in headings[i + 1:] if lvl <= level), len(text))
+        body_end = next((p for p, lvl, _ in headings[i + 1 :] if lvl <= level), len(text))
         n = 0
         for m in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*", text[body_start:body_end]):
             raw = m.group(0).strip()
@@ -260,7 +264,11 @@ def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Do
     text = "\n\n".join(parts)
     title = str(info_title or fallback_title)
     return Document(
-        doc_id=doc_id, path=path, title=title, text=text, sha256=sha256_text(text),
+        doc_id=doc_id,
+        path=path,
+        title=title,
+        text=text,
+        sha256=sha256_text(text),
         metadata={"title": title, "pages": starts},
     )
 
@@ -313,8 +321,9 @@ def docx_to_markdown(data: bytes, name: str) -> tuple[str, str | None]:
                 "it may be a zip bomb, re-save it from Word"
             )
         document = docx.Document(io.BytesIO(data))
-        paragraphs = [(p.text.strip(), (p.style.name if p.style is not None else "") or "")
-                      for p in document.paragraphs]
+        paragraphs = [
+            (p.text.strip(), (p.style.name if p.style is not None else "") or "") for p in document.paragraphs
+        ]
         title = document.core_properties.title or None
     except UnreadableDocumentError:
         raise
@@ -338,9 +347,20 @@ def docx_to_markdown(data: bytes, name: str) -> tuple[str, str | None]:
     return "\n\n".join(lines), title
 
 
-_BIB_KINDS = {"article": "article", "book": "book", "inbook": "book", "incollection": "book",
-              "techreport": "report", "misc": "report", "JOUR": "article", "BOOK": "book",
-              "CHAP": "book", "RPRT": "report", "GOVDOC": "un_document", "STAT": "treaty"}
+_BIB_KINDS = {
+    "article": "article",
+    "book": "book",
+    "inbook": "book",
+    "incollection": "book",
+    "techreport": "report",
+    "misc": "report",
+    "JOUR": "article",
+    "BOOK": "book",
+    "CHAP": "book",
+    "RPRT": "report",
+    "GOVDOC": "un_document",
+    "STAT": "treaty",
+}
 
 
 def _bib_records(data: str, suffix: str, name: str) -> list[dict]:
@@ -352,15 +372,22 @@ def _bib_records(data: str, suffix: str, name: str) -> list[dict]:
             entries = rispy.loads(data)
         except Exception as exc:  # rispy raises bare IOError/ValueError subclasses
             raise UnreadableDocumentError(f"{name}: not a valid RIS file ({exc})") from None
-        return [{
-            "kind": _BIB_KINDS.get(e.get("type_of_reference", ""), "report"),
-            "authors": tuple(e.get("authors") or e.get("first_authors") or ()),
-            "year": str(e.get("year") or e.get("publication_year") or "").strip("/") or None,
-            "title": e.get("title") or e.get("primary_title"),
-            "container": e.get("journal_name") or e.get("secondary_title") or e.get("publisher"),
-            "volume": e.get("volume"), "issue": e.get("number"), "place": e.get("place_published"),
-            "publisher": e.get("publisher"), "doi": e.get("doi"), "url": (e.get("urls") or [None])[0],
-        } for e in entries]
+        return [
+            {
+                "kind": _BIB_KINDS.get(e.get("type_of_reference", ""), "report"),
+                "authors": tuple(e.get("authors") or e.get("first_authors") or ()),
+                "year": str(e.get("year") or e.get("publication_year") or "").strip("/") or None,
+                "title": e.get("title") or e.get("primary_title"),
+                "container": e.get("journal_name") or e.get("secondary_title") or e.get("publisher"),
+                "volume": e.get("volume"),
+                "issue": e.get("number"),
+                "place": e.get("place_published"),
+                "publisher": e.get("publisher"),
+                "doi": e.get("doi"),
+                "url": (e.get("urls") or [None])[0],
+            }
+            for e in entries
+        ]
     import bibtexparser
 
     try:
@@ -371,13 +398,21 @@ def _bib_records(data: str, suffix: str, name: str) -> list[dict]:
     for e in library.entries:
         f = {field.key.lower(): str(field.value).strip("{} ") for field in e.fields}
         authors = tuple(a.strip() for a in f.get("author", f.get("editor", "")).split(" and ") if a.strip())
-        out.append({
-            "kind": _BIB_KINDS.get(e.entry_type.lower(), "report"), "authors": authors,
-            "year": f.get("year"), "title": f.get("title"),
-            "container": f.get("journal") or f.get("booktitle") or f.get("series") or f.get("institution"),
-            "volume": f.get("volume"), "issue": f.get("number"), "place": f.get("address"),
-            "publisher": f.get("publisher"), "doi": f.get("doi"), "url": f.get("url"),
-        })
+        out.append(
+            {
+                "kind": _BIB_KINDS.get(e.entry_type.lower(), "report"),
+                "authors": authors,
+                "year": f.get("year"),
+                "title": f.get("title"),
+                "container": f.get("journal") or f.get("booktitle") or f.get("series") or f.get("institution"),
+                "volume": f.get("volume"),
+                "issue": f.get("number"),
+                "place": f.get("address"),
+                "publisher": f.get("publisher"),
+                "doi": f.get("doi"),
+                "url": f.get("url"),
+            }
+        )
     if library.failed_blocks and not out:
         raise UnreadableDocumentError(f"{name}: no BibTeX entry could be parsed")
     return out
@@ -402,13 +437,29 @@ def parse_bibliography(data: str, *, suffix: str, doc_id: str, path: str, title:
         raw = " ".join(p for p in parts if p).strip() or "(empty entry)"
         start = len(text)
         text += raw + "\n\n"
-        refs.append(Reference(ref_id=f"{doc_id}#ref-{n}", doc_id=doc_id, n=n, raw=raw, start=start,
-                              end=start + len(raw), **{k: v or None for k, v in rec.items() if k != "authors"},
-                              authors=rec["authors"]))
+        refs.append(
+            Reference(
+                ref_id=f"{doc_id}#ref-{n}",
+                doc_id=doc_id,
+                n=n,
+                raw=raw,
+                start=start,
+                end=start + len(raw),
+                **{k: v or None for k, v in rec.items() if k != "authors"},
+                authors=rec["authors"],
+            )
+        )
     text = text.rstrip("\n") + "\n"
-    return Document(doc_id=doc_id, path=path, title=title, text=text, sha256=sha256_text(text),
-                    metadata={"title": title, "type": "bibliography"}, references=tuple(refs),
-                    headings=headings)
+    return Document(
+        doc_id=doc_id,
+        path=path,
+        title=title,
+        text=text,
+        sha256=sha256_text(text),
+        metadata={"title": title, "type": "bibliography"},
+        references=tuple(refs),
+        headings=headings,
+    )
 
 
 class _ParseTimeout(BaseException):
@@ -430,9 +481,13 @@ def parse_time_limit(seconds: float | None, name: str) -> Iterator[None]:
     Raises:
         UnreadableDocumentError: the limit was reached; names the file.
     """
-    usable = (seconds is not None and seconds > 0 and hasattr(signal, "setitimer")
-              and threading.current_thread() is threading.main_thread()
-              and signal.getitimer(signal.ITIMER_REAL)[0] == 0)
+    usable = (
+        seconds is not None
+        and seconds > 0
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    )
     if not usable:
         yield
         return
@@ -482,7 +537,11 @@ def corpus_path(root: Path | str, name: str) -> Path:
 
 
 def read_document(
-    path: Path, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, parse_seconds: float | None = DEFAULT_PARSE_SECONDS,
+    path: Path,
+    root: Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    parse_seconds: float | None = DEFAULT_PARSE_SECONDS,
 ) -> Document:
     """Read one corpus file.
 
@@ -531,7 +590,11 @@ def _parse(data: bytes, *, path: Path, root: Path, name: str) -> Document:
         return parse_bibliography(text, suffix=suffix, doc_id=doc_id, path=name, title=fallback)
     text = normalize_text(text)
     return Document(
-        doc_id=doc_id, path=name, title=fallback, text=text, sha256=sha256_text(text),
+        doc_id=doc_id,
+        path=name,
+        title=fallback,
+        text=text,
+        sha256=sha256_text(text),
         metadata={"title": fallback},
     )
 
@@ -558,7 +621,10 @@ def corpus_files(root: Path) -> Iterable[Path]:
 
 
 def load_corpus(
-    root: Path | str, *, max_bytes: int = DEFAULT_MAX_BYTES, parse_seconds: float | None = DEFAULT_PARSE_SECONDS,
+    root: Path | str,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    parse_seconds: float | None = DEFAULT_PARSE_SECONDS,
 ) -> CorpusLoad:
     """Read every supported file of a corpus folder.
 
@@ -580,8 +646,12 @@ def load_corpus(
         try:
             corpus_path(root, name)  # a link leaving the corpus is reported as such, whatever its name
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                skipped.append(Skipped(name, f"unsupported file type {path.suffix or '(none)'}; "
-                                             f"supported: {', '.join(SUPPORTED_SUFFIXES)}"))
+                skipped.append(
+                    Skipped(
+                        name,
+                        f"unsupported file type {path.suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}",
+                    )
+                )
                 continue
             doc = read_document(path, root, max_bytes=max_bytes, parse_seconds=parse_seconds)
         except UnreadableDocumentError as exc:

@@ -19,9 +19,7 @@ _DOI = re.compile(r"(?:\bDOI:?\s*|doi\.org/)(10\.\d{4,9}/[^\s,;]+?)(?=[.,;]?(?:\
 _URL = re.compile(r"\bhttps?://\S+?(?=[.,;]?(?:\s|$))")
 _NUMERIC_DATE = r"\d{1,2}\.\d{1,2}\.\d{4}"
 _ACCESS = re.compile(rf"\((?:Access(?:ed)?:?\s*)?({_NUMERIC_DATE})\)", re.I)
-_MONTHS = (
-    "January|February|March|April|May|June|July|August|September|October|November|December"
-)
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _TEXT_DATE = re.compile(rf"\b(\d{{1,2}} (?:{_MONTHS}) \d{{4}})\b")
 _AUTHOR_YEAR = re.compile(
     r"^(?P<authors>[^()]{2,120}?)\s*\((?P<year>\d{4}(?:\s*[–-]\s*\d{4})?[a-z]?)\)\s*[.,:]?\s*(?P<rest>.*)$",
@@ -55,22 +53,27 @@ def parse_reference(raw: str, *, doc_id: str, n: int, start: int) -> Reference:
         and ``flagged`` saying why, so it is shown to the user, not dropped.
     """
     ref = Reference(
-        ref_id=f"{doc_id}#ref-{n}", doc_id=doc_id, n=n, raw=raw, start=start,
-        end=start + len(raw), kind="unparsed",
+        ref_id=f"{doc_id}#ref-{n}",
+        doc_id=doc_id,
+        n=n,
+        raw=raw,
+        start=start,
+        end=start + len(raw),
+        kind="unparsed",
     )
     text = " ".join(raw.split())
     fields: dict = {}
     if m := _DOI.search(text):
         fields["doi"] = m.group(1)
-        text = (text[: m.start()] + text[m.end():]).strip()
+        text = (text[: m.start()] + text[m.end() :]).strip()
     if m := _URL.search(text):
         fields["url"] = m.group(0)
     if m := _ACCESS.search(text):
         fields["access_date"] = m.group(1)
-        text = (text[: m.start()] + text[m.end():]).strip(" .;,")
+        text = (text[: m.start()] + text[m.end() :]).strip(" .;,")
 
     if m := _UN_SYMBOL.match(text):
-        return replace(ref, **fields, **_parse_un_document(m.group(1), text[m.end():]))
+        return replace(ref, **fields, **_parse_un_document(m.group(1), text[m.end() :]))
     if m := _AUTHOR_YEAR.match(text):
         parsed = _parse_author_year(m.group("authors"), m.group("year"), m.group("rest"))
         if parsed:
@@ -82,7 +85,8 @@ def parse_reference(raw: str, *, doc_id: str, n: int, start: int) -> Reference:
         kind = "treaty" if re.search(r"\b(Treaty|Convention|Agreement|Charter)\b", title) else "report"
         return replace(ref, **fields, kind=kind, title=title)
     return replace(
-        ref, **fields,
+        ref,
+        **fields,
         flagged="could not be parsed: no author, title or UN document symbol recognised; kept verbatim",
     )
 
@@ -97,7 +101,7 @@ def _parse_un_document(symbol: str, rest: str) -> dict:
     if m := _TEXT_DATE.search(rest):
         out["date"] = m.group(1)
         out["year"] = m.group(1)[-4:]
-        rest = (rest[: m.start()] + rest[m.end():]).strip(" ;,.")
+        rest = (rest[: m.start()] + rest[m.end() :]).strip(" ;,.")
     if m := re.search(r",\s*((?:19|20)\d{2})$", rest):
         out["year"] = m.group(1)
         rest = rest[: m.start()].strip(" ;,.")
@@ -124,7 +128,7 @@ def _parse_author_year(authors: str, year: str, rest: str) -> dict | None:
         out["kind"] = "article"
         out["title"] = rest[: m.start()].strip(" .,")
         out["container"] = m.group(1).strip()
-        tail = rest[m.end():]
+        tail = rest[m.end() :]
         _issue_volume(tail, out)
         if d := _TEXT_DATE.search(tail):
             out["date"] = d.group(1)
@@ -134,7 +138,7 @@ def _parse_author_year(authors: str, year: str, rest: str) -> dict | None:
         out["title"] = rest[: m.start()].strip(" .,")
         out["container"] = m.group("venue")
         out["issue"], out["volume"] = m.group("issue"), m.group("volume")
-        if tail := rest[m.end():].strip():
+        if tail := rest[m.end() :].strip():
             out["note"] = f"text after the venue, possibly a second reference: {tail}"
         return out
 

@@ -121,7 +121,4 @@ def retrieve(
         fused = fuse(dense, lexical, method=fusion, dense_weight=dense_weight)
     dense_rank = {r: i for i, (r, _) in enumerate(dense, 1)}
     lex_rank = {r: i for i, (r, _) in enumerate(lexical, 1)}
-    return [
-        Hit(index.chunks[r], float(s), dense_rank.get(r, 0), lex_rank.get(r, 0), r)
-        for r, s in fused[:k]
-    ]
+    return [Hit(index.chunks[r], float(s), dense_rank.get(r, 0), lex_rank.get(r, 0), r) for r, s in fused[:k]]

@@ -47,8 +47,10 @@ class Selector:
     def __init__(self, path: str | Path, *, quantize: bool = True) -> None:
         path = Path(path)
         if not (path / "config.json").is_file():
-            raise QAError(f"no answer selector at {path}: expected config.json and model.safetensors there "
-                          "(shipped in models/answer-selector/; train one with bench/train_selector.py)")
+            raise QAError(
+                f"no answer selector at {path}: expected config.json and model.safetensors there "
+                "(shipped in models/answer-selector/; train one with bench/train_selector.py)"
+            )
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -58,7 +60,8 @@ class Selector:
         self._torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         model = AutoModelForSequenceClassification.from_pretrained(
-            path, local_files_only=True, dtype=torch.float32).eval()
+            path, local_files_only=True, dtype=torch.float32
+        ).eval()
         if quantize:
             import warnings
 
@@ -74,8 +77,14 @@ class Selector:
         if not texts:
             return np.zeros(0, dtype=np.float32)
         with self._lock, self._torch.inference_mode():
-            enc = self.tokenizer([question] * len(texts), list(texts), truncation="only_second",
-                                 max_length=MAX_LENGTH, padding=True, return_tensors="pt")
+            enc = self.tokenizer(
+                [question] * len(texts),
+                list(texts),
+                truncation="only_second",
+                max_length=MAX_LENGTH,
+                padding=True,
+                return_tensors="pt",
+            )
             return self.model(**enc).logits[:, 0].float().numpy()
 
     def probabilities(self, question: str, texts: Sequence[str]) -> np.ndarray:

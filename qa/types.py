@@ -41,8 +41,24 @@ class Reference:
 
     def metadata(self) -> dict[str, Any]:
         """The non-empty bibliographic fields, for citations and display."""
-        keys = ("kind", "authors", "year", "title", "container", "volume", "issue", "place",
-                "publisher", "doi", "un_symbol", "date", "access_date", "url", "note", "flagged")
+        keys = (
+            "kind",
+            "authors",
+            "year",
+            "title",
+            "container",
+            "volume",
+            "issue",
+            "place",
+            "publisher",
+            "doi",
+            "un_symbol",
+            "date",
+            "access_date",
+            "url",
+            "note",
+            "flagged",
+        )
         out = {k: getattr(self, k) for k in keys if getattr(self, k)}
         if self.authors:
             out["authors"] = list(self.authors)
@@ -158,5 +174,10 @@ class Answer:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Answer:
         """The answer back from ``dataclasses.asdict`` (``--json`` output, the app's chat history)."""
-        return cls(**{**data, "citations": tuple(Citation(**c) for c in data["citations"]),
-                      "passages": tuple(Passage(**p) for p in data["passages"])})
+        return cls(
+            **{
+                **data,
+                "citations": tuple(Citation(**c) for c in data["citations"]),
+                "passages": tuple(Passage(**p) for p in data["passages"]),
+            }
+        )

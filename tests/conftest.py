@@ -82,4 +82,3 @@ def _isolated_env(monkeypatch):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     yield
-

@@ -16,16 +16,19 @@ from qa.engine import Engine, build
 from qa.types import Chunk
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("One. Two three. Four?", ["One.", "Two three.", "Four?"]),
-    ("The U.S.-Soviet deal. It held.", ["The U.S.-Soviet deal.", "It held."]),
-    ("See No. 4, Vol. 78 of JALC. Next.", ["See No. 4, Vol. 78 of JALC.", "Next."]),
-    ("Campbell, K. M. wrote it. Next.", ["Campbell, K. M. wrote it.", "Next."]),
-    ("He said “stop.” Then left.", ["He said “stop.”", "Then left."]),
-    ("For this Treaty:\n\n(a) first item;\n\n(b) second.", ["For this Treaty:", "(a) first item;", "(b) second."]),
-    ("1. The first rule applies. 2. The second.", ["1. The first rule applies.", "2. The second."]),
-    ("", []),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("One. Two three. Four?", ["One.", "Two three.", "Four?"]),
+        ("The U.S.-Soviet deal. It held.", ["The U.S.-Soviet deal.", "It held."]),
+        ("See No. 4, Vol. 78 of JALC. Next.", ["See No. 4, Vol. 78 of JALC.", "Next."]),
+        ("Campbell, K. M. wrote it. Next.", ["Campbell, K. M. wrote it.", "Next."]),
+        ("He said “stop.” Then left.", ["He said “stop.”", "Then left."]),
+        ("For this Treaty:\n\n(a) first item;\n\n(b) second.", ["For this Treaty:", "(a) first item;", "(b) second."]),
+        ("1. The first rule applies. 2. The second.", ["1. The first rule applies.", "2. The second."]),
+        ("", []),
+    ],
+)
 def test_split_sentences(text, expected):
     spans = split_sentences(text)
     assert [text[s:e] for s, e in spans] == expected
@@ -56,20 +59,25 @@ def test_answer_type():
     describe = "How does the Outer Space Treaty describe astronauts?"
     assert answer_type_match(describe, "States shall regard astronauts as envoys of mankind.") == 1.0
     assert answer_type_match(describe, "States shall inform others of dangers to astronauts.") == 0.0
-    assert answer_type_match("How do the conventions define a launching State?",
-                             "(c) The term “launching State” means:") == 1.0
+    assert (
+        answer_type_match("How do the conventions define a launching State?", "(c) The term “launching State” means:")
+        == 1.0
+    )
     assert answer_type_match("When did it enter into force?", "entered into force 10 October 1967") == 1.0
     assert answer_type_match("When did it enter into force?", "States shall cooperate.") == 0.0
     assert answer_type_match("How many members are there?", "composed of three members") == 1.0
     assert answer_type_match("Why is it so?", "In 1967.") == 0.0
 
 
-@pytest.mark.parametrize(("candidate", "expected"), [
-    ("The Security Council shall consist of fifteen Members.", 1.0),
-    ("The Council has five permanent members.", 1.0),  # one word between number and noun
-    ("3. Each member of the Security Council shall have one representative.", 0.5),  # a count of something else
-    ("4. Each member shall be represented.", 0.0),  # only a list number
-])
+@pytest.mark.parametrize(
+    ("candidate", "expected"),
+    [
+        ("The Security Council shall consist of fifteen Members.", 1.0),
+        ("The Council has five permanent members.", 1.0),  # one word between number and noun
+        ("3. Each member of the Security Council shall have one representative.", 0.5),  # a count of something else
+        ("4. Each member shall be represented.", 0.0),  # only a list number
+    ],
+)
 def test_how_many_prefers_a_count_of_the_thing_asked(candidate, expected):
     assert answer_type_match("How many members does the Security Council have?", candidate) == expected
     assert answer_type_match("How many members sit on the Council?", candidate) == expected
@@ -79,8 +87,17 @@ def test_a_question_naming_a_cited_author_is_about_the_entry():
     from qa.answering import names_an_author
     from qa.types import Reference
 
-    ref = Reference("a#9", "a", 9, "Hart, B. L. (2007). Anti-satellite weapons.", 0, 10, "report",
-                    authors=("Hart, B. L.",), year="2007")
+    ref = Reference(
+        "a#9",
+        "a",
+        9,
+        "Hart, B. L. (2007). Anti-satellite weapons.",
+        0,
+        10,
+        "report",
+        authors=("Hart, B. L.",),
+        year="2007",
+    )
     assert names_an_author("At which institution was Hart's study produced?", ref)
     assert not names_an_author("Is the heart of the treaty Article IV?", ref)  # case and word bound
     assert not names_an_author("Who wrote about weapons?", None)
@@ -139,8 +156,17 @@ def test_year_named_in_the_question_must_match_a_reference():
     from qa.answering import year_match
     from qa.types import Reference
 
-    ref = Reference("a#12", "a", 12, "Łukaszuk, L., ed. (1999). Dyplomacja. Warszawa.", 0, 10, "book",
-                    authors=("Łukaszuk, L.",), year="1999")
+    ref = Reference(
+        "a#12",
+        "a",
+        12,
+        "Łukaszuk, L., ed. (1999). Dyplomacja. Warszawa.",
+        0,
+        10,
+        "book",
+        authors=("Łukaszuk, L.",),
+        year="1999",
+    )
     assert year_match("Who edited the 1999 Warsaw volume?", ref) == 1.0
     assert year_match("Who wrote the 2016 paper on arms transfers?", ref) == -1.0
     assert year_match("Who edited the Warsaw volume?", ref) == 0.0
@@ -177,7 +203,7 @@ def test_answer_is_verbatim_and_cited(engine):
     assert "nuclear weapons" in a.answer
     c = a.citations[0]
     assert c.n == 1 and c.quote == a.answer
-    assert engine.canonical_text(c.doc_id)[c.start:c.end] == c.quote
+    assert engine.canonical_text(c.doc_id)[c.start : c.end] == c.quote
     assert c.locator == "Space Things Treaty › Article II"
     assert c.metadata["source"] == "https://example.org/treaty"
     assert 0.0 <= a.confidence <= 1.0
@@ -206,10 +232,15 @@ def test_abstains_on_unrelated_question(engine):
 
 
 def test_every_citation_is_exact(engine):
-    for q in ["What is a launching State?", "What do conferences do?", "space debris risk",
-              "Who wrote about weapons?", "moon appropriation"]:
+    for q in [
+        "What is a launching State?",
+        "What do conferences do?",
+        "space debris risk",
+        "Who wrote about weapons?",
+        "moon appropriation",
+    ]:
         for c in engine.ask(q, threshold=0.0).citations:
-            assert engine.canonical_text(c.doc_id)[c.start:c.end] == c.quote
+            assert engine.canonical_text(c.doc_id)[c.start : c.end] == c.quote
 
 
 def test_stale_citation_flagged(engine, tiny_corpus):
@@ -247,9 +278,11 @@ def test_candidate_vectors_come_from_the_index(engine):
     # The stored span vector is what the answerer scored with.
     best = a.explain["candidates"][0]
     q = real(["What is a launching State?"])[0]
-    stored = next(engine.index.spans(i)[(best["start"], best["end"])]
-                  for i, c in enumerate(engine.index.chunks)
-                  if (best["start"], best["end"]) in engine.index.spans(i))
+    stored = next(
+        engine.index.spans(i)[(best["start"], best["end"])]
+        for i, c in enumerate(engine.index.chunks)
+        if (best["start"], best["end"]) in engine.index.spans(i)
+    )
     assert best["semantic"] == pytest.approx(max(0.0, float(np.asarray(stored, np.float32) @ q)), abs=1e-3)
 
 
@@ -266,11 +299,20 @@ def test_candidates_without_stored_vectors_are_encoded(engine):
         encoded.extend(texts)
         return engine.embedder.encode(texts)
 
-    with_index = answer_question(q, hits, engine.index.documents, question_vector=qv, encode=encode,
-                                 tokenize=tokenize, idf=engine._idf, span_vectors=engine._span_vectors)
+    with_index = answer_question(
+        q,
+        hits,
+        engine.index.documents,
+        question_vector=qv,
+        encode=encode,
+        tokenize=tokenize,
+        idf=engine._idf,
+        span_vectors=engine._span_vectors,
+    )
     assert encoded == []
-    without = answer_question(q, hits, engine.index.documents, question_vector=qv, encode=encode,
-                              tokenize=tokenize, idf=engine._idf)
+    without = answer_question(
+        q, hits, engine.index.documents, question_vector=qv, encode=encode, tokenize=tokenize, idf=engine._idf
+    )
     assert 0 < len(encoded) <= 8  # MAX_EMBEDDED: only the most promising candidates
     # The hash embedder encodes a span the same alone or in its passage, so both agree.
     assert without.answer == with_index.answer
@@ -296,22 +338,34 @@ def _scored_lexical(question: str, text: str) -> dict[str, float]:
     doc = Document("c", "c.md", "Convention", text, "x")
     chunk = Chunk("c:0", "c", text, 0, len(text), "Convention")
     emb = HashEmbedder(64)
-    cands = score_candidates(question, [Hit(chunk, 1.0)], {"c": doc}, question_vector=emb.encode([question])[0],
-                             encode=emb.encode, tokenize=tokenize, idf=lambda t: 1.0)
+    cands = score_candidates(
+        question,
+        [Hit(chunk, 1.0)],
+        {"c": doc},
+        question_vector=emb.encode([question])[0],
+        encode=emb.encode,
+        tokenize=tokenize,
+        idf=lambda t: 1.0,
+    )
     return {c.text: c.lexical for c in cands}
 
 
 def test_auxiliary_verbs_of_the_question_earn_no_overlap():
-    lexical = _scored_lexical("How many members does the Council have?",
-                              "Each member shall have one vote.\nThe Council shall consist of fifteen members.")
+    lexical = _scored_lexical(
+        "How many members does the Council have?",
+        "Each member shall have one vote.\nThe Council shall consist of fifteen members.",
+    )
     # "have" is not what the question asks about; "Council" is.
     assert lexical["The Council shall consist of fifteen members."] > lexical["Each member shall have one vote."]
 
 
 def test_a_without_question_matches_the_same_phrase_in_a_candidate():
-    lexical = _scored_lexical("Is the State liable without fault?",
-                              "The State is liable without fault for damage on the ground.\n"
-                              "The State is liable for its fault in orbit.")
+    lexical = _scored_lexical(
+        "Is the State liable without fault?",
+        "The State is liable without fault for damage on the ground.\nThe State is liable for its fault in orbit.",
+    )
     # "fault" alone earns nothing; "without fault" matches the same phrase.
-    assert lexical["The State is liable without fault for damage on the ground."] > \
-        lexical["The State is liable for its fault in orbit."]
+    assert (
+        lexical["The State is liable without fault for damage on the ground."]
+        > lexical["The State is liable for its fault in orbit."]
+    )

@@ -13,7 +13,7 @@ def test_offsets_are_exact_on_tiny_corpus(tiny_corpus):
         chunks = chunk_document(doc, chunk_size=120, chunk_overlap=20)
         assert chunks
         for c in chunks:
-            assert doc.text[c.start:c.end] == c.text
+            assert doc.text[c.start : c.end] == c.text
             assert c.chunk_id == f"{doc.doc_id}:{c.start}"
 
 
@@ -21,7 +21,7 @@ def test_offsets_are_exact_on_tiny_corpus(tiny_corpus):
 def test_offsets_are_exact_on_real_corpus(size, overlap):
     for doc in load_corpus(REPO / "corpus").documents:
         for c in chunk_document(doc, chunk_size=size, chunk_overlap=overlap):
-            assert doc.text[c.start:c.end] == c.text
+            assert doc.text[c.start : c.end] == c.text
 
 
 def test_locators_name_articles_and_references(tiny_corpus):

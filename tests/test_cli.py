@@ -110,14 +110,17 @@ def test_sources_flags_unparsed_records(env, capsys):
     assert "FLAGGED" in out
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["ask", "   "], "empty"),
-    (["ask", "x" * 2001], "2,000"),
-    (["ask", "-k", "0", "what?"], "out of range"),
-    (["ask", "-k", "101", "what?"], "out of range"),
-    (["show", "nope"], "no document"),
-    (["ask", "--bogus", "q"], "unrecognized"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["ask", "   "], "empty"),
+        (["ask", "x" * 2001], "2,000"),
+        (["ask", "-k", "0", "what?"], "out of range"),
+        (["ask", "-k", "101", "what?"], "out of range"),
+        (["show", "nope"], "no document"),
+        (["ask", "--bogus", "q"], "unrecognized"),
+    ],
+)
 def test_bad_usage_exits_2_with_one_line(env, capsys, argv, message):
     run(capsys, "index")
     code, out, err = run_exit(capsys, argv)
@@ -139,8 +142,9 @@ def test_missing_and_empty_corpus(tmp_path, capsys, monkeypatch):
     code, _, err = run_exit(capsys, ["index", "--corpus", str(tmp_path / "none"), "--index", str(tmp_path / "i")])
     assert code == 2 and "does not exist" in err
     (tmp_path / "empty").mkdir()
-    code, _, err = run_exit(capsys, ["ask", "--corpus", str(tmp_path / "empty"), "--index", str(tmp_path / "i"),
-                                     "what?"])
+    code, _, err = run_exit(
+        capsys, ["ask", "--corpus", str(tmp_path / "empty"), "--index", str(tmp_path / "i"), "what?"]
+    )
     assert code == 2 and "no readable documents" in err
 
 
@@ -155,10 +159,15 @@ def test_corrupt_index_exits_2(env, capsys):
 
 def test_eval_command(env, capsys, tmp_path):
     qs = tmp_path / "qs.jsonl"
-    qs.write_text("\n".join(json.dumps(r) for r in [
-        {"question": "Who wrote about anti-satellite weapons?", "gold": ["Hart, B. L."], "answerable": True},
-        {"question": "zzzz qqqq", "gold": [], "answerable": False},
-    ]))
+    qs.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {"question": "Who wrote about anti-satellite weapons?", "gold": ["Hart, B. L."], "answerable": True},
+                {"question": "zzzz qqqq", "gold": [], "answerable": False},
+            ]
+        )
+    )
     code, out, _ = run(capsys, "eval", str(qs), "--json")
     report = json.loads(out)
     assert code == 0 and report["questions"] == 2
@@ -186,8 +195,9 @@ def test_add_remove_verify(env, capsys, tmp_path):
 
 
 def test_python_dash_m_entry_point(env):
-    proc = subprocess.run([sys.executable, "-m", "qa", "ask", ""], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ})
+    proc = subprocess.run(
+        [sys.executable, "-m", "qa", "ask", ""], cwd=REPO, capture_output=True, text=True, env={**os.environ}
+    )
     assert proc.returncode == 2 and proc.stderr.startswith("error:")
 
 
@@ -211,8 +221,17 @@ def test_chunk_summary_is_capped():
     from qa.index import BuildStats
 
     ids = tuple(f"d{i:02d}" for i in range(SUMMARY_LINES + 5))
-    stats = BuildStats(documents=len(ids), chunks=0, added=ids, updated=(), removed=(), unchanged=(),
-                       embedded=0, seconds=0.0, chunk_counts={d: i for i, d in enumerate(ids)})
+    stats = BuildStats(
+        documents=len(ids),
+        chunks=0,
+        added=ids,
+        updated=(),
+        removed=(),
+        unchanged=(),
+        embedded=0,
+        seconds=0.0,
+        chunk_counts={d: i for i, d in enumerate(ids)},
+    )
     lines = chunk_summary(stats)
     assert lines[:2] == ["added d00: 0 chunks", "added d01: 1 chunk"]
     assert lines[SUMMARY_LINES] == "... and 5 more added or updated"
@@ -287,8 +306,14 @@ def test_ask_markdown_prints_the_footnoted_export(env, capsys):
 
 
 def test_ask_markdown_keeps_footnotes_of_several_answers_apart(env, capsys):
-    code, out, _ = run(capsys, "ask", "--markdown", "Who wrote about anti-satellite weapons?", "zzzz qqqq",
-                       "Which treaty article forbids nuclear weapons in orbit around the earth?")
+    code, out, _ = run(
+        capsys,
+        "ask",
+        "--markdown",
+        "Who wrote about anti-satellite weapons?",
+        "zzzz qqqq",
+        "Which treaty article forbids nuclear weapons in orbit around the earth?",
+    )
     assert code == 0 and out.count("**Question:**") == 3
     assert "[^q1-1]:" in out and "[^q3-1]:" in out and "[^1]" not in out
     assert "*The corpus does not answer this*" in out

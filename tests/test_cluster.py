@@ -34,9 +34,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_plain_index_never_imports_ray(tiny_corpus, tmp_path):
-    code = ("import sys; from qa.cli import main; "
-            f"rc = main(['index', '--corpus', {str(tiny_corpus)!r}, '--index', {str(tmp_path / 'idx')!r}]); "
-            "print(rc, 'ray' in sys.modules, 'qa.cluster' in sys.modules)")
+    code = (
+        "import sys; from qa.cli import main; "
+        f"rc = main(['index', '--corpus', {str(tiny_corpus)!r}, '--index', {str(tmp_path / 'idx')!r}]); "
+        "print(rc, 'ray' in sys.modules, 'qa.cluster' in sys.modules)"
+    )
     env = {**os.environ, "QA_MODEL": "hash", "PYTHONPATH": str(REPO)}
     env.pop("QA_RAY_ADDRESS", None)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
@@ -144,8 +146,9 @@ def _assert_same_index(a_dir, b_dir):
     assert np.array_equal(a.span_ptr, b.span_ptr) and np.array_equal(a.span_bounds, b.span_bounds)
     np.testing.assert_allclose(a.vectors(), b.vectors(), atol=1e-5, rtol=0)
     # Span vectors are stored as float16 (resolution ~5e-4 near 0.3): one rounding step apart at most.
-    np.testing.assert_allclose(np.asarray(a.span_vectors, np.float32), np.asarray(b.span_vectors, np.float32),
-                               atol=1e-3, rtol=0)
+    np.testing.assert_allclose(
+        np.asarray(a.span_vectors, np.float32), np.asarray(b.span_vectors, np.float32), atol=1e-3, rtol=0
+    )
 
 
 @pytest.mark.ray
@@ -166,13 +169,15 @@ def test_ray_build_equals_local_build_and_answers_alike(ray_cluster, tmp_path):
     for q in questions:
         a, b = local.ask(q.question), remote.ask(q.question)
         assert (a.answer, a.abstained, [(c.doc_id, c.start, c.end) for c in a.citations]) == (
-            b.answer, b.abstained, [(c.doc_id, c.start, c.end) for c in b.citations]), q.question
+            b.answer,
+            b.abstained,
+            [(c.doc_id, c.start, c.end) for c in b.citations],
+        ), q.question
         assert a.confidence == pytest.approx(b.confidence, abs=1e-3)
 
     # Incremental: a changed and a new document; only their chunks are embedded, on the cluster.
     treaty = corpus / "rescue_agreement_1968.md"
-    treaty.write_text(treaty.read_text(encoding="utf-8") + "\n\nA closing note on rescue beacons.\n",
-                      encoding="utf-8")
+    treaty.write_text(treaty.read_text(encoding="utf-8") + "\n\nA closing note on rescue beacons.\n", encoding="utf-8")
     (corpus / "debris.md").write_text("# Debris\n\nSpace debris threatens satellites in orbit.\n", encoding="utf-8")
     loc = build(corpus, tmp_path / "local", embedder=embedder).stats
     ray = build(corpus, tmp_path / "ray", ray_address=ray_cluster.address).stats
@@ -193,8 +198,7 @@ def test_actor_killed_mid_build_is_retried_and_the_index_is_complete(ray_cluster
             text = f.read_text(encoding="utf-8")
             (corpus / f"c{copy}_{f.name}").write_text(f"{text}\n\nCopy {copy} of {f.name}.\n", encoding="utf-8")
     # Small slices (8 x 32 texts): several per actor, so the killed one had work in hand.
-    embedder = cluster.RayEmbedder(ray_cluster.address, model=None, name=DEFAULT_MODEL, dimension=384,
-                                   batch_size=8)
+    embedder = cluster.RayEmbedder(ray_cluster.address, model=None, name=DEFAULT_MODEL, dimension=384, batch_size=8)
     killed: list[tuple[int, int, int]] = []
 
     def kill_first_worker(done: int, total: int) -> None:
@@ -215,9 +219,10 @@ def test_actor_killed_mid_build_is_retried_and_the_index_is_complete(ray_cluster
     texts, spans = _spans_of(index, rows)
     vectors, span_vectors = load_embedder(None).encode_spans(texts, spans)
     np.testing.assert_allclose(index.vectors()[rows], vectors, atol=1e-5, rtol=0)
-    stored = np.vstack([index.span_vectors[index.span_ptr[r]:index.span_ptr[r + 1]] for r in rows])
-    np.testing.assert_allclose(stored.astype(np.float32), span_vectors.astype(np.float16).astype(np.float32),
-                               atol=1e-3, rtol=0)
+    stored = np.vstack([index.span_vectors[index.span_ptr[r] : index.span_ptr[r + 1]] for r in rows])
+    np.testing.assert_allclose(
+        stored.astype(np.float32), span_vectors.astype(np.float16).astype(np.float32), atol=1e-3, rtol=0
+    )
     assert total > 800 and dataclasses.asdict(index.chunks[0])["doc_id"].startswith("c0_")
 
 
@@ -230,7 +235,8 @@ def test_cluster_failure_is_a_clear_error_and_keeps_the_old_index(ray_cluster, t
     (broken / "1_Pooling").mkdir(parents=True)
     (broken / "modules.json").write_text(
         '[{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},'
-        ' {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]')
+        ' {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]'
+    )
     (broken / "1_Pooling" / "config.json").write_text('{"word_embedding_dimension": 384}')
     with pytest.raises(QAError, match="previous index is unchanged"):
         build(tiny_corpus, tmp_path / "idx", model=str(broken), ray_address=ray_cluster.address, full=True)

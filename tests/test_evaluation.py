@@ -47,9 +47,25 @@ def test_load_jsonl_and_squad(tmp_path):
     qs = load_questions(p)
     assert [(q.question, q.gold, q.answerable) for q in qs] == [("q1", ("a",), True), ("q2", (), False)]
     s = tmp_path / "s.json"
-    s.write_text(json.dumps({"data": [{"paragraphs": [{"context": "c", "qas": [
-        {"id": "1", "question": "x?", "answers": [{"text": "c", "answer_start": 0}]},
-        {"id": "2", "question": "y?", "answers": [], "is_impossible": True}]}]}]}))
+    s.write_text(
+        json.dumps(
+            {
+                "data": [
+                    {
+                        "paragraphs": [
+                            {
+                                "context": "c",
+                                "qas": [
+                                    {"id": "1", "question": "x?", "answers": [{"text": "c", "answer_start": 0}]},
+                                    {"id": "2", "question": "y?", "answers": [], "is_impossible": True},
+                                ],
+                            }
+                        ]
+                    }
+                ]
+            }
+        )
+    )
     qs = load_questions(s)
     assert [(q.qid, q.answerable, q.gold) for q in qs] == [("1", True, ("c",)), ("2", False, ())]
 

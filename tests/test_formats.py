@@ -13,7 +13,7 @@ def _check_offsets(doc):
     chunks = chunk_document(doc)
     assert chunks
     for c in chunks:
-        assert doc.text[c.start:c.end] == c.text
+        assert doc.text[c.start : c.end] == c.text
     return chunks
 
 
@@ -23,7 +23,9 @@ def test_html_main_text_without_scripts_or_navigation(tmp_path):
         "<nav>Home | About | Contact</nav><article><h1>Space debris</h1>"
         "<p>Space debris is a growing problem for satellites in low earth orbit today.</p>"
         "<h2>Kessler syndrome</h2><p>The Kessler syndrome describes a cascade of collisions in orbit.</p>"
-        "</article><footer>Copyright notice</footer></body></html>", encoding="utf-8")
+        "</article><footer>Copyright notice</footer></body></html>",
+        encoding="utf-8",
+    )
     doc = read_document(tmp_path / "page.html", tmp_path)
     assert "growing problem" in doc.text and "cascade of collisions" in doc.text
     assert "alert" not in doc.text and "Contact" not in doc.text
@@ -62,12 +64,15 @@ BIB = """@article{hart2007,
   address = {London}}
 """
 
-RIS = """TY  - JOUR
+RIS = (
+    """TY  - JOUR
 AU  - Meyer, P.
 TI  - Prospects for progress on space security diplomacy
 JO  - Room
 PY  - 2016
-""" + "ER  - \n"  # the RIS end tag keeps its trailing space
+"""
+    + "ER  - \n"
+)  # the RIS end tag keeps its trailing space
 
 
 def test_bibtex_and_ris_become_reference_records(tmp_path):
@@ -82,21 +87,22 @@ def test_bibtex_and_ris_become_reference_records(tmp_path):
     assert ris.references[0].authors == ("Meyer, P.",) and ris.references[0].year == "2016"
     for doc in (bib, ris):
         for r in doc.references:
-            assert doc.text[r.start:r.end] == r.raw
+            assert doc.text[r.start : r.end] == r.raw
         refs = [c for c in _check_offsets(doc) if c.ref_id]
         assert len(refs) == len(doc.references)
 
 
 def _pdf(pages: list[str]) -> bytes:
     """A minimal valid PDF with one line of text per page."""
-    objs = ["<< /Type /Catalog /Pages 2 0 R >>", None,
-            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objs = ["<< /Type /Catalog /Pages 2 0 R >>", None, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     kids = []
     for text in pages:
         stream = f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET".encode()
         objs.append(f"<< /Length {len(stream)} >>\nstream\n{stream.decode()}\nendstream")
-        objs.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents {len(objs)} 0 R "
-                    "/Resources << /Font << /F1 3 0 R >> >> >>")
+        objs.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents {len(objs)} 0 R "
+            "/Resources << /Font << /F1 3 0 R >> >> >>"
+        )
         kids.append(f"{len(objs)} 0 R")
     objs[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
     return pdf_file(objs)
@@ -149,6 +155,7 @@ def test_encrypted_pdf_is_refused(tmp_path: Path):
 
 # ------------------------------------------------------------------ hostile input
 
+
 def test_docx_zip_bomb_is_refused_before_parsing(tmp_path, monkeypatch):
     docx = pytest.importorskip("docx")
     import zipfile
@@ -180,17 +187,21 @@ def test_pdf_over_the_page_limit_is_refused(tmp_path, monkeypatch):
 def test_deeply_nested_html_is_refused_with_a_message(tmp_path):
     depth = 20_000
     (tmp_path / "deep.html").write_text(
-        "<html><body>" + "<div>" * depth + "Deep text about orbital debris." + "</div>" * depth + "</body></html>")
+        "<html><body>" + "<div>" * depth + "Deep text about orbital debris." + "</div>" * depth + "</body></html>"
+    )
     with pytest.raises(UnreadableDocumentError, match="^deep.html: "):
         read_document(tmp_path / "deep.html", tmp_path)
 
 
-@pytest.mark.parametrize(("suffix", "target", "data"), [
-    (".html", "trafilatura.extract", b"<html><body><p>Some text.</p></body></html>"),
-    (".bib", "bibtexparser.parse_string", b"@article{k, title={T}}"),
-    (".pdf", "pypdf.PdfReader", b"%PDF-1.4\n"),
-    (".docx", "docx.Document", None),
-])
+@pytest.mark.parametrize(
+    ("suffix", "target", "data"),
+    [
+        (".html", "trafilatura.extract", b"<html><body><p>Some text.</p></body></html>"),
+        (".bib", "bibtexparser.parse_string", b"@article{k, title={T}}"),
+        (".pdf", "pypdf.PdfReader", b"%PDF-1.4\n"),
+        (".docx", "docx.Document", None),
+    ],
+)
 def test_an_unexpected_parser_exception_skips_the_file_with_its_name(tmp_path, monkeypatch, suffix, target, data):
     if data is None:
         docx = pytest.importorskip("docx")

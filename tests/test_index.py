@@ -38,8 +38,9 @@ def test_round_trip(tiny_corpus, tmp_path, embedder):
         spans = loaded.spans(row)
         assert list(spans) == candidate_spans(chunk)
         for (s, e), v in spans.items():
-            np.testing.assert_allclose(v, embedder.encode([chunk.text[s - chunk.start:e - chunk.start]])[0],
-                                       atol=2e-3)  # float16 storage
+            np.testing.assert_allclose(
+                v, embedder.encode([chunk.text[s - chunk.start : e - chunk.start]])[0], atol=2e-3
+            )  # float16 storage
     assert set(manifest["documents"]) == {d.doc_id for d in docs}
     assert all(len(v["sha256"]) == 64 for v in manifest["documents"].values())
     assert manifest["faiss"]["type"] == "IndexFlatIP"
@@ -63,8 +64,19 @@ def test_chunking_mismatch_is_a_clear_error(tiny_corpus, tmp_path, embedder):
         load_index(tmp_path / "idx", expect=IndexConfig("hash", 128, chunk_size=500))
 
 
-@pytest.mark.parametrize("victim", ["manifest.json", "index.faiss", "chunks.jsonl", "documents.jsonl", "vectors.npy",
-                                    "span_ptr.npy", "span_bounds.npy", "span_vectors.npy"])
+@pytest.mark.parametrize(
+    "victim",
+    [
+        "manifest.json",
+        "index.faiss",
+        "chunks.jsonl",
+        "documents.jsonl",
+        "vectors.npy",
+        "span_ptr.npy",
+        "span_bounds.npy",
+        "span_vectors.npy",
+    ],
+)
 def test_corrupt_files_are_clear_errors(tiny_corpus, tmp_path, embedder, victim):
     build(tiny_corpus, tmp_path / "idx", embedder=embedder)
     (current_build(tmp_path / "idx") / victim).write_bytes(b"\x00garbage{")
@@ -193,8 +205,12 @@ def test_killed_reindex_leaves_previous_index_loadable(tiny_corpus, tmp_path, em
     build(tiny_corpus, tmp_path / "idx", embedder=embedder)
     before = load_index(tmp_path / "idx")
     (tiny_corpus / "new.md").write_text("# New\n\nA document added before the crash.\n")
-    proc = subprocess.run([sys.executable, "-c", KILLER, str(tiny_corpus), str(tmp_path / "idx")],
-                          cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLER, str(tiny_corpus), str(tmp_path / "idx")],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+    )
     assert proc.returncode == -9, proc.stderr.decode()
     after = load_index(tmp_path / "idx")
     assert after.path == before.path and after.chunks == before.chunks

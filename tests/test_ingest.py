@@ -32,7 +32,7 @@ def test_references_are_parsed_with_offsets(tiny_corpus):
     doc = next(d for d in load_corpus(tiny_corpus).documents if d.doc_id == "article")
     assert [r.n for r in doc.references] == [1, 2, 3]
     for r in doc.references:
-        assert doc.text[r.start:r.end] == r.raw
+        assert doc.text[r.start : r.end] == r.raw
     assert doc.references[0].authors == ("Hart, B. L.",)
     assert doc.references[2].un_symbol == "A/RES/61/75"
 
@@ -44,8 +44,9 @@ def test_bad_files_are_reported_and_the_rest_loaded(tiny_corpus):
     (tiny_corpus / "copy.md").write_text((tiny_corpus / "treaty.md").read_text())
     (tiny_corpus / ".hidden.md").write_text("secret")
     load = load_corpus(tiny_corpus)
-    assert {d.doc_id for d in load.documents} == {"article", "notes", "treaty"} or \
-        {d.doc_id for d in load.documents} == {"article", "notes", "copy"}
+    assert {d.doc_id for d in load.documents} == {"article", "notes", "treaty"} or {
+        d.doc_id for d in load.documents
+    } == {"article", "notes", "copy"}
     reasons = {s.path: s.reason for s in load.skipped}
     assert "empty" in reasons["empty.txt"]
     assert "binary" in reasons["binary.txt"]
@@ -96,6 +97,7 @@ def test_pdf_pages_become_offsets(tmp_path: Path):
 
 # ------------------------------------------------------------------ hostile input
 
+
 def alias_bomb(levels: int = 8, width: int = 9) -> str:
     """YAML front matter whose aliases expand to width**levels values ("billion laughs")."""
     lines = ["---", "a0: &a0 [" + ", ".join(["lol"] * width) + "]"]
@@ -114,18 +116,22 @@ def test_alias_bomb_is_refused_by_name_and_the_rest_loaded(tiny_corpus):
 
 
 def test_front_matter_anchor_without_alias_is_fine():
-    doc = parse_markdown("---\ntitle: &t Plain\ntags: [a, b]\n---\nBody.\n", doc_id="d", path="d.md",
-                         fallback_title="d")
+    doc = parse_markdown(
+        "---\ntitle: &t Plain\ntags: [a, b]\n---\nBody.\n", doc_id="d", path="d.md", fallback_title="d"
+    )
     assert doc.metadata == {"title": "Plain", "tags": ["a", "b"]} and doc.text == "Body.\n"
 
 
-@pytest.mark.parametrize(("front", "message"), [
-    ("a: " + "[" * 30 + "]" * 30, "levels deep"),
-    ("a: [" + ", ".join(["x"] * (ingest.FRONT_MATTER_MAX_NODES + 1)) + "]", "values"),
-    ("a: " + "x" * (ingest.FRONT_MATTER_MAX_BYTES + 1), "bytes, over the"),
-    ("base: &b {k: v}\nother:\n  <<: *b", "alias *b"),
-    ("a: " + "[" * 5000 + "]" * 5000, "levels deep"),
-])
+@pytest.mark.parametrize(
+    ("front", "message"),
+    [
+        ("a: " + "[" * 30 + "]" * 30, "levels deep"),
+        ("a: [" + ", ".join(["x"] * (ingest.FRONT_MATTER_MAX_NODES + 1)) + "]", "values"),
+        ("a: " + "x" * (ingest.FRONT_MATTER_MAX_BYTES + 1), "bytes, over the"),
+        ("base: &b {k: v}\nother:\n  <<: *b", "alias *b"),
+        ("a: " + "[" * 5000 + "]" * 5000, "levels deep"),
+    ],
+)
 def test_front_matter_limits(front, message):
     with pytest.raises(UnreadableDocumentError, match="^x.md: its YAML front matter") as err:
         parse_markdown(f"---\n{front}\n---\nBody.\n", doc_id="x", path="x.md", fallback_title="x")

@@ -23,7 +23,7 @@ def engine(tmp_path_factory):
 
 def _exact(engine, answer):
     for c in answer.citations:
-        assert engine.canonical_text(c.doc_id)[c.start:c.end] == c.quote
+        assert engine.canonical_text(c.doc_id)[c.start : c.end] == c.quote
 
 
 def test_organizations_quote_from_abstract(engine):
@@ -81,16 +81,33 @@ def test_fresh_paraphrased_questions_cite_exactly(engine):
 
 ADDITIONS = [
     ("outer_space_treaty_1967.md", "Does the Outer Space Treaty ban nuclear weapons in orbit?", "Article IV"),
-    ("rescue_agreement_1968.md", "Under the Rescue Agreement, what must a Contracting Party do when "
-                                 "spacecraft personnel land in its territory?", ""),
-    ("liability_convention_1972.md", "Under the Liability Convention, is a launching State absolutely liable "
-                                     "for damage on the surface of the earth?", "Article II"),
-    ("registration_convention_1975.md", "Under the Registration Convention, what information must a State of "
-                                        "registry furnish to the Secretary-General?", ""),
-    ("moon_agreement_1979.md", "Does the Moon Agreement make the moon and its natural resources the "
-                                "common heritage of mankind?", ""),
-    ("un_charter_1945.md", "Under the UN Charter, what measures not involving armed force may the "
-                            "Security Council decide on?", ""),
+    (
+        "rescue_agreement_1968.md",
+        "Under the Rescue Agreement, what must a Contracting Party do when spacecraft personnel land in its territory?",
+        "",
+    ),
+    (
+        "liability_convention_1972.md",
+        "Under the Liability Convention, is a launching State absolutely liable "
+        "for damage on the surface of the earth?",
+        "Article II",
+    ),
+    (
+        "registration_convention_1975.md",
+        "Under the Registration Convention, what information must a State of "
+        "registry furnish to the Secretary-General?",
+        "",
+    ),
+    (
+        "moon_agreement_1979.md",
+        "Does the Moon Agreement make the moon and its natural resources the common heritage of mankind?",
+        "",
+    ),
+    (
+        "un_charter_1945.md",
+        "Under the UN Charter, what measures not involving armed force may the Security Council decide on?",
+        "",
+    ),
 ]
 
 

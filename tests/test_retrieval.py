@@ -13,8 +13,9 @@ def test_rrf_rewards_agreement():
 
 
 def test_convex_fusion_min_max_scales_each_side():
-    fused = dict(fuse([(1, 0.5), (2, 0.4), (4, 0.3)], [(2, 20.0), (3, 10.0), (5, 0.0)],
-                      method="convex", dense_weight=0.5))
+    fused = dict(
+        fuse([(1, 0.5), (2, 0.4), (4, 0.3)], [(2, 20.0), (3, 10.0), (5, 0.0)], method="convex", dense_weight=0.5)
+    )
     assert fused[1] == pytest.approx(0.5 * 1.0)  # best cosine, absent from BM25
     assert fused[2] == pytest.approx(0.5 * 0.5 + 0.5 * 1.0)
     assert fused[3] == pytest.approx(0.5 * 0.5)  # absent from the dense pool: 0 from it

@@ -47,9 +47,9 @@ def test_the_selector_decides_among_the_feature_best(index_dir, tiny_corpus, emb
     a = engine.ask(question)
     assert a.answer.startswith(runner_up) and not a.abstained
     c = a.citations[0]
-    assert engine.canonical_text(c.doc_id)[c.start:c.end] == c.quote
+    assert engine.canonical_text(c.doc_id)[c.start : c.end] == c.quote
     # It read at most `rerank` spans, each with its locator as context.
-    (asked, texts), = fake.calls
+    ((asked, texts),) = fake.calls
     assert asked == question and 0 < len(texts) <= 6
     assert all(" › " in t for t in texts)
     assert selector_input(c.locator, a.answer) in texts
@@ -60,7 +60,8 @@ def test_the_selector_decides_among_the_feature_best(index_dir, tiny_corpus, emb
 
 
 def test_a_selector_without_weight_is_not_read_and_the_confidence_is_the_calibrated_score(
-        index_dir, tiny_corpus, embedder):
+    index_dir, tiny_corpus, embedder
+):
     fake = FakeSelector("nuclear weapons")
     engine = _engine(index_dir, tiny_corpus, embedder, fake, combination=Combination(selector=0.0))
     a = engine.ask("Which treaty article forbids nuclear weapons in orbit around the earth?", threshold=0.0)
@@ -75,9 +76,11 @@ def test_the_selectors_doubt_lowers_the_confidence(index_dir, tiny_corpus, embed
     question = "Which treaty article forbids nuclear weapons in orbit around the earth?"
     comb = Combination(selector=0.5)
     doubt = _engine(index_dir, tiny_corpus, embedder, FakeSelector("no such text"), combination=comb).ask(
-        question, threshold=0.0)
+        question, threshold=0.0
+    )
     trust = _engine(index_dir, tiny_corpus, embedder, FakeSelector("nuclear weapons"), combination=comb).ask(
-        question, threshold=0.0)
+        question, threshold=0.0
+    )
     assert all(c["selector"] < 0.1 for c in doubt.explain["candidates"])
     assert trust.answer == doubt.answer  # both agree with the features here, so only the confidence moves
     assert trust.confidence > doubt.confidence
@@ -101,8 +104,10 @@ def test_selector_none_and_missing_folder(monkeypatch, tmp_path):
 
 
 def test_selector_input_puts_the_locator_first():
-    assert selector_input("Outer Space Treaty › Article IV", "No nuclear weapons.") == \
-        "Outer Space Treaty › Article IV › No nuclear weapons."
+    assert (
+        selector_input("Outer Space Treaty › Article IV", "No nuclear weapons.")
+        == "Outer Space Treaty › Article IV › No nuclear weapons."
+    )
     assert selector_input("", "Just the span.") == "Just the span."
 
 
@@ -112,14 +117,21 @@ def test_shipped_selector_is_small_local_and_prefers_the_answer():
     assert {"config.json", "model.safetensors", "tokenizer.json", "README.md"} <= files
     assert (Path(DEFAULT_SELECTOR) / "model.safetensors").stat().st_size <= 50 * 1024 * 1024
     sel = load_selector(DEFAULT_SELECTOR)
-    p = sel.probabilities("Can a country claim the Moon as its own territory?", [
-        selector_input("Moon Agreement › Article 11",
-                       "2. The moon is not subject to national appropriation by any claim of sovereignty, "
-                       "by means of use or occupation, or by any other means."),
-        selector_input("Moon Agreement › Article 11",
-                       "(d) An equitable sharing by all States Parties in the benefits derived from those "
-                       "resources, whereby the interests and needs of the developing countries shall be given "
-                       "special consideration."),
-    ])
+    p = sel.probabilities(
+        "Can a country claim the Moon as its own territory?",
+        [
+            selector_input(
+                "Moon Agreement › Article 11",
+                "2. The moon is not subject to national appropriation by any claim of sovereignty, "
+                "by means of use or occupation, or by any other means.",
+            ),
+            selector_input(
+                "Moon Agreement › Article 11",
+                "(d) An equitable sharing by all States Parties in the benefits derived from those "
+                "resources, whereby the interests and needs of the developing countries shall be given "
+                "special consideration.",
+            ),
+        ],
+    )
     assert p.shape == (2,) and np.all((p > 0) & (p < 1))
     assert p[0] > p[1]

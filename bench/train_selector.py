@@ -26,6 +26,7 @@ result goes to models/answer-selector/ as fp16 safetensors with a model card.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import random
@@ -70,6 +71,7 @@ def dev_article(title: str) -> bool:
     return int(hashlib.sha256(title.encode()).hexdigest(), 16) % 20 == 0  # 5% of articles
 
 
+@functools.cache  # read once: training groups, dev groups and the hard-negative index all need it
 def squad_articles() -> list[dict]:
     return [
         art

@@ -445,6 +445,20 @@ def render_citation(i: int, citation: dict[str, Any], answer: dict[str, Any], en
         )
 
 
+def quote_html(citation: dict[str, Any], answer: dict[str, Any] | None) -> str:
+    """The quote, escaped; when the answer window joined neighbours to the best-ranked span,
+    that span is set in bold so the reader sees which sentence ranked first."""
+    quote = citation["quote"]
+    explain = (answer or {}).get("explain", {})
+    if not explain.get("joined") or not explain.get("candidates"):
+        return esc(quote)
+    best = explain["candidates"][0]
+    a, b = best["start"] - citation["start"], best["end"] - citation["start"]
+    if not (best["doc_id"] == citation["doc_id"] and 0 <= a < b <= len(quote)):
+        return esc(quote)
+    return f'{esc(quote[:a])}<strong class="qa-best">{esc(quote[a:b])}</strong>{esc(quote[b:])}'
+
+
 def render_answer(i: int, entry: dict[str, Any], engine: Engine | None) -> None:
     """One assistant turn, drawn only from the stored entry (plus live staleness checks)."""
     if entry.get("error"):
@@ -477,7 +491,7 @@ def render_answer(i: int, entry: dict[str, Any], engine: Engine | None) -> None:
             label = "Answer" if first else "Also supported by"
             quotes.append(
                 f'<div class="qa-quote{"" if first else " qa-support"}"><span class="qa-label">'
-                f"{label} · {esc(c['title'])}</span>“{esc(c['quote'])}”"
+                f"{label} · {esc(c['title'])}</span>“{quote_html(c, answer if first else None)}”"
                 f'<span class="qa-marker">[{c["n"]}]</span></div>'
             )
         st.html("".join(quotes))

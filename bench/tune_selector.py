@@ -8,8 +8,11 @@ the best ``--pool`` of them. Then, for each number of candidates the selector re
 (its cost), a logistic regression of "this candidate contains a gold answer" on
 (feature score, selector logit) is fitted (unanswerable questions: every candidate
 is a negative), and the abstention threshold is chosen to maximise summed answer
-hit on the answerable and refusals on the unanswerable questions. It prints the
-``Combination`` to put in qa/answering.py and the test-split figures it gives.
+hit on the answerable and refusals on the unanswerable questions. The answer window
+(``Combination.join*``: near-tied candidates of the winner's passage joined into one
+span) is searched in the same grid, under a cap on the median answer length of every
+dev collection (``--max-median``), and a hit is judged on the span the user would see.
+It prints the ``Combination`` to put in qa/answering.py and the test-split figures it gives.
 
 Usage: .venv/bin/python bench/tune_selector.py [--limit 400]
 """
@@ -17,8 +20,10 @@ Usage: .venv/bin/python bench/tune_selector.py [--limit 400]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,13 +35,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from quality import Question, prepare, select  # noqa: E402
 
-from qa.answering import Weights, score_candidates  # noqa: E402
+from qa.answering import Combination, Weights, answer_window, score_candidates  # noqa: E402
 from qa.embedding import load_embedder  # noqa: E402
 from qa.engine import Engine  # noqa: E402
 from qa.evaluation import contains_gold, load_questions  # noqa: E402
 from qa.index import load_index, tokenize  # noqa: E402
 from qa.retrieval import DEFAULT_K  # noqa: E402
 from qa.selector import load_selector, selector_input  # noqa: E402
+from qa.types import Candidate, Chunk, Document  # noqa: E402
 
 SETS = ("xquad", "squad2", "spacelaw", "eval")
 
@@ -48,9 +54,25 @@ class Row:
     collection: str
     split: str
     answerable: bool
-    score: np.ndarray  # feature score (orders the candidates the selector reads)
-    x: np.ndarray  # per candidate: the five features, then the selector logit (nan beyond the pool)
-    hit: np.ndarray  # contains a gold answer
+    gold: tuple[str, ...]
+    candidates: list[Candidate]
+    logit: np.ndarray  # the selector's, per candidate (nan beyond the pool)
+    documents: Mapping[str, Document]
+    chunks: dict[str, Chunk]
+
+    @property
+    def score(self) -> np.ndarray:
+        return np.array([c.score for c in self.candidates])
+
+    @property
+    def x(self) -> np.ndarray:
+        """Per candidate: the five features, then the selector logit."""
+        f = [[c.semantic, c.lexical, c.passage, c.answer_type, c.source] for c in self.candidates]
+        return np.hstack([np.array(f).reshape(-1, 5), self.logit[:, None]])
+
+    @property
+    def hit(self) -> np.ndarray:
+        return np.array([self.answerable and contains_gold(c.text, self.gold) for c in self.candidates], dtype=bool)
 
 
 def collect(name: str, split: str, limit: int | None, pool: int, embedder, selector, weights: Weights) -> list[Row]:
@@ -86,13 +108,10 @@ def collect(name: str, split: str, limit: int | None, pool: int, embedder, selec
         )
         logit = np.full(len(cands), np.nan)
         top = cands[:pool]
-        if top:
+        if top and selector is not None:
             logit[: len(top)] = selector.logits(q.text, [selector_input(c.locator, c.text) for c in top])
-        hit = np.array([q.answerable and contains_gold(c.text, q.gold) for c in cands], dtype=bool)
-        feats = np.array([[c.semantic, c.lexical, c.passage, c.answer_type, c.source] for c in cands]).reshape(-1, 5)
-        out.append(
-            Row(name, split, q.answerable, np.array([c.score for c in cands]), np.hstack([feats, logit[:, None]]), hit)
-        )
+        chunks = {h.chunk.chunk_id: h.chunk for h in hits}
+        out.append(Row(name, split, q.answerable, tuple(q.gold), cands, logit, engine.index.documents, chunks))
     return out
 
 
@@ -108,62 +127,111 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iters: int = 50
     return w
 
 
-def combined(row: Row, beta: float, m: int) -> np.ndarray:
-    n = min(m, len(row.score))
-    return row.score[:n] + beta / (1 + np.exp(-row.x[:n, 5]))
+@dataclass
+class Outcomes:
+    """Per question under one ranking and window: the winner's rank value (nan: no candidate),
+    whether the answer span holds a gold answer, and its length."""
+
+    collection: np.ndarray
+    answerable: np.ndarray
+    rank: np.ndarray
+    hit: np.ndarray
+    length: np.ndarray
 
 
-def calibrate(rows: list[Row], beta: float, m: int) -> tuple[float, float, float]:
-    """(beta, scale, bias): Platt scaling of the winner's combined score against its being right."""
-    xs, ys = [], []
+def outcomes(rows: list[Row], comb: Combination) -> Outcomes:
+    """What the answerer does with each row's candidates under ``comb`` (before the threshold):
+    the same ranking as ``qa.answering`` and its ``answer_window``, so a hit is judged on the
+    span the user would be shown."""
+    rank, hit, length = [], [], []
     for r in rows:
-        if len(r.score):
-            c = combined(r, beta, m)
-            i = int(np.argmax(c))
-            xs.append([c[i]])
-            ys.append(float(r.hit[i]))
-    scale, bias = fit_logistic(np.array(xs), np.array(ys))
-    return beta, float(scale), float(bias)
+        cands = r.candidates
+        if comb.selector > 0:
+            cands = [
+                dataclasses.replace(c, selector=float(1 / (1 + np.exp(-z))))
+                for c, z in zip(cands[: comb.rerank], r.logit, strict=False)
+            ]
+        if not cands:
+            rank.append(np.nan), hit.append(False), length.append(0)
+            continue
+        ordered = sorted(cands, key=lambda c: -comb.rank(c, c.selector or 0.0))
+        s, e, _ = answer_window(ordered, r.documents, r.chunks, comb)
+        rank.append(comb.rank(ordered[0], ordered[0].selector or 0.0))
+        hit.append(r.answerable and contains_gold(r.documents[ordered[0].doc_id].text[s:e], r.gold))
+        length.append(e - s)
+    return Outcomes(
+        np.array([r.collection for r in rows]),
+        np.array([r.answerable for r in rows], dtype=bool),
+        np.array(rank),
+        np.array(hit, dtype=bool),
+        np.array(length),
+    )
 
 
-def decide(row: Row, w, m: int) -> tuple[float, bool]:
-    """(confidence, hit) of the answer picked among the first ``m``: ``w`` is a calibration
-    ``(beta, scale, bias)``, or an array of weights over the columns of ``row.x`` then a bias."""
-    if len(row.score) == 0:
-        return 0.0, False
-    n = min(m, len(row.score))
-    if isinstance(w, tuple):
-        beta, scale, bias = w
-        c = combined(row, beta, m)
-        i = int(np.argmax(c))
-        return float(1 / (1 + np.exp(-(scale * c[i] + bias)))), bool(row.hit[i])
-    p = 1 / (1 + np.exp(-(row.x[:n] @ w[:-1] + w[-1])))
-    i = int(np.argmax(p))
-    return float(p[i]), bool(row.hit[i])
+def calibrate(o: Outcomes) -> tuple[float, float]:
+    """(scale, bias): Platt scaling of the winner's rank value against its answer being right."""
+    ok = ~np.isnan(o.rank)
+    scale, bias = fit_logistic(o.rank[ok, None], o.hit[ok].astype(float))
+    return float(scale), float(bias)
 
 
-def rates(rows: list[Row], w: np.ndarray, m: int, t: float) -> dict[str, tuple[float, float | None]]:
+def rates(o: Outcomes, scale: float, bias: float, t: float) -> dict[str, tuple[float, float | None, int]]:
+    """Per collection: (answer hit, share of unanswerable questions refused, median answer length)."""
+    p = np.where(np.isnan(o.rank), 0.0, 1 / (1 + np.exp(-(scale * np.nan_to_num(o.rank) + bias))))
+    answered = p >= t
     out = {}
     for name in SETS:
-        part = [r for r in rows if r.collection == name]
-        if not part:
+        part = o.collection == name
+        if not part.any():
             continue
-        ans = [decide(r, w, m) for r in part if r.answerable]
-        un = [decide(r, w, m) for r in part if not r.answerable]
-        hit = sum(c >= t and h for c, h in ans) / max(1, len(ans))
-        refused = sum(c < t for c, _ in un) / len(un) if un else None
-        out[name] = (round(hit, 3), None if refused is None else round(refused, 3))
+        ans = part & o.answerable
+        un = part & ~ans
+        hit = float((answered & o.hit)[ans].mean()) if ans.any() else 0.0
+        refused = float((~answered)[un].mean()) if un.any() else None
+        lengths = o.length[part & answered]
+        out[name] = (
+            round(hit, 3),
+            None if refused is None else round(refused, 3),
+            int(np.median(lengths)) if len(lengths) else 0,
+        )
     return out
 
 
 def objective(r: dict) -> float:
-    return sum(h for h, _ in r.values()) + sum(a for _, a in r.values() if a is not None)
+    return sum(h for h, _, _ in r.values()) + sum(a for _, a, _ in r.values() if a is not None)
+
+
+def grid(pool: int) -> list[Combination]:
+    """Rankings (no selector, or feature score + beta * P over the first m candidates) times
+    answer windows (off, or the next 2-4 candidates within a ratio of the winner, capped)."""
+    rankings = [Combination()] + [
+        Combination(selector=beta, rerank=m) for m in (2, 4, 8, 16) if m <= pool for beta in (0.1, 0.2, 0.3, 0.5, 1.0)
+    ]
+    windows = [dict(join=1, join_ratio=1.0, join_chars=0)] + [
+        dict(join=j, join_ratio=ratio, join_chars=chars)
+        for j in (2, 3, 4, 6)
+        for ratio in (0.9, 0.8, 0.7, 0.6, 0.5)
+        for chars in (400, 600)
+    ]
+    return [dataclasses.replace(c, **w) for c in rankings for w in windows]
+
+
+def cost(c: Combination) -> int:
+    """Candidates the selector reads per question: what a configuration costs in time."""
+    return c.rerank if c.selector > 0 else 0
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=None, help="questions per collection and split")
     ap.add_argument("--pool", type=int, default=16, help="candidates the selector scores per question")
+    ap.add_argument("--no-selector", action="store_true", help="search only rankings without the selector")
+    ap.add_argument(
+        "--max-median",
+        type=int,
+        default=300,
+        help="longest median answer (characters) allowed in any dev collection; the issue's bound is 350",
+    )
     ap.add_argument("--save", type=Path, default=None, help="also write the collected rows to this .npz")
     ap.add_argument(
         "--answer-type-weight",
@@ -174,7 +242,7 @@ def main() -> None:
     args = ap.parse_args()
     weights = Weights(answer_type=args.answer_type_weight)
     embedder = load_embedder(None)
-    selector = load_selector()
+    selector = None if args.no_selector else load_selector()
     rows = {
         split: [r for name in SETS for r in collect(name, split, args.limit, args.pool, embedder, selector, weights)]
         for split in ("dev", "test")
@@ -190,54 +258,55 @@ def main() -> None:
             },
         )
     best = None
-    # Ranking: feature score + beta * selector probability over the first m candidates; only the
-    # ratio matters for which candidate wins, so beta is searched on a grid for top-1 answers.
-    # Calibration: a logistic regression of "the chosen answer is right" on its combined score
-    # (Platt scaling), so the confidence shown is a probability. Threshold: best summed rate on dev.
-    for m in (2, 4, 6, 8, 12, 16):
-        if m > args.pool:
+    # Ranking: feature score + beta * selector probability over the first m candidates (only the
+    # ratio matters for which candidate wins, so beta is searched on a grid), then the answer
+    # window. Calibration: a logistic regression of "the answer shown is right" on the winner's
+    # rank value (Platt scaling), so the confidence is a probability. Threshold: best summed
+    # rate on dev, among those whose dev answers stay short enough.
+    combos = [c for c in grid(args.pool) if not (args.no_selector and c.selector > 0)]
+    for n, comb in enumerate(combos):
+        o = outcomes(rows["dev"], comb)
+        scale, bias = calibrate(o)
+        mine = None
+        for t in np.arange(0.05, 0.96, 0.01):
+            r = rates(o, scale, bias, float(t))
+            if max(m for _, _, m in r.values()) > args.max_median:
+                continue
+            if mine is None or objective(r) > mine[0] + 1e-9:
+                mine = (
+                    objective(r),
+                    dataclasses.replace(comb, scale=round(scale, 3), bias=round(bias, 3), threshold=round(float(t), 2)),
+                    r,
+                )
+        if mine is None:
             continue
-        for beta in (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0):
-            cal = calibrate(rows["dev"], beta, m)
-            mine = None
-            for t in np.arange(0.05, 0.96, 0.01):
-                r = rates(rows["dev"], cal, m, float(t))
-                if mine is None or objective(r) > mine[0] + 1e-9:
-                    mine = (objective(r), m, float(t), cal, r)
-            # A bigger pool must earn more than 0.01 of summed rate: each candidate costs time.
-            if best is None or mine[0] > best[0] + 0.01 * (m > best[1]) + 1e-9:
-                best = mine
-            print(
-                f"rerank {m:2d} beta {beta:4.2f}: dev objective {mine[0]:.3f} at t={mine[2]:.2f}: {mine[4]}", flush=True
-            )
-    _, m, t, cal, r = best
-    print(
-        json.dumps(
-            {
-                "selector": cal[0],
-                "scale": round(cal[1], 3),
-                "bias": round(cal[2], 3),
-                "rerank": m,
-                "threshold": round(t, 2),
-            }
-        )
-    )
+        # A configuration that reads more candidates must earn 0.01 more summed rate: each costs time.
+        if best is None or mine[0] > best[0] + 0.01 * (cost(comb) > cost(best[1])) + 1e-9:
+            best = mine
+        print(f"[{n + 1}/{len(combos)}] {window_label(comb)}: dev objective {mine[0]:.3f} {mine[2]}", flush=True)
+    _, comb, r = best
+    fitted = {f.name: getattr(comb, f.name) for f in dataclasses.fields(Combination)}
+    print(json.dumps(fitted))
     print("dev :", r)
-    print("test:", rates(rows["test"], cal, m, t))
-    w = np.r_[np.zeros(5), 1.0, 0.0]
-    # For comparison, at their own best dev thresholds: the hand-weighted feature score alone (the
-    # answerer without the selector) and the selector's logit alone over the same candidates.
-    for label, m0, w0 in (("features only", 1, None), ("selector only", m, w)):
+    print("test:", rates(outcomes(rows["test"], comb), comb.scale, comb.bias, comb.threshold))
+    # For comparison, each with its own calibration and best dev threshold: the feature score
+    # alone (one sentence, no window: the answerer before the window) and the fitted ranking
+    # without its window.
+    plain = Combination(selector=0.0, join=1)
+    for label, c in (("features, one span", plain), ("fitted, one span", dataclasses.replace(comb, join=1))):
+        if label == "fitted, one span" and comb.selector == 0:
+            continue
+        o = outcomes(rows["dev"], c)
+        scale, bias = calibrate(o)
+        tb = max(np.arange(0.01, 0.99, 0.01), key=lambda t: objective(rates(o, scale, bias, float(t))))
+        test = rates(outcomes(rows["test"], c), scale, bias, float(tb))
+        print(f"{label}: dev", rates(o, scale, bias, float(tb)), "test", test)
 
-        def decide_rates(split, t, m0=m0, w0=w0):
-            if w0 is not None:
-                return rates(rows[split], w0, m0, t)
-            scored = [Row(r.collection, r.split, r.answerable, r.score, r.score[:, None], r.hit) for r in rows[split]]
-            return rates(scored, np.array([1.0, 0.0]), 1, t)
 
-        grid = [float(t) for t in np.arange(0.01, 0.99, 0.01)]  # on sigmoid(score) or sigmoid(logit)
-        tb = max(grid, key=lambda t: objective(decide_rates("dev", t)))
-        print(f"{label}: dev", decide_rates("dev", tb), "test", decide_rates("test", tb))
+def window_label(c: Combination) -> str:
+    ranking = f"features + {c.selector:.2f} x P over {c.rerank:2d}" if c.selector > 0 else "features"
+    window = f"join {c.join} within {c.join_ratio:.2f}, <= {c.join_chars} chars" if c.join > 1 else "one span"
+    return f"{ranking}; {window}"
 
 
 if __name__ == "__main__":

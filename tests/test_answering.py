@@ -3,8 +3,10 @@ import pytest
 
 from qa.answering import (
     ABSTAIN_TEXT,
+    Combination,
     QuestionTerms,
     answer_type_match,
+    answer_window,
     extend_span,
     is_source_question,
     join_negations,
@@ -13,7 +15,7 @@ from qa.answering import (
     split_sentences,
 )
 from qa.engine import Engine, build
-from qa.types import Chunk
+from qa.types import Candidate, Chunk, Document
 
 
 @pytest.mark.parametrize(
@@ -189,6 +191,97 @@ def test_extend_span_leaves_full_sentences_alone():
     text = "This sentence is long enough to stand on its own as an answer. Next one."
     chunk = Chunk("d:0", "d", text, 0, len(text), "T")
     assert extend_span(text, 0, 62, chunk) == (0, 62)
+
+
+_WINDOW_TEXT = (
+    "The Committee was set up by the Assembly in 1959. It has met in Vienna every single year since then. "
+    "Its members are elected for terms of three years. Other bodies advise it on technical questions.\n\n"
+    "Annex. A later text added by the Committee itself."
+)
+
+
+def _window_fixture():
+    text = _WINDOW_TEXT
+    cut = text.index("Annex.")
+    chunks = {
+        "d:0": Chunk("d:0", "d", text[:cut], 0, cut, "T"),
+        "d:1": Chunk("d:1", "d", text[cut:], cut, len(text), "T"),
+    }
+    docs = {"d": Document("d", "d.md", "T", text, "0" * 64)}
+
+    def cand(sentence: str, score: float, chunk: str = "d:0", reference: bool = False) -> Candidate:
+        s = text.index(sentence)
+        return Candidate("d", chunk, s, s + len(sentence), sentence, score, 0.0, 0.0, 0.0, reference)
+
+    return text, chunks, docs, cand
+
+
+def test_answer_window_joins_a_near_tie_of_the_same_passage_in_reading_order():
+    text, chunks, docs, cand = _window_fixture()
+    ranked = [
+        cand("Its members are elected for terms of three years.", 1.0),
+        cand("It has met in Vienna every single year since then.", 0.9),
+        cand("The Committee was set up by the Assembly in 1959.", 0.5),
+    ]
+    comb = Combination(join=3, join_ratio=0.8, join_chars=400)
+    s, e, joined = answer_window(ranked, docs, chunks, comb)
+    assert (
+        text[s:e]
+        == "It has met in Vienna every single year since then. Its members are elected for terms of three years."
+    )
+    assert joined == [ranked[1]]  # the third is below 0.8 of the winner
+    # Off (join=1), or a span over the cap: the winner alone.
+    for off in (Combination(join=1), Combination(join=3, join_ratio=0.8, join_chars=80)):
+        s, e, joined = answer_window(ranked, docs, chunks, off)
+        assert text[s:e] == "Its members are elected for terms of three years." and joined == []
+
+
+def test_answer_window_never_crosses_passages_or_joins_reference_entries():
+    text, chunks, docs, cand = _window_fixture()
+    comb = Combination(join=4, join_ratio=0.5, join_chars=1000)
+    other_passage = [
+        cand("Its members are elected for terms of three years.", 1.0),
+        cand("A later text added by the Committee itself.", 0.99, "d:1"),
+    ]
+    s, e, joined = answer_window(other_passage, docs, chunks, comb)
+    assert text[s:e] == "Its members are elected for terms of three years." and joined == []
+    entries = [
+        cand("It has met in Vienna every single year since then.", 1.0, reference=True),
+        cand("The Committee was set up by the Assembly in 1959.", 0.99),
+    ]
+    s, e, joined = answer_window(entries, docs, chunks, comb)
+    assert text[s:e] == "It has met in Vienna every single year since then." and joined == []
+    # A sentence further off is not joined: it would bring the unranked ones between along.
+    apart = [
+        cand("The Committee was set up by the Assembly in 1959.", 1.0),
+        cand("Other bodies advise it on technical questions.", 0.95),
+    ]
+    s, e, joined = answer_window(apart, docs, chunks, comb)
+    assert text[s:e] == "The Committee was set up by the Assembly in 1959." and joined == []
+    # The ranking stops at the first candidate below the ratio, even if a later one would fit.
+    ranked = [
+        cand("Other bodies advise it on technical questions.", 1.0),
+        cand("A later text added by the Committee itself.", 0.2, "d:1"),
+        cand("It has met in Vienna every single year since then.", 0.9),
+    ]
+    s, e, _ = answer_window(ranked, docs, chunks, comb)
+    assert text[s:e] == "Other bodies advise it on technical questions."
+
+
+def test_joined_answers_are_verbatim_citations(tiny_corpus, tmp_path, embedder):
+    build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    wide = Combination(join=4, join_ratio=0.0, join_chars=2000)
+    engine = Engine.open(tmp_path / "idx", corpus=tiny_corpus, embedder=embedder)
+    engine.combination = wide
+    joined_any = False
+    for q in ["What is a launching State?", "What do conferences do?", "space debris risk", "moon appropriation"]:
+        a = engine.ask(q, threshold=0.0)
+        c = a.citations[0]
+        assert engine.canonical_text(c.doc_id)[c.start : c.end] == c.quote == a.answer
+        for s, e in a.explain["joined"]:
+            assert c.start <= s and e <= c.end
+        joined_any |= bool(a.explain["joined"])
+    assert joined_any  # the test means something: some answer did take a neighbour
 
 
 @pytest.fixture

@@ -460,3 +460,18 @@ def test_rebuild_uses_the_ray_cluster_when_configured(env, monkeypatch):
     assert not at.exception
     assert used == ["ray://head:10001"]
     assert at.sidebar.metric[0].value == "4"
+
+
+def test_a_joined_answer_sets_its_best_ranked_sentence_in_bold_and_escapes_the_rest():
+    quote = "First <b>one</b>. The best one. Last one."
+    cite = {"doc_id": "d", "start": 100, "end": 100 + len(quote), "quote": quote}
+    best = quote.index("The best one.")
+    explain = {"joined": [[100, 117]], "candidates": [{"doc_id": "d", "start": 100 + best, "end": 100 + best + 13}]}
+    out = app.quote_html(cite, {"explain": explain})
+    assert out == 'First &lt;b&gt;one&lt;/b&gt;. <strong class="qa-best">The best one.</strong> Last one.'
+    # One span (nothing joined), a supporting citation, or a best span elsewhere: the plain quote.
+    plain = html.escape(quote, quote=True)
+    assert app.quote_html(cite, {"explain": {**explain, "joined": []}}) == plain
+    assert app.quote_html(cite, None) == plain
+    elsewhere = {**explain, "candidates": [{"doc_id": "other", "start": 100, "end": 110}]}
+    assert app.quote_html(cite, {"explain": elsewhere}) == plain

@@ -23,6 +23,10 @@ over-long one, or a whole reference entry; see ``qa.sentences``):
    and ranked by feature score + b * the selector's probability; the winner's
    confidence is that value through a logistic calibration fitted on dev questions.
 
+3. **Answer window** (``answer_window``): neighbours of the winner in its passage that
+   rank nearly as high join it, so a near-tie between adjacent sentences is shown
+   whole, in reading order, as one verbatim span.
+
 Below the threshold the answerer abstains and lists the passages as "closest",
 not as an answer. How the weights, the combination and the threshold were chosen,
 and what each feature earns on the public sets: docs/answerer.md (current figures:

@@ -531,9 +531,12 @@ def _answer_tools(i: int, entry: dict[str, Any]) -> None:
             f"Answer threshold {ex.get('threshold', 0):.2f}"
             + (f" · weights: {md_escape(weights)}" if weights else "")
             + (" · asks about sources" if ex.get("source_question") else "")
+            + (f" · {len(ex['joined'])} neighbouring span(s) joined to the best" if ex.get("joined") else "")
         )
+        joined = {(s, e) for s, e in ex.get("joined", [])}
         rows = [
             {
+                "in answer": "joined" if (c["start"], c["end"]) in joined else "",
                 "probability": c.get("probability"),
                 "selector": c.get("selector"),
                 "score": c["score"],

@@ -440,10 +440,10 @@ class Combination:
     # selector earns nothing on them (the best weight is 0), so it is not run; the feature
     # score, calibrated, gives the confidence.
     selector: float = 0.0
-    scale: float = 6.102
-    bias: float = -3.202
+    scale: float = 5.903
+    bias: float = -3.007
     rerank: int = 8
-    threshold: float = 0.46
+    threshold: float = 0.49
     # The answer window: when one of the next ``join - 1`` candidates ranks within
     # ``join_ratio`` of the winner and lies in the same passage, the answer is the contiguous
     # span covering both (at most ``join_chars`` characters). Where the ranking is split
@@ -597,11 +597,12 @@ def answer_window(
     combination: Combination,
 ) -> tuple[int, int, list[Candidate]]:
     """The answer's span in the winner's document: the winner (``ranked[0]``, extended by
-    ``extend_span``), widened to cover each of the next ``combination.join - 1`` candidates
-    that ranks within ``join_ratio`` of it and is a neighbour of the span so far in the same
-    passage, while the span stays within ``join_chars``. Ranks are ``Combination.rank`` values (the feature score
-    plus the selector's share), the scale ``bench/tune_selector.py`` fits the ratio on.
-    Returns (start, end, the candidates joined to it)."""
+    ``extend_span``), grown by the near-tied candidates among the next ``combination.join - 1``
+    (ranking within ``join_ratio`` of it, in its passage) that are neighbours of the span so
+    far, while it stays within ``join_chars``: the contiguous block of near-tied sentences
+    around the winner. Ranks are ``Combination.rank`` values (the feature score plus the
+    selector's share), the scale ``bench/tune_selector.py`` fits the ratio on.
+    Returns (start, end, the candidates joined to it, best first)."""
 
     def rank(c: Candidate) -> float:
         return combination.rank(c, c.selector or 0.0)
@@ -610,21 +611,27 @@ def answer_window(
     text = documents[best.doc_id].text
     chunk = chunk_of[best.chunk_id]
     start, end = extend_span(text, best.start, best.end, chunk)
-    joined = []
     floor = combination.join_ratio * rank(best)
+    near = []
     for c in ranked[1 : combination.join]:
         if rank(best) <= 0 or rank(c) < floor:
             break
         # A reference entry is a whole record on its own; neighbouring entries are other works.
-        if c.chunk_id != best.chunk_id or c.is_reference or best.is_reference:
-            continue
-        s, e = extend_span(text, c.start, c.end, chunk)
-        # Only a neighbour of the span so far: a sentence further off would bring the ones
-        # between it and the winner along, which nothing ranked.
-        adjacent = not text[min(end, e) : max(start, s)].strip()
-        if adjacent and max(end, e) - min(start, s) <= combination.join_chars:
-            start, end = min(start, s), max(end, e)
-            joined.append(c)
+        if c.chunk_id == best.chunk_id and not (c.is_reference or best.is_reference):
+            near.append((c, *extend_span(text, c.start, c.end, chunk)))
+    joined: list[Candidate] = []
+    grown = True
+    while grown:  # a near-tie two sentences off joins once the one between has
+        grown = False
+        for c, s, e in near:
+            # Only a neighbour of the span so far: a sentence further off would bring the ones
+            # between it and the winner along, which nothing ranked.
+            adjacent = not text[min(end, e) : max(start, s)].strip()
+            if c not in joined and adjacent and max(end, e) - min(start, s) <= combination.join_chars:
+                start, end = min(start, s), max(end, e)
+                joined.append(c)
+                grown = True
+    joined.sort(key=lambda c: -rank(c))
     return start, end, joined
 
 

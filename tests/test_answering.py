@@ -258,6 +258,14 @@ def test_answer_window_never_crosses_passages_or_joins_reference_entries():
     ]
     s, e, joined = answer_window(apart, docs, chunks, comb)
     assert text[s:e] == "The Committee was set up by the Assembly in 1959." and joined == []
+    # ... until the one between joins: then the block of near-ties is contiguous.
+    block = [
+        cand("The Committee was set up by the Assembly in 1959.", 1.0),
+        cand("Its members are elected for terms of three years.", 0.95),
+        cand("It has met in Vienna every single year since then.", 0.9),
+    ]
+    s, e, joined = answer_window(block, docs, chunks, comb)
+    assert text[s:e] == text[: text.index(" Other bodies")] and joined == block[1:]
     # The ranking stops at the first candidate below the ratio, even if a later one would fit.
     ranked = [
         cand("Other bodies advise it on technical questions.", 1.0),

@@ -199,8 +199,11 @@ def test_explain_toggle_shows_candidate_spans_and_scores(env):
     frames = at.chat_message[1].dataframe
     assert len(frames) == 1
     df = frames[0].value
-    assert {"score", "text", "semantic", "lexical", "passage", "question type", "source"} <= set(df.columns)
+    assert {"score", "text", "semantic", "lexical", "passage", "question type", "source", "in answer"} <= set(
+        df.columns
+    )
     assert df["score"].is_monotonic_decreasing and len(df) >= 1
+    assert df["in answer"].iloc[0] == ""  # the best span is the answer itself, not a joined neighbour
     assert any("Answer threshold" in c.value for c in at.chat_message[1].caption)
 
 

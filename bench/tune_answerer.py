@@ -24,11 +24,11 @@ if __package__ in (None, ""):  # run as `python bench/tune_answerer.py`: import 
 
 from bench import ROOT  # noqa: E402
 from bench.data import data_root, split_of  # noqa: E402
-from qa.answering import Weights, score_candidates  # noqa: E402
+from qa.answering import Weights  # noqa: E402
 from qa.embedding import load_embedder  # noqa: E402
 from qa.engine import Engine  # noqa: E402
 from qa.evaluation import contains_gold, load_questions  # noqa: E402
-from qa.index import build_index, load_index, tokenize  # noqa: E402
+from qa.index import build_index, load_index  # noqa: E402
 from qa.ingest import sha256_text  # noqa: E402
 from qa.retrieval import DEFAULT_K  # noqa: E402
 from qa.types import Document  # noqa: E402
@@ -48,17 +48,7 @@ def squad_engine(path: Path, embedder) -> tuple[Engine, list]:
 def features(engine: Engine, question: str, k: int = DEFAULT_K):
     qvec = engine.embedder.encode([question])[0]
     hits = engine.hits(question, qvec, k=k)
-    cands = score_candidates(
-        question,
-        hits,
-        engine.index.documents,
-        question_vector=qvec,
-        encode=engine.embedder.encode,
-        tokenize=tokenize,
-        idf=engine._idf,
-        span_vectors=engine._span_vectors,
-        references=engine.index.reference,
-    )
+    cands = engine.candidates(question, qvec, hits)
     rows = [(c.semantic, c.lexical, c.passage, c.answer_type, c.source) for c in cands]
     return np.array(rows, dtype=np.float32).reshape(-1, 5), [c.text for c in cands]
 

@@ -35,11 +35,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from quality import Question, prepare, select  # noqa: E402
 
-from qa.answering import Combination, Weights, answer_window, score_candidates  # noqa: E402
+from qa.answering import Combination, Weights, answer_window  # noqa: E402
 from qa.embedding import load_embedder  # noqa: E402
 from qa.engine import Engine  # noqa: E402
 from qa.evaluation import contains_gold, load_questions  # noqa: E402
-from qa.index import load_index, tokenize  # noqa: E402
+from qa.index import load_index  # noqa: E402
 from qa.retrieval import DEFAULT_K  # noqa: E402
 from qa.selector import load_selector, selector_input  # noqa: E402
 from qa.types import Candidate, Chunk, Document  # noqa: E402
@@ -94,18 +94,7 @@ def collect(name: str, split: str, limit: int | None, pool: int, embedder, selec
     out = []
     for q, qv in zip(questions, qvecs, strict=True):
         hits = engine.hits(q.text, qv, k=DEFAULT_K)
-        cands = score_candidates(
-            q.text,
-            hits,
-            engine.index.documents,
-            question_vector=qv,
-            encode=embedder.encode,
-            tokenize=tokenize,
-            idf=engine._idf,
-            span_vectors=engine._span_vectors,
-            references=engine.index.reference,
-            weights=weights,
-        )
+        cands = engine.candidates(q.text, qv, hits, weights=weights)
         logit = np.full(len(cands), np.nan)
         top = cands[:pool]
         if top and selector is not None:

@@ -444,9 +444,9 @@ class Combination:
     bias: float = -3.007
     rerank: int = 8
     threshold: float = 0.49
-    # The answer window: when one of the next ``join - 1`` candidates ranks within
-    # ``join_ratio`` of the winner and lies in the same passage, the answer is the contiguous
-    # span covering both (at most ``join_chars`` characters). Where the ranking is split
+    # The answer window (``answer_window``): those of the next ``join - 1`` candidates that
+    # rank within ``join_ratio`` of the winner and neighbour it in its passage join it in one
+    # contiguous span (at most ``join_chars`` characters). Where the ranking is split
     # between nearby sentences of one passage, the user gets them in reading order instead
     # of a coin toss between them. ``join=1`` turns it off. Fitted with the rest, under a
     # cap of 300 characters on the median dev answer.
@@ -613,8 +613,8 @@ def answer_window(
     start, end = extend_span(text, best.start, best.end, chunk)
     floor = combination.join_ratio * rank(best)
     near = []
-    for c in ranked[1 : combination.join]:
-        if rank(best) <= 0 or rank(c) < floor:
+    for c in ranked[1 : combination.join] if rank(best) > 0 else ():
+        if rank(c) < floor:
             break
         # A reference entry is a whole record on its own; neighbouring entries are other works.
         if c.chunk_id == best.chunk_id and not (c.is_reference or best.is_reference):

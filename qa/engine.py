@@ -13,14 +13,14 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from qa.answering import Combination, answer_question, idf_lookup, is_source_question
+from qa.answering import Combination, Weights, answer_question, idf_lookup, is_source_question, score_candidates
 from qa.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 from qa.embedding import Embedder, LazyEmbedder, load_embedder, model_dimension, model_name
 from qa.errors import BadQuestionError, IndexMismatchError, IndexNotFoundError, QAError
@@ -36,7 +36,7 @@ from qa.index import (
 from qa.ingest import DEFAULT_MAX_BYTES, CorpusLoad, Skipped, corpus_path, load_corpus, read_document
 from qa.retrieval import DEFAULT_K, MAX_K, Mode, retrieve
 from qa.selector import Selector, load_selector
-from qa.types import Answer, Hit
+from qa.types import Answer, Candidate, Hit
 from qa.uploads import UploadResult, save_uploads
 
 MAX_QUESTION_CHARS = 2000
@@ -303,6 +303,24 @@ class Engine:
             stale=self.is_stale,
             select=self.selector.logits if self.selector is not None else None,
             combination=self.combination,
+        )
+
+    def candidates(
+        self, question: str, question_vector: np.ndarray, hits: Sequence[Hit], *, weights: Weights | None = None
+    ) -> list[Candidate]:
+        """The feature-scored answer candidates of ``hits``, best first: what ``ask`` ranks,
+        for tuning scripts that need every candidate rather than the answer."""
+        return score_candidates(
+            question,
+            hits,
+            self.index.documents,
+            question_vector=question_vector,
+            encode=self.embedder.encode,
+            tokenize=tokenize,
+            idf=self._idf,
+            span_vectors=self._span_vectors,
+            references=self.index.reference,
+            weights=weights or Weights(),
         )
 
     def hits(

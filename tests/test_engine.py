@@ -67,3 +67,13 @@ def test_a_span_outside_the_document_is_refused(engine):
         engine.check_span("treaty", 0, n + 1)
     with pytest.raises(QAError, match="lies outside"):
         engine.check_span("treaty", 5, 3)
+
+
+def test_candidates_are_what_ask_ranks(engine):
+    q = "Which treaty article forbids nuclear weapons in orbit around the earth?"
+    qv = engine.embedder.encode([q])[0]
+    cands = engine.candidates(q, qv, engine.hits(q, qv))
+    shown = engine.ask(q, threshold=0.0).explain["candidates"]
+    assert [(c.doc_id, c.start, c.end, c.score) for c in cands[: len(shown)]] == [
+        (c["doc_id"], c["start"], c["end"], c["score"]) for c in shown
+    ]

@@ -9,13 +9,12 @@ over-long one, or a whole reference entry; see ``qa.sentences``):
 1. **Feature score** (``score_candidates``), cheap, for every candidate:
        W_SEMANTIC * cosine(question, candidate's stored span vector)
      + W_LEXICAL  * idf-weighted share of the question's terms it contains (the
-                    locator counts as context; negated words such as "without
-                    fault" earn nothing, and "non-X" costs a plain use of X)
+                    locator counts as context)
      + W_PASSAGE  * its passage's retrieval score relative to the best
      + 0.1        * fit to the question's type (a date after "when", a span of time
                     after "what is the deadline", a count after "how many",
-                    defining words after "how does it define", a time anchor after
-                    "who is the current ...", a reference entry's year)
+                    defining words after "how does it define", a reference entry's
+                    year)
      + SOURCE_BONUS * +1/-1 for a reference entry when the question does/does not
                     ask about sources.
 2. **Learned selector** (``select_candidates``, when the engine has one): the best
@@ -92,61 +91,6 @@ def year_match(question: str, ref: Reference | None) -> float:
     return 1.0 if asked & has else -1.0
 
 
-# A negated word is not what the question asks about: "liable even without fault" asks
-# about liability that needs no fault, and a sentence that says "due to its fault" is
-# the distractor. A negated phrase is read as one word ("withoutfault", weighing what
-# its word weighs) that only the same phrase matches, so the bare word earns nothing.
-# "non-" goes further: "non-procedural matters" names everything but procedural ones,
-# so a candidate that uses the word plainly ("on procedural matters") answers the
-# opposite question and loses that weight. "without" stops short of that: the rule
-# about the word is often the answer ("without registering them?" - "shall register").
-# "non-self-governing" (more than one hyphen) is left as it is: excluding "self" would
-# penalise the very sentences on self-government it asks about.
-_NEGATION = re.compile(
-    r"\b(non[-\u2010\u2011\u2013]|without\s+(?:(?:any|an?|the|its|their|being|having|prior|"
-    r"further)\s+)*)([a-z]{3,})\b(?![-\u2010\u2011\u2013]\w)",
-    re.I,
-)
-
-
-def _negator(m: re.Match) -> str:
-    return "non" if m.group(1)[:3].lower() == "non" else "without"
-
-
-def join_negations(text: str) -> str:
-    """ "non-procedural" -> "nonprocedural", "without the consent" -> "withoutconsent"."""
-    return _NEGATION.sub(lambda m: _negator(m) + m.group(2), text)
-
-
-@dataclass(frozen=True)
-class QuestionTerms:
-    """What a candidate's words are matched against: the question's terms with their
-    idf weights (a negated phrase as one term), and the words it excludes with "non-",
-    each with its joined phrase ("procedur" -> "nonprocedur")."""
-
-    weights: dict[str, float]
-    excluded: dict[str, str] = dataclasses.field(default_factory=dict)
-
-
-def question_terms(
-    question: str, tokenize: Callable[[list[str]], list[list[str]]], idf: Callable[[str], float]
-) -> QuestionTerms:
-    # "non" and "without" stay terms of their own; the negated word gives way to the phrase,
-    # unless the question also uses it plainly ("What Doctor Who was written without Doctor
-    # Who in it?").
-    plain = set(tokenize([_NEGATION.sub(lambda m: f" {m.group(1)} ", question)])[0])
-    weights = {t: idf(t) for t in tokenize([question])[0] if t not in _AUXILIARIES}
-    excluded = {}
-    for m in _NEGATION.finditer(question):
-        word, joined = tokenize([m.group(2)])[0], tokenize([join_negations(m.group(0))])[0]
-        if word and joined and word[0] not in plain:
-            weights.pop(word[0], None)
-            weights[joined[0]] = idf(word[0])
-            if _negator(m) == "non":
-                excluded[word[0]] = joined[0]
-    return QuestionTerms(weights, excluded)
-
-
 @dataclass(frozen=True)
 class Weights:
     """How the candidate features combine into a score (see the module docstring)."""
@@ -213,30 +157,19 @@ _AUXILIARIES = frozenset(
 )
 
 
-def lexical_overlap(question: QuestionTerms, candidate_terms: set[str], joined_terms: set[str] | None = None) -> float:
-    """Share of the question's term weight (idf) that the candidate contains, less the
-    weight of words the question excludes ("non-X") that the candidate uses plainly,
-    in [-1, 1].
+def question_terms(
+    question: str, tokenize: Callable[[list[str]], list[list[str]]], idf: Callable[[str], float]
+) -> dict[str, float]:
+    """The question's terms with their idf weights, auxiliary verbs left out."""
+    return {t: idf(t) for t in tokenize([question])[0] if t not in _AUXILIARIES}
 
-    ``candidate_terms`` are the candidate's tokens; ``joined_terms`` its tokens with
-    negated phrases joined (``join_negations``), needed only when the question negates.
-    """
-    if question.excluded and joined_terms is None:
-        raise ValueError("the question excludes words: pass the candidate's joined_terms too")
-    total = sum(question.weights.values())
+
+def lexical_overlap(question: Mapping[str, float], candidate_terms: set[str]) -> float:
+    """Share of the question's term weight (idf) that the candidate contains, in [0, 1]."""
+    total = sum(question.values())
     if total <= 0:
         return 0.0
-    joined = candidate_terms if joined_terms is None else joined_terms
-    terms = candidate_terms if joined_terms is None else candidate_terms | joined_terms
-    matched = sum(w for t, w in question.weights.items() if t in terms)
-    # A candidate that also negates the word ("governmental agencies or non-governmental
-    # entities") covers the negated case too and is not penalised.
-    contradicted = sum(
-        question.weights[phrase]
-        for word, phrase in question.excluded.items()
-        if word in joined and phrase not in joined
-    )
-    return (matched - contradicted) / total
+    return sum(w for t, w in question.items() if t in candidate_terms) / total
 
 
 _WHEN = re.compile(r"^\s*(when|in what year|what year|on what date|what date|since when)\b", re.I)
@@ -271,16 +204,6 @@ _DURATION = re.compile(
 )
 
 
-# "Who is the current Secretary-General?" asks who holds an office now, which a text
-# answers only if it says when it speaks of; a treaty's timeless "shall be appointed"
-# tells how, not who. Only such who-questions: "What are the current rules on liability?"
-# is answered by the treaty itself, and "current ctenophora" is no question of time.
-_PRESENT_Q = re.compile(r"^\s*who\s+(?:is|are|was|were)\s+(?:the\s+|its\s+|their\s+)?(?:current|incumbent)\b", re.I)
-_TIME_ANCHOR = re.compile(
-    r"\b(today|nowadays|now|currently|at present|recently|presently|this year)\b|" + _YEAR.pattern, re.I
-)
-
-
 # A question after how a text describes or defines something, and the wording that
 # answers it: "regard astronauts as envoys of mankind", "'launching State' means".
 _DEFINE_Q = re.compile(
@@ -296,20 +219,17 @@ _DEFINITION = re.compile(
 
 
 def answer_type_match(question: str, candidate: str) -> float:
-    """How well the candidate fits a question asking for a date, a span of time, a definition, a number
-    or the present state of things, in [-1, 1].
+    """How well the candidate fits a question asking for a date, a span of time, a definition or a
+    number, in [0, 1].
 
     1 for a date after "when", a span of time after "what is the deadline" or
     "how long" ("not later than one year"), defining words after "how does the
     treaty describe X" ("regard X as", "means"), or a count of the thing asked about
     after "how many X" ("fifteen Members", "three members"); 0.5 for a bare
     number after "how many X" (a number of something else: "one representative");
-    -1 for a candidate without any time anchor after "who is the current ...";
     0 otherwise.
     """
     candidate = _LEADING_ENUMERATOR.sub("", candidate)  # "3. Each member ..." holds no number
-    if _PRESENT_Q.search(question) and not _TIME_ANCHOR.search(candidate):
-        return -1.0
     if _DURATION_Q.search(question):
         return 1.0 if _DURATION.search(candidate) else 0.0
     if _DEFINE_Q.search(question):
@@ -367,11 +287,9 @@ def score_candidates(
     # treaty a sentence belongs to, which the sentence itself rarely repeats.
     contexts = [f"{c.chunk.locator}\n{t}" for c, t in zip(spans, texts, strict=True)]
     cand_terms = [set(t) for t in tokenize(contexts)]
-    negates = bool(_NEGATION.search(question))
-    joined = [set(t) for t in tokenize([join_negations(t) for t in contexts])] if negates else None
     top_hit = max(hits[0].score, 1e-9)
     source_q = is_source_question(question)
-    lexical = [lexical_overlap(q_terms, t, joined[i] if joined else None) for i, t in enumerate(cand_terms)]
+    lexical = [lexical_overlap(q_terms, t) for t in cand_terms]
     passage = [max(0.0, hits[c.hit_rank].score / top_hit) for c in spans]
 
     qv = np.asarray(question_vector, dtype=np.float32).ravel()
@@ -440,10 +358,10 @@ class Combination:
     # selector earns nothing on them (the best weight is 0), so it is not run; the feature
     # score, calibrated, gives the confidence.
     selector: float = 0.0
-    scale: float = 5.903
-    bias: float = -3.007
+    scale: float = 5.946
+    bias: float = -3.042
     rerank: int = 8
-    threshold: float = 0.49
+    threshold: float = 0.48
     # The answer window (``answer_window``): those of the next ``join - 1`` candidates that
     # rank within ``join_ratio`` of the winner and neighbour it in its passage join it in one
     # contiguous span (at most ``join_chars`` characters). Where the ranking is split

@@ -118,8 +118,8 @@ class Candidate:
     lexical: float
     passage: float
     is_reference: bool
-    # Fit to a date/duration/count/present-time question (qa.answering.answer_type_match,
-    # in [-1, 1]) plus, for a reference entry, to a year the question names (+1/-1).
+    # Fit to a date/duration/definition/count question (qa.answering.answer_type_match,
+    # in [0, 1]) plus, for a reference entry, to a year the question names (+1/-1).
     answer_type: float = 0.0
     source: float = 0.0  # +1 a reference entry for a question about sources, -1 one for any other
     locator: str = ""

@@ -4,12 +4,10 @@ import pytest
 from qa.answering import (
     ABSTAIN_TEXT,
     Combination,
-    QuestionTerms,
     answer_type_match,
     answer_window,
     extend_span,
     is_source_question,
-    join_negations,
     lexical_overlap,
     question_terms,
     split_sentences,
@@ -51,12 +49,6 @@ def test_answer_type():
     assert answer_type_match("What is the deadline for a claim?", "not later than one year after the damage") == 1.0
     assert answer_type_match("How long do States have to present a claim?", "within 30 days") == 1.0
     assert answer_type_match("What is the deadline for a claim?", "A claim shall be presented.") == 0.0
-    # A question about who holds now needs a text that says when it speaks of.
-    assert answer_type_match("Who is the current Secretary-General?", "He shall be appointed.") == -1.0
-    assert answer_type_match("Who is the current Secretary-General?", "Today, the post is held by X.") == 0.0
-    assert answer_type_match("What do current ctenophora lack?", "They lack tentacles.") == 0.0
-    assert answer_type_match("What are the current rules on liability?", "A State shall be liable.") == 0.0
-    assert answer_type_match("Who is present at the meetings?", "The members shall attend.") == 0.0
     # A question after how a text describes or defines something wants its wording.
     describe = "How does the Outer Space Treaty describe astronauts?"
     assert answer_type_match(describe, "States shall regard astronauts as envoys of mankind.") == 1.0
@@ -106,52 +98,18 @@ def test_a_question_naming_a_cited_author_is_about_the_entry():
 
 
 def test_lexical_overlap_is_idf_weighted():
-    q = QuestionTerms({"nuclear": 3.0, "treati": 1.0})
+    q = {"nuclear": 3.0, "treati": 1.0}
     assert lexical_overlap(q, {"nuclear"}) == pytest.approx(0.75)
     assert lexical_overlap(q, set()) == 0.0
-    assert lexical_overlap(QuestionTerms({}), {"x"}) == 0.0
+    assert lexical_overlap({}, {"x"}) == 0.0
 
 
-def _terms(question):
+def test_auxiliary_verbs_are_not_question_terms():
     from qa.index import tokenize
 
-    return question_terms(question, tokenize, lambda t: 1.0)
-
-
-def _overlap(question, candidate):
-    from qa.index import tokenize
-
-    q = _terms(question)
-    return lexical_overlap(q, set(tokenize([candidate])[0]), set(tokenize([join_negations(candidate)])[0]))
-
-
-def test_a_negated_word_earns_nothing_and_contradicts_a_plain_use():
-    q = "What vote do Council decisions on non-procedural matters need?"
-    assert _terms(q).excluded == {"procedur": "nonprocedur"}
-    other = _overlap(q, "Decisions of the Council on all other matters need nine votes.")
-    opposite = _overlap(q, "Decisions of the Council on procedural matters need nine votes.")
-    assert other > opposite
-    # The same negated phrase in the candidate matches it; both uses together do not contradict.
-    assert _overlap(q, "Decisions on non-procedural matters need nine votes.") > other
-    both = "Decisions on procedural and on non-procedural matters need nine votes."
-    assert _overlap(q, both) == _overlap(q, "Decisions on non-procedural matters need nine votes.")
-    # Other hyphens read the same; a word of a longer compound is not excluded.
-    assert _terms("Decisions on non–procedural matters?").excluded == {"procedur": "nonprocedur"}
-    assert _terms("Which non-self-governing territories?").excluded == {}
-    with pytest.raises(ValueError):  # the contradiction needs the candidate's joined terms
-        lexical_overlap(_terms(q), {"procedur"})
-
-
-def test_without_makes_a_word_earn_nothing_and_costs_nothing():
-    q = "Is the launching State liable even without fault?"
-    assert _terms(q).excluded == {}
-    assert "withoutfault" in _terms(q).weights and "fault" not in _terms(q).weights
-    assert _overlap(q, "It is liable only if due to its fault.") == _overlap(q, "It is absolutely liable.")
-    # The same negated phrase matches.
-    assert _overlap(q, "It is liable without fault.") > _overlap(q, "It is liable without delay.")
-    assert _terms("Can it be launched without being registered?").weights.keys() >= {"withoutregist"}
-    # A word the question also uses plainly is its topic, not a negation.
-    assert "doctor" in _terms("What Doctor Who was written without Doctor Who in it?").weights
+    terms = question_terms("How many members does the Security Council have?", tokenize, lambda t: 1.0)
+    assert "have" not in terms and "doe" not in terms
+    assert {"member", "council"} <= terms.keys()
 
 
 def test_year_named_in_the_question_must_match_a_reference():

@@ -469,12 +469,12 @@ def render_answer(i: int, entry: dict[str, Any], engine: Engine | None) -> None:
     conf = float(answer["confidence"])
     if answer["abstained"]:
         items = "".join(
-            f'<li><span class="qa-loc">{esc(p["locator"])}</span>: {esc(" ".join(p["text"].split())[:220])}…</li>'
-            for p in answer["passages"][:3]
+            f'<li><span class="qa-loc">{esc(c["locator"])}</span>: “{esc(" ".join(c["quote"].split()))}”</li>'
+            for c in answer.get("closest", ())
         )
         closest = (
             (
-                f'<div style="margin-top:.6rem">Closest passages, <em>not</em> an answer:</div>'
+                f'<div style="margin-top:.6rem">Closest sentences, <em>not</em> an answer:</div>'
                 f'<ul class="qa-closest">{items}</ul>'
             )
             if items

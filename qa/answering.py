@@ -26,10 +26,10 @@ over-long one, or a whole reference entry; see ``qa.sentences``):
    rank nearly as high join it, so a near-tie between adjacent sentences is shown
    whole, in reading order, as one verbatim span.
 
-Below the threshold the answerer abstains and lists the passages as "closest",
-not as an answer. How the weights, the combination and the threshold were chosen,
-and what each feature earns on the public sets: docs/answerer.md (current figures:
-docs/benchmarks.md).
+Below the threshold the answerer abstains and gives the best-ranked sentence of each
+of the closest passages, verbatim and checkable, as not an answer. How the weights,
+the combination and the threshold were chosen, and what each feature earns on the
+public sets: docs/answerer.md (current figures: docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ W_LEXICAL = 0.5
 W_PASSAGE = 0.1
 SOURCE_BONUS = 0.2
 MAX_CITATIONS = 3
+MAX_CLOSEST = 3  # sentences shown, as not an answer, when the answerer abstains
 # A supporting citation must score at least this share of the answer's score.
 SUPPORT_RATIO = 0.9
 ABSTAIN_TEXT = "The corpus does not answer this."
@@ -484,10 +485,11 @@ def answer_question(
     explain["candidates"] = [_explain_row(c) for c in scored[:10]]
     best = scored[0]
     confidence = conf(best)
-    if confidence < threshold:
-        return Answer(question, "", True, round(confidence, 4), (), passages, explain)
-
     chunk_of = {h.chunk.chunk_id: h.chunk for h in hits}
+    if confidence < threshold:
+        closest = _closest(scored, documents, chunk_of, references, stale, conf)
+        return Answer(question, "", True, round(confidence, 4), (), passages, explain, closest)
+
     start, end, joined = answer_window(scored, documents, chunk_of, combination)
     explain["joined"] = [[c.start, c.end] for c in joined]
     chosen = [(best, start, end)]
@@ -506,6 +508,30 @@ def answer_question(
         for n, (c, s, e) in enumerate(chosen, 1)
     )
     return Answer(question, citations[0].quote, False, round(confidence, 4), citations, passages, explain)
+
+
+def _closest(
+    scored: Sequence[Candidate],
+    documents: dict[str, Document],
+    chunk_of: Mapping[str, Chunk],
+    references: Callable[[str], Reference | None],
+    stale: Callable[[str], bool],
+    conf: Callable[[Candidate], float],
+) -> tuple[Citation, ...]:
+    """For an abstention: the best-ranked candidate of each of the first ``MAX_CLOSEST``
+    passages, as checkable spans. Where the answerer refuses an answerable question, these
+    sentences hold the answer far more often than the passages' opening lines would
+    (docs/answerer.md), so the user can judge for themselves."""
+    out: list[Citation] = []
+    seen: set[str] = set()
+    for c in scored:
+        if len(out) == MAX_CLOSEST:
+            break
+        if c.chunk_id not in seen:
+            seen.add(c.chunk_id)
+            chunk = chunk_of[c.chunk_id]
+            out.append(_citation(len(out) + 1, c, c.start, c.end, documents, chunk, references, stale, conf(c)))
+    return tuple(out)
 
 
 def answer_window(

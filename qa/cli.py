@@ -298,11 +298,12 @@ def format_answer(a: Answer) -> str:
     lines = [f"Q: {a.question}"]
     if a.abstained:
         lines.append(f"{ABSTAIN_TEXT} (confidence {a.confidence:.2f})")
-        if a.passages:
-            lines.append("Closest passages (not an answer):")
-            for p in a.passages[:3]:
-                snippet = " ".join(p.text.split())
-                lines.append(f"  - {p.locator}: {snippet[:160]}{'…' if len(snippet) > 160 else ''}")
+        if a.closest:
+            lines.append("Closest sentences (not an answer):")
+            for c in a.closest:
+                quote = " ".join(c.quote.split())
+                cut = f"{quote[:240]}…" if len(quote) > 240 else quote
+                lines.append(f"  - {c.locator}: “{cut}” ({c.doc_id} chars {c.start}–{c.end})")
         return "\n".join(lines)
     marks = "".join(f"[{c.n}]" for c in a.citations[:1])
     lines.append(f"A: “{a.answer}” {marks}  (confidence {a.confidence:.2f})")

@@ -80,7 +80,7 @@ def answer_markdown(answer: Answer, *, footnote_prefix: str = "") -> str:
     """The answer as Markdown: quotes with footnote markers, confidence, one footnote per citation.
 
     Each footnote gives the locator, the character span, the document id and the full
-    reference entry. An abstention lists the closest passages, marked as not an answer.
+    reference entry. An abstention lists the closest sentences, marked as not an answer.
 
     Args:
         footnote_prefix: Put before each footnote number (``[^q2-1]``), so that several
@@ -89,14 +89,12 @@ def answer_markdown(answer: Answer, *, footnote_prefix: str = "") -> str:
     lines = [f"**Question:** {_md_text(answer.question)}", ""]
     if answer.abstained:
         lines += [f"*The corpus does not answer this* (confidence {answer.confidence:.2f}).", ""]
-        if answer.passages:
-            lines.append("Closest passages (not an answer):")
+        if answer.closest:
+            lines.append("Closest sentences (not an answer):")
             lines.append("")
-            for p in answer.passages[:3]:
-                snippet = " ".join(p.text.split())[:200]
-                lines.append(
-                    f"- {_md_text(p.locator)} ({p.doc_id}, characters {p.start}–{p.end}): {_md_text(snippet)}…"
-                )
+            for c in answer.closest:
+                quote = " ".join(c.quote.split())
+                lines.append(f"- {_md_text(c.locator)} ({c.doc_id}, characters {c.start}–{c.end}): “{_md_text(quote)}”")
         return "\n".join(lines).rstrip() + "\n"
     for c in answer.citations:
         quoted = "\n> ".join(_md_text(line) for line in c.quote.splitlines() or [""])

@@ -170,6 +170,9 @@ class Answer:
     citations: tuple[Citation, ...]
     passages: tuple[Passage, ...]
     explain: dict[str, Any] = field(default_factory=dict)
+    # An abstention's nearest sentences (the best of each closest passage), checkable like
+    # citations but not an answer; empty when the answerer answers.
+    closest: tuple[Citation, ...] = ()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Answer:
@@ -179,5 +182,6 @@ class Answer:
                 **data,
                 "citations": tuple(Citation(**c) for c in data["citations"]),
                 "passages": tuple(Passage(**p) for p in data["passages"]),
+                "closest": tuple(Citation(**c) for c in data.get("closest", ())),
             }
         )

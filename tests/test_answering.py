@@ -290,6 +290,26 @@ def test_abstains_on_unrelated_question(engine):
     assert ABSTAIN_TEXT == "The corpus does not answer this."
 
 
+def test_an_abstention_gives_the_best_sentence_of_each_closest_passage(engine):
+    question = "Which treaty article forbids nuclear weapons in orbit around the earth?"
+    refused = engine.ask(question, threshold=1.01)
+    assert refused.abstained and refused.citations == ()
+    closest = refused.closest
+    assert 1 <= len(closest) <= 3 and [c.n for c in closest] == list(range(1, len(closest) + 1))
+    # Verbatim and checkable, one per passage, best first: the first is what the answer would be.
+    for c in closest:
+        assert engine.canonical_text(c.doc_id)[c.start : c.end] == c.quote
+    rows = refused.explain["candidates"]
+    assert (closest[0].start, closest[0].end) == (rows[0]["start"], rows[0]["end"])
+    assert [c.score for c in closest] == sorted((c.score for c in closest), reverse=True)
+    passages = [(p.doc_id, p.start, p.end) for p in refused.passages]
+    owners = [next(i for i, (d, s, e) in enumerate(passages) if d == c.doc_id and s <= c.start < e) for c in closest]
+    assert len(set(owners)) == len(owners)
+    answered = engine.ask(question)
+    assert not answered.abstained and answered.closest == ()
+    assert "nuclear weapons" in closest[0].quote and answered.answer.startswith(closest[0].quote)
+
+
 def test_every_citation_is_exact(engine):
     for q in [
         "What is a launching State?",

@@ -152,7 +152,7 @@ def test_rerun_redraws_the_history_exactly(env):
     assert len(at.session_state["history"]) == 1  # a rerun does not ask again
 
 
-def test_abstention_looks_different_and_lists_closest_passages(env):
+def test_abstention_looks_different_and_lists_closest_sentences(env):
     at = ask(run_app(), "zzzz qqqq")
 
     answer = last_entry(at)["answer"]
@@ -160,7 +160,9 @@ def test_abstention_looks_different_and_lists_closest_passages(env):
     assistant = at.chat_message[1]
     values = [h.value for h in assistant.html]
     assert any("qa-abstain" in v and "The corpus does not answer this." in v for v in values)
-    assert any("Closest passages, <em>not</em> an answer" in v for v in values)
+    assert any("Closest sentences, <em>not</em> an answer" in v for v in values)
+    first = answer["closest"][0]  # the nearest sentence, verbatim, as the user reads it
+    assert any(html.escape(" ".join(first["quote"].split()), quote=True) in v for v in values)
     assert not any("qa-quote" in v for v in values)
     assert not any(unescape_md(e.label).startswith("[1]") for e in assistant.expander)
 

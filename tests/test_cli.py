@@ -67,7 +67,7 @@ def test_ask_text_output(env, capsys):
     code, out, _ = run(capsys, "ask", "Which treaty article forbids nuclear weapons in orbit around the earth?")
     assert code == 0 and "[1]" in out and "Article II" in out
     code, out, _ = run(capsys, "ask", "zzzz qqqq")
-    assert "The corpus does not answer this." in out and "Closest passages" in out
+    assert "The corpus does not answer this." in out and "Closest sentences" in out
 
 
 def test_index_runs_below_normal_priority_unless_told(env, capsys, priorities, monkeypatch):

@@ -53,12 +53,15 @@ def test_footnote_prefix_keeps_several_answers_apart():
     assert "[^q2-1]" in md and "[^1]" not in md
 
 
-def test_abstention_lists_closest_passages_as_not_an_answer():
+def test_abstention_lists_closest_sentences_as_not_an_answer():
     passage = Passage("treaty", "treaty#0", "Treaty", "Treaty › Article I", "Outer space   shall be free.", 0, 28, 0.2)
-    md = answer_markdown(Answer("zzzz?", "", True, 0.1, (), (passage,)))
+    near = Citation(1, "treaty", "Treaty", "Treaty › Article I", "Outer space   shall be free.", 0, 28, 0.1)
+    md = answer_markdown(Answer("zzzz?", "", True, 0.1, (), (passage,), closest=(near,)))
     assert "*The corpus does not answer this* (confidence 0.10)." in md
-    assert "- Treaty › Article I (treaty, characters 0–28): Outer space shall be free.…" in md
+    assert "- Treaty › Article I (treaty, characters 0–28): “Outer space shall be free.”" in md
     assert "[^" not in md
+    again = Answer.from_dict(dataclasses.asdict(Answer("zzzz?", "", True, 0.1, (), (passage,), closest=(near,))))
+    assert again.closest == (near,)
 
 
 def test_answer_survives_the_json_round_trip():

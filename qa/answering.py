@@ -522,16 +522,13 @@ def _closest(
     passages, as checkable spans. Where the answerer refuses an answerable question, these
     sentences hold the answer far more often than the passages' opening lines would
     (docs/answerer.md), so the user can judge for themselves."""
-    out: list[Citation] = []
-    seen: set[str] = set()
+    best_of: dict[str, Candidate] = {}  # per passage its first (best-ranked) candidate, in rank order
     for c in scored:
-        if len(out) == MAX_CLOSEST:
-            break
-        if c.chunk_id not in seen:
-            seen.add(c.chunk_id)
-            chunk = chunk_of[c.chunk_id]
-            out.append(_citation(len(out) + 1, c, c.start, c.end, documents, chunk, references, stale, conf(c)))
-    return tuple(out)
+        best_of.setdefault(c.chunk_id, c)
+    return tuple(
+        _citation(n, c, c.start, c.end, documents, chunk_of[c.chunk_id], references, stale, conf(c))
+        for n, c in enumerate(list(best_of.values())[:MAX_CLOSEST], 1)
+    )
 
 
 def answer_window(

@@ -468,18 +468,9 @@ def render_answer(i: int, entry: dict[str, Any], engine: Engine | None) -> None:
     threshold = answer.get("explain", {}).get("threshold", 0.0)
     conf = float(answer["confidence"])
     if answer["abstained"]:
-        items = "".join(
-            f'<li><span class="qa-loc">{esc(c["locator"])}</span>: “{esc(" ".join(c["quote"].split()))}”</li>'
-            for c in answer.get("closest", ())
-        )
-        closest = (
-            (
-                f'<div style="margin-top:.6rem">Closest sentences, <em>not</em> an answer:</div>'
-                f'<ul class="qa-closest">{items}</ul>'
-            )
-            if items
-            else ""
-        )
+        items = closest_html(answer)
+        heading = '<div style="margin-top:.6rem">Closest sentences, <em>not</em> an answer:</div>'
+        closest = heading + items if items else ""
         st.html(
             f'<div class="qa-abstain"><strong>{ABSTAIN_TEXT}</strong> '
             f"No passage scored above the answer threshold ({conf:.2f} &lt; {threshold:.2f}).{closest}</div>"
@@ -498,7 +489,21 @@ def render_answer(i: int, entry: dict[str, Any], engine: Engine | None) -> None:
         st.progress(min(1.0, max(0.0, conf)), text=f"Confidence: {confidence_word(conf, threshold)} ({conf:.2f})")
         for c in answer["citations"]:
             render_citation(i, c, answer, engine)
+        if items := closest_html(answer):
+            # Collapsed: when the answer is right they are noise; when it is not, the right
+            # sentence is often here (docs/answerer.md).
+            with st.expander("Runners-up (not the answer)", icon=":material/format_list_numbered:"):
+                st.html(items)
     _answer_tools(i, entry)
+
+
+def closest_html(answer: dict[str, Any]) -> str:
+    """``answer["closest"]`` as a list of located, verbatim sentences ("" when there are none)."""
+    items = "".join(
+        f'<li><span class="qa-loc">{esc(c["locator"])}</span>: “{esc(" ".join(c["quote"].split()))}”</li>'
+        for c in answer.get("closest", ())
+    )
+    return f'<ul class="qa-closest">{items}</ul>' if items else ""
 
 
 def _answer_tools(i: int, entry: dict[str, Any]) -> None:

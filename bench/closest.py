@@ -1,11 +1,13 @@
-"""When the answerer refuses an answerable question, does what it shows instead hold the answer?
+"""When the answerer misses an answerable question, does what it shows besides hold the answer?
 
 An abstention lists, as not an answer, the best-ranked sentence of each of up to three closest
 passages (``Answer.closest``); before, it listed the opening of each of the three best passages
-(the first 220 characters, as the app showed them). For every answerable question the shipped
-answerer refuses, this counts how often each display contains a gold answer. Test halves of the
-public sets, plus tests/data/eval.jsonl and tests/data/paraphrase.jsonl over the default corpus
-(nothing here is tuned: the answers are the shipped engine's). Figures in docs/answerer.md.
+(the first 220 characters, as the app showed them). An answer lists its runners-up the same way
+(the spans it cites left out). For every answerable question the shipped answerer refuses, this
+counts how often each display contains a gold answer; for every one it answers wrongly, how often
+a runner-up does. Test halves of the public sets, plus tests/data/eval.jsonl and
+tests/data/paraphrase.jsonl over the default corpus (nothing here is tuned: the answers are the
+shipped engine's). Figures in docs/answerer.md.
 
 Usage: .venv/bin/python bench/closest.py
 """
@@ -29,19 +31,23 @@ from qa.index import load_index  # noqa: E402
 OPENING = 220  # characters of a passage the app showed before
 
 
-def shown(engine: Engine, questions: list[Question]) -> tuple[int, int, int]:
-    """(answerable questions refused, gold in the passage openings, gold in the closest sentences)."""
-    refused = openings = sentences = 0
+def shown(engine: Engine, questions: list[Question]) -> tuple[int, int, int, int, int]:
+    """(answerable questions refused, gold in the passage openings, gold in the closest sentences,
+    answerable questions answered wrongly, gold in the runners-up)."""
+    refused = openings = sentences = wrong = runners_up = 0
     for q in questions:
         if not q.answerable:
             continue
         a = engine.ask(q.text)
         if not a.abstained:
+            if not contains_gold(a.answer, q.gold):
+                wrong += 1
+                runners_up += any(contains_gold(c.quote, q.gold) for c in a.closest)
             continue
         refused += 1
         openings += any(contains_gold(" ".join(p.text.split())[:OPENING], q.gold) for p in a.passages[:3])
         sentences += any(contains_gold(c.quote, q.gold) for c in a.closest)
-    return refused, openings, sentences
+    return refused, openings, sentences, wrong, runners_up
 
 
 def main() -> None:
@@ -59,11 +65,14 @@ def main() -> None:
             for q in load_questions(ROOT / "tests" / "data" / file)
         ]
         sets.append((file, default, qs))
-    print("| set | answerable questions refused | gold in the 3 passage openings | gold in the closest sentences |")
-    print("|---|---|---|---|")
+    print(
+        "| set | answerable questions refused | gold in the 3 passage openings | gold in the closest sentences "
+        "| answered wrongly | gold in the runners-up |"
+    )
+    print("|---|---|---|---|---|---|")
     for label, engine, qs in sets:
-        refused, openings, sentences = shown(engine, qs)
-        print(f"| {label} | {refused} | {openings} | {sentences} |", flush=True)
+        refused, openings, sentences, wrong, runners_up = shown(engine, qs)
+        print(f"| {label} | {refused} | {openings} | {sentences} | {wrong} | {runners_up} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ over-long one, or a whole reference entry; see ``qa.sentences``):
    whole, in reading order, as one verbatim span.
 
 Below the threshold the answerer abstains and gives the best-ranked sentence of each
-of the closest passages, verbatim and checkable, as not an answer. How the weights,
+of the closest passages, verbatim and checkable, as not an answer; above it, the same
+list without the cited spans comes with the answer as its runners-up. How the weights,
 the combination and the threshold were chosen, and what each feature earns on the
 public sets: docs/answerer.md (current figures: docs/benchmarks.md).
 """
@@ -51,7 +52,7 @@ W_LEXICAL = 0.5
 W_PASSAGE = 0.1
 SOURCE_BONUS = 0.2
 MAX_CITATIONS = 3
-MAX_CLOSEST = 3  # sentences shown, as not an answer, when the answerer abstains
+MAX_CLOSEST = 3  # sentences shown as not an answer: the nearest on abstention, else runners-up
 # A supporting citation must score at least this share of the answer's score.
 SUPPORT_RATIO = 0.9
 ABSTAIN_TEXT = "The corpus does not answer this."
@@ -507,7 +508,10 @@ def answer_question(
         _citation(n, c, s, e, documents, chunk_of[c.chunk_id], references, stale, conf(c))
         for n, (c, s, e) in enumerate(chosen, 1)
     )
-    return Answer(question, citations[0].quote, False, round(confidence, 4), citations, passages, explain)
+    shown = [(c.doc_id, s, e) for c, s, e in chosen]
+    runners_up = [c for c in scored if not any(d == c.doc_id and c.start < e and s < c.end for d, s, e in shown)]
+    closest = _closest(runners_up, documents, chunk_of, references, stale, conf)
+    return Answer(question, citations[0].quote, False, round(confidence, 4), citations, passages, explain, closest)
 
 
 def _closest(
@@ -518,9 +522,10 @@ def _closest(
     stale: Callable[[str], bool],
     conf: Callable[[Candidate], float],
 ) -> tuple[Citation, ...]:
-    """For an abstention: the best-ranked candidate of each of the first ``MAX_CLOSEST``
-    passages, as checkable spans. Where the answerer refuses an answerable question, these
-    sentences hold the answer far more often than the passages' opening lines would
+    """The best-ranked candidate of each of the first ``MAX_CLOSEST`` passages, as checkable
+    spans. For an abstention these are the sentences nearest the question; for an answer, the
+    runners-up (``scored`` without the spans already cited). Where the answerer refuses an
+    answerable question or answers it wrongly, the answer is often among them
     (docs/answerer.md), so the user can judge for themselves."""
     best_of: dict[str, Candidate] = {}  # per passage its first (best-ranked) candidate, in rank order
     for c in scored:

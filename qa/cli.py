@@ -298,12 +298,7 @@ def format_answer(a: Answer) -> str:
     lines = [f"Q: {a.question}"]
     if a.abstained:
         lines.append(f"{ABSTAIN_TEXT} (confidence {a.confidence:.2f})")
-        if a.closest:
-            lines.append("Closest sentences (not an answer):")
-            for c in a.closest:
-                quote = " ".join(c.quote.split())
-                cut = f"{quote[:240]}…" if len(quote) > 240 else quote
-                lines.append(f"  - {c.locator}: “{cut}” ({c.doc_id} chars {c.start}–{c.end})")
+        lines += _closest_lines("Closest sentences (not an answer):", a)
         return "\n".join(lines)
     marks = "".join(f"[{c.n}]" for c in a.citations[:1])
     lines.append(f"A: “{a.answer}” {marks}  (confidence {a.confidence:.2f})")
@@ -316,7 +311,18 @@ def format_answer(a: Answer) -> str:
             lines.append(f"      DOI: https://doi.org/{c.metadata['doi']}")
         if c.metadata.get("un_symbol"):
             lines.append(f"      UN document: {c.metadata['un_symbol']}")
+    lines += _closest_lines("Runners-up (not the answer):", a)
     return "\n".join(lines)
+
+
+def _closest_lines(heading: str, a: Answer) -> list[str]:
+    """``a.closest`` as a labelled list, each sentence cut to 240 characters."""
+    lines = [heading] if a.closest else []
+    for c in a.closest:
+        quote = " ".join(c.quote.split())
+        cut = f"{quote[:240]}…" if len(quote) > 240 else quote
+        lines.append(f"  - {c.locator}: “{cut}” ({c.doc_id} chars {c.start}–{c.end})")
+    return lines
 
 
 def cmd_ask(args) -> int:

@@ -80,7 +80,8 @@ def answer_markdown(answer: Answer, *, footnote_prefix: str = "") -> str:
     """The answer as Markdown: quotes with footnote markers, confidence, one footnote per citation.
 
     Each footnote gives the locator, the character span, the document id and the full
-    reference entry. An abstention lists the closest sentences, marked as not an answer.
+    reference entry. An abstention lists the closest sentences, marked as not an answer; an
+    answer's runners-up are left out, since an export is what the user chose to keep.
 
     Args:
         footnote_prefix: Put before each footnote number (``[^q2-1]``), so that several

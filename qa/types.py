@@ -170,8 +170,8 @@ class Answer:
     citations: tuple[Citation, ...]
     passages: tuple[Passage, ...]
     explain: dict[str, Any] = field(default_factory=dict)
-    # An abstention's nearest sentences (the best of each closest passage), checkable like
-    # citations but not an answer; empty when the answerer answers.
+    # Not the answer, checkable like citations: an abstention's nearest sentences (the best of
+    # each closest passage), or an answer's runners-up (the same, the cited spans left out).
     closest: tuple[Citation, ...] = ()
 
     @classmethod

@@ -306,8 +306,27 @@ def test_an_abstention_gives_the_best_sentence_of_each_closest_passage(engine):
     owners = [next(i for i, (d, s, e) in enumerate(passages) if d == c.doc_id and s <= c.start < e) for c in closest]
     assert len(set(owners)) == len(owners)
     answered = engine.ask(question)
-    assert not answered.abstained and answered.closest == ()
+    assert not answered.abstained
     assert "nuclear weapons" in closest[0].quote and answered.answer.startswith(closest[0].quote)
+
+
+def test_an_answer_gives_its_runners_up_without_the_cited_spans(engine):
+    question = "Which treaty article forbids nuclear weapons in orbit around the earth?"
+    a = engine.ask(question)
+    assert not a.abstained and 1 <= len(a.closest) <= 3
+    cited = [(c.doc_id, c.start, c.end) for c in a.citations]
+    rows = a.explain["candidates"]
+    for c in a.closest:
+        assert engine.canonical_text(c.doc_id)[c.start : c.end] == c.quote
+        assert not any(d == c.doc_id and c.start < e and s < c.end for d, s, e in cited)  # never the answer again
+    # The first runner-up is the best-ranked candidate outside the cited spans.
+    outside = [r for r in rows if not any(d == r["doc_id"] and r["start"] < e and s < r["end"] for d, s, e in cited)]
+    assert (a.closest[0].doc_id, a.closest[0].start, a.closest[0].end) == (
+        outside[0]["doc_id"],
+        outside[0]["start"],
+        outside[0]["end"],
+    )
+    assert [c.score for c in a.closest] == sorted((c.score for c in a.closest), reverse=True)
 
 
 def test_every_citation_is_exact(engine):

@@ -142,6 +142,11 @@ def test_answer_shows_verbatim_quote_marker_confidence_and_citation(env):
     assert f"characters {cite['start']:,}–{cite['end']:,}" in passage
     assert any(f"?doc=registration&start={cite['start']}&end={cite['end']}" in c.value for c in assistant.code)
     assert any(b.label == "Verify in source" for b in assistant.button)
+    # The runners-up sit after the citations in a closed expander, verbatim.
+    runners = next(e for e in assistant.expander if unescape_md(e.label) == "Runners-up (not the answer)")
+    assert answer["closest"] and not runners.proto.expanded
+    first = html.escape(" ".join(answer["closest"][0]["quote"].split()), quote=True)
+    assert any(first in h.value and "qa-closest" in h.value for h in runners.html)
 
 
 def test_rerun_redraws_the_history_exactly(env):

@@ -66,6 +66,8 @@ def test_ask_text_output(env, capsys):
     run(capsys, "index")
     code, out, _ = run(capsys, "ask", "Which treaty article forbids nuclear weapons in orbit around the earth?")
     assert code == 0 and "[1]" in out and "Article II" in out
+    # Runners-up come after the answer and its citations, labelled as not the answer.
+    assert out.index("[1]") < out.index("Runners-up (not the answer):")
     code, out, _ = run(capsys, "ask", "zzzz qqqq")
     assert "The corpus does not answer this." in out and "Closest sentences" in out
 

@@ -79,3 +79,9 @@ def test_share_link_keeps_only_the_apps_address():
     assert share_link("a b/c", 3, 9) == "?doc=a+b%2Fc&start=3&end=9"
     assert share_link("t", 1, 2, base="http://host:8501/app?doc=x#top") == "http://host:8501/app?doc=t&start=1&end=2"
     assert share_link("t", base="http://host:8501") == "http://host:8501/?doc=t"
+
+
+def test_an_answers_runners_up_stay_out_of_the_export():
+    near = Citation(1, "treaty", "Treaty", "Treaty › Article I", "Outer space shall be free.", 0, 26, 0.1)
+    md = answer_markdown(dataclasses.replace(ANSWER, closest=(near,)))
+    assert md == answer_markdown(ANSWER) and "Outer space" not in md

@@ -22,7 +22,8 @@ def engine(tmp_path_factory):
 
 
 def _exact(engine, answer):
-    for c in answer.citations:
+    # The runners-up (or a refusal's closest sentences) are shown with offsets too: as checkable.
+    for c in answer.citations + answer.closest:
         assert engine.canonical_text(c.doc_id)[c.start : c.end] == c.quote
 
 

@@ -51,6 +51,7 @@ MODE_HELP = {
     "lexical": "keywords only (BM25)",
 }
 MAX_K_UI = 20
+MAX_UNSENT_CHARS = 50_000  # a refused question longer than this is not given back
 # Citation metadata fields in display order, with the labels users see.
 META_FIELDS = (
     ("authors", "Authors"),
@@ -463,18 +464,21 @@ def render_answer(i: int, entry: dict[str, Any], engine: Engine | None) -> None:
     """One assistant turn, drawn only from the stored entry (plus live staleness checks)."""
     if entry.get("error"):
         st.error(md_escape(entry["error"]), icon=":material/error:")
+        if entry.get("unsent"):
+            st.caption("Your question as sent, to shorten and ask again (copy button at the top right):")
+            st.code(entry["unsent"], language=None, wrap_lines=True, height=160)
         return
     answer = entry["answer"]
     threshold = answer.get("explain", {}).get("threshold", 0.0)
     conf = float(answer["confidence"])
     if answer["abstained"]:
-        items = closest_html(answer)
         heading = '<div style="margin-top:.6rem">Closest sentences, <em>not</em> an answer:</div>'
-        closest = heading + items if items else ""
         st.html(
             f'<div class="qa-abstain"><strong>{ABSTAIN_TEXT}</strong> '
-            f"No passage scored above the answer threshold ({conf:.2f} &lt; {threshold:.2f}).{closest}</div>"
+            f"No passage scored above the answer threshold ({conf:.2f} &lt; {threshold:.2f})."
+            f"{heading if answer.get('closest') else ''}</div>"
         )
+        render_closest(i, answer)
     else:
         quotes = []
         for c in answer["citations"]:
@@ -489,21 +493,28 @@ def render_answer(i: int, entry: dict[str, Any], engine: Engine | None) -> None:
         st.progress(min(1.0, max(0.0, conf)), text=f"Confidence: {confidence_word(conf, threshold)} ({conf:.2f})")
         for c in answer["citations"]:
             render_citation(i, c, answer, engine)
-        if items := closest_html(answer):
+        if answer.get("closest"):
             # Collapsed: when the answer is right they are noise; when it is not, the right
             # sentence is often here (docs/answerer.md).
             with st.expander("Runners-up (not the answer)", icon=":material/format_list_numbered:"):
-                st.html(items)
+                render_closest(i, answer)
     _answer_tools(i, entry)
 
 
-def closest_html(answer: dict[str, Any]) -> str:
-    """``answer["closest"]`` as a list of located, verbatim sentences ("" when there are none)."""
-    items = "".join(
-        f'<li><span class="qa-loc">{esc(c["locator"])}</span>: “{esc(" ".join(c["quote"].split()))}”</li>'
-        for c in answer.get("closest", ())
-    )
-    return f'<ul class="qa-closest">{items}</ul>' if items else ""
+def render_closest(i: int, answer: dict[str, Any]) -> None:
+    """``answer["closest"]``: each sentence located and verbatim, with its own Verify in source,
+    since the one a reader needs is often among them."""
+    for c in answer.get("closest", ()):
+        quote = esc(" ".join(c["quote"].split()))
+        st.html(f'<ul class="qa-closest"><li><span class="qa-loc">{esc(c["locator"])}</span>: “{quote}”</li></ul>')
+        st.button(
+            "Verify in source",
+            key=f"verify-{i}-closest-{c['n']}",
+            icon=":material/fact_check:",
+            type="tertiary",
+            on_click=open_source,
+            args=(c["doc_id"], c["start"], c["end"]),
+        )
 
 
 def _answer_tools(i: int, entry: dict[str, Any]) -> None:
@@ -556,6 +567,8 @@ def _answer_tools(i: int, entry: dict[str, Any]) -> None:
             }
             for c in ex.get("candidates", [])
         ]
+        if not any(r["selector"] is not None for r in rows):  # no selector ran: nothing to show there
+            rows = [{k: v for k, v in r.items() if k not in ("probability", "selector")} for r in rows]
         if rows:
             st.dataframe(
                 rows,
@@ -597,6 +610,9 @@ def ask(engine: Engine | None, question: str, settings: dict[str, Any]) -> dict[
             "question": shown,
             "answer": None,
             "error": str(exc),
+            # The chat box is cleared on send: give back a long question so it can be shortened
+            # and sent again (up to a size worth copying; beyond it, it was not typed by hand).
+            "unsent": question if shown != question and len(question) <= MAX_UNSENT_CHARS else None,
             "settings": settings,
             "ms": (time.perf_counter() - t0) * 1000,
         }
@@ -697,7 +713,7 @@ def _short(text: str, width: int = 48) -> str:
 def _upload_section(sb) -> None:
     gen = st.session_state.setdefault("upload_gen", 0)
     files = sb.file_uploader(
-        f"Markdown, text or PDF ({', '.join(SUPPORTED_SUFFIXES)})",
+        f"Documents to add ({', '.join(SUPPORTED_SUFFIXES)})",
         accept_multiple_files=True,
         key=f"uploader-{gen}",
         type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES],
@@ -736,7 +752,12 @@ def _upload_section(sb) -> None:
 
 def _upload_summary(report: AddReport) -> dict[str, Any]:
     uploads, built = report.uploads, report.build
-    out: dict[str, Any] = {"skipped": [f"Not added: {name}: {reason}" for name, reason in uploads.rejected]}
+    out: dict[str, Any] = {
+        "skipped": [
+            f"Not added: {reason}" if reason.startswith(name) else f"Not added: {name}: {reason}"
+            for name, reason in uploads.rejected
+        ]
+    }
     out["skipped"] += [f"Saved {old} as {new} (folder part ignored)" for old, new in uploads.renamed]
     if built is not None:
         s = built.stats
@@ -789,11 +810,11 @@ def chat(engine: Engine | None, settings: dict[str, Any], source: Any) -> None:
     # No max_chars: the widget would silently cut a pasted long question; the engine
     # refuses it with a message instead.
     with st.bottom:
-        prompt = st.chat_input("Ask about space law, e.g. “Who is liable for damage caused by a space object?”")
+        prompt = st.chat_input("Ask about space law, e.g. “Can states place nuclear weapons in orbit?”")
     if not history and not (prompt and prompt.strip()):
         st.info(
             "Try: “Which organizations deal with space security?” · “Who wrote about anti-satellite "
-            "weapons?” · “Can states place nuclear weapons in orbit?”",
+            "weapons?” · “How many members does the Claims Commission have?”",
             icon=":material/lightbulb:",
         )
     for i, entry in enumerate(history):
@@ -806,8 +827,29 @@ def chat(engine: Engine | None, settings: dict[str, Any], source: Any) -> None:
                 entry = ask(current, prompt, settings)
             history.append(entry)
             render_answer(len(history) - 1, entry, current)
+        _scroll_to_turn(len(history) - 1)  # outside the message: a redraw of the history is the same
     if current is not engine:
         st.rerun()  # a new build: redraw the page (sidebar counts, document filter) from it
+
+
+def _scroll_to_turn(turn: int) -> None:
+    # With the chat box in st.bottom, Streamlit no longer keeps the page pinned to the newest
+    # message, so a new answer was drawn below the fold and the page looked unchanged. Bring
+    # the new question to the top of the view, with its answer under it. The turn number in
+    # the comment makes each new turn's script differ, so it runs once per question.
+    st.html(
+        f"""<script>/* turn {turn} */
+(function () {{
+  let tries = 0;
+  (function go() {{
+    const msgs = document.querySelectorAll('[data-testid="stChatMessage"]');
+    if (msgs.length < {2 * turn + 2}) {{ if (++tries < 50) setTimeout(go, 100); return; }}
+    msgs[{2 * turn}].scrollIntoView({{block: "start", behavior: "instant"}});
+  }})();
+}})();
+</script>""",
+        unsafe_allow_javascript=True,
+    )
 
 
 def _current_engine(engine: Engine | None) -> Engine | None:

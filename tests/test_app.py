@@ -147,6 +147,16 @@ def test_answer_shows_verbatim_quote_marker_confidence_and_citation(env):
     assert answer["closest"] and not runners.proto.expanded
     first = html.escape(" ".join(answer["closest"][0]["quote"].split()), quote=True)
     assert any(first in h.value and "qa-closest" in h.value for h in runners.html)
+    # The new turn is scrolled into view (the chat box in st.bottom no longer pins the page).
+    assert any(v.startswith("<script>") and "stChatMessage" in v and "scrollIntoView" in v for v in html_values(at))
+    # Each runner-up opens in the source view at its own span.
+    runners.button[0].click().run()
+    near = answer["closest"][0]
+    assert (at.query_params["doc"], at.query_params["start"], at.query_params["end"]) == (
+        near["doc_id"],
+        str(near["start"]),
+        str(near["end"]),
+    )
 
 
 def test_rerun_redraws_the_history_exactly(env):
@@ -211,6 +221,7 @@ def test_explain_toggle_shows_candidate_spans_and_scores(env):
     )
     assert df["score"].is_monotonic_decreasing and len(df) >= 1
     assert df["in answer"].iloc[0] == ""  # the best span is the answer itself, not a joined neighbour
+    assert not {"selector", "probability"} & set(df.columns)  # no selector ran: no empty columns for it
     assert any("Answer threshold" in c.value for c in at.chat_message[1].caption)
 
 
@@ -337,6 +348,11 @@ def test_upload_and_reindex_makes_the_new_document_searchable(env):
     assert not (env.tmp / "lunar.md").exists() and not (env.tmp.parent / "lunar.md").exists()
     assert any("Added lunar" in unescape_md(s.value) for s in at.success)
     assert any("folder part ignored" in unescape_md(w.value) for w in at.warning)
+    at.file_uploader[0].set_value([("empty.txt", b"", "text/plain")])
+    at.run()
+    at.button(key="add_docs").click().run()
+    skipped = [unescape_md(w.value) for w in at.warning if "empty.txt" in unescape_md(w.value)]
+    assert skipped and all(w.count("empty.txt") == 1 for w in skipped), skipped  # named once
     assert at.sidebar.metric[0].value == "5"  # a fresh engine, no restart
     ask(at, "Who issues a permit for helium three extraction on the lunar surface?")
     assert last_entry(at)["answer"]["citations"][0]["doc_id"] == "lunar"
@@ -416,6 +432,8 @@ def test_over_long_question_is_refused_with_a_message(env):
     assert entry["answer"] is None and "the limit is 2,000" in entry["error"]
     assert any("limit is 2,000" in unescape_md(e.value) for e in at.chat_message[1].error)
     assert not any("qa-quote" in h.value for h in at.chat_message[1].html)
+    # The chat box was cleared on send: the whole question is given back to shorten and resend.
+    assert [c.value for c in at.chat_message[1].code] == [question]
 
 
 # ------------------------------------------------------------------ pure helpers

@@ -766,7 +766,7 @@ def _upload_summary(report: AddReport) -> dict[str, Any]:
             f"({len(s.added)} added, {len(s.updated)} updated; {s.embedded} chunks embedded in "
             f"{s.seconds:.1f} s{' on ' + built.cluster if built.cluster else ''})."
         )
-        out["skipped"] += [f"Skipped by the indexer: {sk.path}: {sk.reason}" for sk in built.skipped]
+        out["skipped"] += [f"Skipped by the indexer: {sk}" for sk in built.skipped]
     return out
 
 

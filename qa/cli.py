@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import filecmp
 import json
 import os
 import shutil
@@ -22,11 +23,11 @@ from pathlib import Path
 from qa.answering import ABSTAIN_TEXT
 from qa.embedding import LazyEmbedder
 from qa.engine import Engine, build, default_corpus, default_index, validate_k, validate_question
-from qa.errors import CorpusError, IndexNotFoundError, QAError
+from qa.errors import CorpusError, IndexNotFoundError, QAError, UnreadableDocumentError
 from qa.evaluation import evaluate, load_questions
 from qa.export import answer_markdown
 from qa.index import BuildStats, load_index, read_manifest
-from qa.ingest import SUPPORTED_SUFFIXES, corpus_path, load_corpus
+from qa.ingest import SUPPORTED_SUFFIXES, corpus_path, load_corpus, read_document
 from qa.references import format_reference
 from qa.retrieval import DEFAULT_K
 from qa.types import Answer
@@ -164,6 +165,9 @@ def make_parser() -> argparse.ArgumentParser:
     )
     _common(p)
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument(
+        "--replace", action="store_true", help="replace corpus files of the same name that have other content"
+    )
 
     p = sub.add_parser(
         "remove",
@@ -232,7 +236,7 @@ def _build(args, full: bool = False, max_mb: float = 50, out=None) -> None:
     rate = f" at {s.embedded / s.embed_seconds:.1f} chunks/s" if s.embedded and s.embed_seconds > 0 else ""
     where = f" on {report.cluster}" if report.cluster else ""
     for skip in report.skipped:
-        print(f"skipped {skip.path}: {skip.reason}", file=sys.stderr)
+        print(f"skipped {skip}", file=sys.stderr)
     out = out or sys.stdout
     print(
         f"indexed {s.documents} documents, {s.chunks} chunks in {s.seconds:.1f} s "
@@ -433,15 +437,24 @@ def _safe_target(corpus: Path, name: str) -> Path:
     return target
 
 
-def _copy_into(src: Path, target: Path) -> None:
-    """Copy ``src``'s content to ``target`` as a regular file.
+def _copy_into(src: Path, target: Path, corpus: Path) -> None:
+    """Copy ``src``'s content to ``target`` as a regular file, if the indexer can read it.
 
-    The copy goes to a hidden temporary name and is renamed over ``target``, so a
-    symbolic link already at ``target`` is replaced, never written through.
+    The copy goes to a hidden temporary name (which the indexer ignores), is read back
+    like a corpus file, and only then renamed over ``target``: an unreadable file never
+    replaces a good one, and a symbolic link already at ``target`` is replaced, never
+    written through.
+
+    Raises:
+        UnreadableDocumentError: the indexer could not read the file; ``target`` is untouched.
     """
     tmp = target.with_name(f".add-{uuid.uuid4().hex}{target.suffix}")
     try:
         shutil.copyfile(src, tmp)
+        try:
+            read_document(tmp, corpus)
+        except UnreadableDocumentError as exc:
+            raise UnreadableDocumentError(str(exc).replace(tmp.name, src.name)) from None
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -451,7 +464,7 @@ def cmd_add(args) -> int:
     corpus: Path = args.corpus
     if not corpus.is_dir():
         raise CorpusError(f"corpus folder {corpus} does not exist; create it or pass --corpus DIR")
-    copied = 0
+    copied = refused = 0
     for src in args.paths:
         if not src.exists():
             raise QAError(f"{src} does not exist")
@@ -473,12 +486,30 @@ def cmd_add(args) -> int:
                 )
                 continue
             target = _safe_target(corpus, rel)
+            if (
+                not args.replace
+                and target.is_file()
+                and not target.is_symlink()
+                and not filecmp.cmp(f, target, shallow=False)
+            ):
+                print(
+                    f"not added {f}: {target} already exists with other content; "
+                    "pass --replace to replace it (the old version is then gone)",
+                    file=sys.stderr,
+                )
+                refused += 1
+                continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            _copy_into(f, target)
+            try:
+                _copy_into(f, target, corpus)
+            except UnreadableDocumentError as exc:
+                print(f"not added {f}: {exc}", file=sys.stderr)
+                refused += 1
+                continue
             copied += 1
-    print(f"copied {copied} file(s) into {corpus}")
+    print(f"copied {copied} file(s) into {corpus}" + (f"; {refused} not added (see above)" if refused else ""))
     _build(args)
-    return 0
+    return 1 if refused else 0
 
 
 def cmd_remove(args) -> int:

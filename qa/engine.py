@@ -289,7 +289,7 @@ class Engine:
         validate_k(k)
         qvec = self.embedder.encode([question])[0]
         hits = self.hits(question, qvec, k=k, mode=mode, doc_ids=doc_ids)
-        return answer_question(
+        answer = answer_question(
             question,
             hits,
             self.index.documents,
@@ -304,6 +304,12 @@ class Engine:
             select=self.selector.logits if self.selector is not None else None,
             combination=self.combination,
         )
+        if not np.isfinite(answer.confidence):  # only corrupt stored vectors (NaN) get here
+            raise IndexMismatchError(
+                f"the index in {self.index.path or 'memory'} gives scores that are not numbers (corrupt vector files); "
+                "rebuild it with `python -m qa index --full`"
+            )
+        return answer
 
     def candidates(
         self, question: str, question_vector: np.ndarray, hits: Sequence[Hit], *, weights: Weights | None = None

@@ -50,6 +50,10 @@ class Skipped:
     path: str
     reason: str
 
+    def __str__(self) -> str:
+        # The readers' reasons mostly open with the file name already: say it once.
+        return self.reason if self.reason.startswith(f"{self.path}:") else f"{self.path}: {self.reason}"
+
 
 @dataclass(frozen=True)
 class CorpusLoad:
@@ -527,7 +531,10 @@ def corpus_path(root: Path | str, name: str) -> Path:
         UnreadableDocumentError: the real path is outside ``root``; names the link and its target.
     """
     real_root = Path(root).resolve()
-    real = (real_root / name).resolve()
+    try:
+        real = (real_root / name).resolve()
+    except (RuntimeError, OSError) as exc:  # a symbolic link loop (RuntimeError before Python 3.13)
+        raise UnreadableDocumentError(f"{name}: cannot follow its symbolic link ({exc}); remove the link") from None
     if not real.is_relative_to(real_root):
         raise UnreadableDocumentError(
             f"{name}: it is a symbolic link to {real}, outside the corpus folder {real_root}; "
@@ -663,7 +670,7 @@ def load_corpus(
         seen[doc.sha256] = name
         documents.append(doc)
     if not documents:
-        detail = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:3])
+        detail = "; ".join(str(s) for s in skipped[:3])
         raise CorpusError(
             f"corpus folder {root} has no readable documents"
             + (f" ({detail})" if detail else "")

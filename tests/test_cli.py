@@ -247,7 +247,7 @@ def test_index_with_an_alias_bomb_indexes_the_rest(env, capsys):
     (corpus / "bomb.md").write_text(alias_bomb(), encoding="utf-8")
     code, out, err = run(capsys, "index")
     assert code == 0 and "indexed 3 documents" in out
-    assert "skipped bomb.md: bomb.md: its YAML front matter was refused: it uses the YAML alias *a0" in err
+    assert "skipped bomb.md: its YAML front matter was refused: it uses the YAML alias *a0" in err
 
 
 def test_links_leaving_the_corpus_are_neither_indexed_nor_shown(env, capsys, tmp_path):
@@ -257,7 +257,7 @@ def test_links_leaving_the_corpus_are_neither_indexed_nor_shown(env, capsys, tmp
     (corpus / "passwd.txt").symlink_to(secret)
     code, out, err = run(capsys, "index")
     assert code == 0 and "indexed 3 documents" in out
-    assert f"skipped passwd.txt: passwd.txt: it is a symbolic link to {secret.resolve()}, outside" in err
+    assert f"skipped passwd.txt: it is a symbolic link to {secret.resolve()}, outside" in err
     code, _, err = run(capsys, "show", "passwd")
     assert code == 2 and "no document 'passwd'" in err
     # A document indexed as a regular file that is later swapped for an outward link is not shown either.
@@ -281,6 +281,34 @@ def test_add_replaces_a_link_in_the_corpus_instead_of_writing_through_it(env, ca
     assert code == 0 and "added paper: 1 chunk" in out
     assert victim.read_text().startswith("# Victim")
     assert not (corpus / "paper.md").is_symlink() and (corpus / "paper.md").read_text().startswith("# Paper")
+
+
+def test_add_never_replaces_a_document_with_an_unreadable_file(env, capsys, tmp_path):
+    corpus, _ = env
+    run(capsys, "index")
+    good = (corpus / "notes.txt").read_bytes()
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    (incoming / "notes.txt").write_bytes(b"\x7fELF\x02\x01\x01\x00" * 300)  # a binary under the same name
+    code, out, err = run(capsys, "add", str(incoming / "notes.txt"), "--replace")
+    assert code == 1 and "not added" in err and "notes.txt" in err and ".add-" not in err
+    assert (corpus / "notes.txt").read_bytes() == good
+    assert not [p.name for p in corpus.iterdir() if p.name.startswith(".add-")]  # no temporary left behind
+    code, out, _ = run(capsys, "ask", "--json", "zzzz")
+    assert code == 0  # the index still serves
+
+
+def test_add_replaces_a_document_of_the_same_name_only_when_told(env, capsys, tmp_path):
+    corpus, _ = env
+    run(capsys, "index")
+    good = (corpus / "notes.txt").read_text()
+    update = tmp_path / "notes.txt"
+    update.write_text("Orbital debris mitigation guidelines were adopted in 2007.\n")
+    code, out, err = run(capsys, "add", str(update))
+    assert code == 1 and "already exists with other content; pass --replace" in err
+    assert (corpus / "notes.txt").read_text() == good
+    code, out, err = run(capsys, "add", str(update), "--replace")
+    assert code == 0 and (corpus / "notes.txt").read_text() == update.read_text()
 
 
 def test_add_folder_skips_links_leaving_it(env, capsys, tmp_path):

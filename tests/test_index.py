@@ -84,6 +84,49 @@ def test_corrupt_files_are_clear_errors(tiny_corpus, tmp_path, embedder, victim)
         load_index(tmp_path / "idx")
 
 
+def test_empty_files_and_a_garbled_pointer_are_clear_errors(tiny_corpus, tmp_path, embedder):
+    build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    npy = current_build(tmp_path / "idx") / "span_bounds.npy"
+    saved = npy.read_bytes()
+    npy.write_bytes(b"")  # a zero-byte array file (a disk filled up mid-copy)
+    with pytest.raises(IndexMismatchError, match="corrupt or unreadable.*--full"):
+        load_index(tmp_path / "idx")
+    npy.write_bytes(saved)
+    (tmp_path / "idx" / "CURRENT").write_bytes(b"\xff\xfe")
+    with pytest.raises(IndexMismatchError, match="CURRENT is corrupt.*--full"):
+        load_index(tmp_path / "idx")
+
+
+def _rewrite_lines(path: Path, change) -> None:
+    path.write_text("".join(json.dumps(change(json.loads(line))) + "\n" for line in path.read_text().splitlines()))
+
+
+def test_chunks_that_do_not_quote_their_document_are_refused(tiny_corpus, tmp_path, embedder):
+    # Same sizes, so no count check can see it: offsets moved, or a document's text changed.
+    build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    chunks = current_build(tmp_path / "idx") / "chunks.jsonl"
+    saved = chunks.read_text()
+    _rewrite_lines(chunks, lambda c: {**c, "start": c["start"] + 5, "end": c["end"] + 5})
+    with pytest.raises(IndexMismatchError, match="does not hold chunk .* at its offsets; .*--full"):
+        load_index(tmp_path / "idx")
+    chunks.write_text(saved)
+    docs = current_build(tmp_path / "idx") / "documents.jsonl"
+    lines = docs.read_text().splitlines()
+    docs.write_text("\n".join(lines[1:]) + "\n")  # one document missing
+    with pytest.raises(IndexMismatchError, match="is not in documents.jsonl"):
+        load_index(tmp_path / "idx")
+
+
+def test_vectors_that_are_not_numbers_are_an_error_not_an_answer(tiny_corpus, tmp_path, embedder):
+    build(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    for name in ("vectors.npy", "span_vectors.npy"):
+        path = current_build(tmp_path / "idx") / name
+        np.save(path, np.full_like(np.load(path), np.nan))
+    engine = Engine.open(tmp_path / "idx", corpus=tiny_corpus, embedder=embedder)
+    with pytest.raises(IndexMismatchError, match="not numbers.*--full"):
+        engine.ask("Who must register space objects?")
+
+
 def test_vector_count_mismatch(tiny_corpus, tmp_path, embedder):
     build(tiny_corpus, tmp_path / "idx", embedder=embedder)
     chunks = current_build(tmp_path / "idx") / "chunks.jsonl"

@@ -158,6 +158,17 @@ def test_link_leaving_the_corpus_is_refused_and_named(tiny_corpus, tmp_path):
         corpus_path(tiny_corpus, "../secret/passwd.txt")
 
 
+def test_a_symbolic_link_loop_is_skipped_with_a_reason(tiny_corpus):
+    (tiny_corpus / "loop1.txt").symlink_to("loop2.txt")
+    (tiny_corpus / "loop2.txt").symlink_to("loop1.txt")
+    loaded = load_corpus(tiny_corpus)
+    assert sorted(d.doc_id for d in loaded.documents) == ["article", "notes", "treaty"]
+    reasons = {s.path: s.reason for s in loaded.skipped}
+    assert set(reasons) == {"loop1.txt", "loop2.txt"}
+    assert all("cannot follow its symbolic link" in r and "remove the link" in r for r in reasons.values())
+    assert [str(s).count("loop1.txt:") for s in loaded.skipped if s.path == "loop1.txt"] == [1]  # named once
+
+
 def test_links_inside_the_corpus_are_followed_and_the_real_file_kept(tiny_corpus):
     (tiny_corpus / "sub").mkdir()
     (tiny_corpus / "sub" / "debris.md").write_text("# Debris\n\nA link inside the corpus may be followed.\n")

@@ -14,6 +14,7 @@ import dataclasses
 import filecmp
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -23,7 +24,7 @@ from pathlib import Path
 from qa.answering import ABSTAIN_TEXT
 from qa.embedding import LazyEmbedder
 from qa.engine import Engine, build, default_corpus, default_index, validate_k, validate_question
-from qa.errors import CorpusError, IndexNotFoundError, QAError, UnreadableDocumentError
+from qa.errors import BadQuestionError, CorpusError, IndexNotFoundError, QAError, UnreadableDocumentError
 from qa.evaluation import evaluate, load_questions
 from qa.export import answer_markdown
 from qa.index import BuildStats, load_index, read_manifest
@@ -186,10 +187,37 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Control characters other than tab and newline (C0, DEL, C1): an escape sequence inside a
+# document, a file name or a question would otherwise be run by the terminal, not shown.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters shown as U+FFFD, for printing to a terminal."""
+    return _CONTROL.sub("\ufffd", text)
+
+
+class _TerminalOut:
+    """Stands in for ``sys.stdout`` on a terminal: writes go through ``terminal_safe``.
+    Output to a pipe or a file is left byte-exact (``qa show DOC > copy.md``)."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(terminal_safe(text))
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     args.corpus = args.corpus or default_corpus()
     args.index = args.index or default_index()
+    out = sys.stdout
+    if out.isatty():
+        sys.stdout = _TerminalOut(out)
     try:
         return COMMANDS[args.command](args)
     except QAError as exc:
@@ -201,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; the previous index is unchanged", file=sys.stderr)
         return 130
+    finally:
+        sys.stdout = out
 
 
 # ------------------------------------------------------------------ commands
@@ -331,7 +361,14 @@ def _closest_lines(heading: str, a: Answer) -> list[str]:
 
 def cmd_ask(args) -> int:
     validate_k(args.k)
-    questions = [validate_question(q) for q in args.questions]
+    questions = []
+    for n, q in enumerate(args.questions, 1):
+        try:
+            questions.append(validate_question(q))
+        except BadQuestionError as exc:  # all are checked before any is answered: say which one
+            if len(args.questions) == 1:
+                raise
+            raise BadQuestionError(f"question {n} of {len(args.questions)}: {exc}") from None
     engine = _open(args, build_missing=True)
     for i, q in enumerate(questions, 1):
         answer = engine.ask(q, k=args.k, mode=args.mode)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import re
 import signal
 import threading
@@ -88,6 +89,13 @@ def decode_bytes(data: bytes, name: str) -> str:
     """
     if not data.strip():
         raise UnreadableDocumentError(f"{name}: the file is empty; add text to it or remove it")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # a UTF-16 byte-order mark (Windows "Unicode" text)
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise UnreadableDocumentError(
+                f"{name}: starts like UTF-16 text but does not decode ({exc.reason}); re-save it as UTF-8"
+            ) from None
     if b"\x00" in data[:8192]:
         raise UnreadableDocumentError(
             f"{name}: looks like a binary file (it contains NUL bytes), not text; "
@@ -240,6 +248,9 @@ def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Do
 
     # pypdf caps each decompressed stream (75 MB by default, pypdf.filters); the
     # page cap bounds how many of them one file can make us decode.
+    # Its logged warnings ("EOF marker not found") would print bare on every index run;
+    # a file it cannot read is reported as skipped, with the reason, instead.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:

@@ -371,3 +371,42 @@ def test_show_span_checks_a_citation_against_the_current_file(env, capsys):
     assert code == 2 and "START:END" in err
     code, _, err = run_exit(capsys, ["show", cite["doc_id"], "--span", "0:999999"])
     assert code == 2 and "lies outside" in err
+
+
+class _Terminal:
+    """A stdout that says it is a terminal and keeps what was written."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_escape_sequences_in_documents_are_not_sent_to_a_terminal(env, capsys, monkeypatch):
+    corpus, _ = env
+    (corpus / "hostile.txt").write_text("Launch permits \x1b]0;pwned\x07 need \x1b[2Jregistration first.\n")
+    run(capsys, "index")
+    terminal, captured = _Terminal(), sys.stdout
+    monkeypatch.setattr(sys, "stdout", terminal)
+    assert main(["show", "hostile"]) == 0
+    shown = "".join(terminal.parts)
+    assert "Launch permits" in shown and "\x1b" not in shown and "\x07" not in shown
+    assert "\ufffd]0;pwned\ufffd need \ufffd[2Jregistration" in shown  # visible, not run
+    assert sys.stdout is terminal  # put back after the command
+    monkeypatch.setattr(sys, "stdout", captured)
+    code, out, _ = run(capsys, "show", "hostile")  # not a terminal: byte-exact
+    assert code == 0 and "\x1b[2J" in out
+
+
+def test_a_bad_question_among_several_is_named(env, capsys):
+    code, out, err = run(capsys, "ask", "Who wrote about weapons?", "   ", "Who registers objects?")
+    assert code == 2 and out == ""  # nothing answered: all are checked first
+    assert err.startswith("error: question 2 of 3: ")

@@ -61,6 +61,18 @@ def test_windows_1252_is_decoded_not_mojibake():
     assert decode_bytes(data, "x.txt") == "Café – “quoted”"
 
 
+def test_utf16_with_a_byte_order_mark_is_decoded_not_called_binary(tiny_corpus):
+    text = "Outer space is free for exploration – “by all States”.\n"
+    for codec in ("utf-16", "utf-16-be"):
+        data = (b"\xfe\xff" if codec == "utf-16-be" else b"") + text.encode(codec)
+        assert decode_bytes(data, "x.txt").lstrip("\ufeff") == text
+    (tiny_corpus / "unicode.txt").write_bytes(text.encode("utf-16"))
+    doc = next(d for d in load_corpus(tiny_corpus).documents if d.doc_id == "unicode")
+    assert "“by all States”" in doc.text
+    with pytest.raises(UnreadableDocumentError, match="UTF-16"):
+        decode_bytes(b"\xff\xfeA", "odd.txt")  # a mark, then half a character
+
+
 def test_size_limit(tiny_corpus):
     load = load_corpus(tiny_corpus, max_bytes=100)
     assert any("limit" in s.reason for s in load.skipped)

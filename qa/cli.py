@@ -27,7 +27,7 @@ from qa.engine import Engine, build, default_corpus, default_index, validate_k, 
 from qa.errors import BadQuestionError, CorpusError, IndexNotFoundError, QAError, UnreadableDocumentError
 from qa.evaluation import evaluate, load_questions
 from qa.export import answer_markdown
-from qa.index import BuildStats, load_index, read_manifest
+from qa.index import BuildStats, damaged_files, load_index, read_manifest
 from qa.ingest import SUPPORTED_SUFFIXES, corpus_path, load_corpus, read_document
 from qa.references import format_reference
 from qa.retrieval import DEFAULT_K
@@ -564,20 +564,24 @@ def cmd_remove(args) -> int:
 
 def cmd_verify(args) -> int:
     t0 = time.perf_counter()
-    index = load_index(args.index)
-    bad_offsets = [c.chunk_id for c in index.chunks if index.documents[c.doc_id].text[c.start : c.end] != c.text]
+    index = load_index(args.index)  # checks every chunk's offsets into its document
+    damaged = damaged_files(args.index)
+    if damaged:
+        for name in damaged:
+            print(f"damaged: {name} (not the content this build wrote)")
+        print(f"DAMAGED: rebuild the index with `python -m qa index --full` ({len(damaged)} file(s))")
+        return 1
     on_disk = {d.doc_id: d for d in load_corpus(args.corpus).documents}
     stale = [d for d, doc in index.documents.items() if d not in on_disk or on_disk[d].sha256 != doc.sha256]
     new = [d for d in on_disk if d not in index.documents]
-    for c in bad_offsets:
-        print(f"bad offsets: chunk {c}")
     for d in stale:
         print(f"stale: {d} ({'deleted' if d not in on_disk else 'changed'} since indexing)")
     for d in new:
         print(f"not indexed: {d}")
-    ok = not (bad_offsets or stale or new)
+    ok = not (stale or new)
+    files = "no file checksums (built by an older version)" if damaged is None else "index files intact"
     print(
-        f"{'ok' if ok else 'STALE'}: {len(index.documents)} documents, {len(index.chunks)} chunks "
+        f"{'ok' if ok else 'STALE'}: {len(index.documents)} documents, {len(index.chunks)} chunks, {files}; "
         f"checked in {time.perf_counter() - t0:.2f} s" + ("" if ok else "; run `python -m qa index`")
     )
     return 0 if ok else 1

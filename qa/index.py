@@ -406,6 +406,8 @@ def save_index(index: Index, root: Path | str, *, stats: BuildStats | None = Non
             manifest["build_seconds"] = round(stats.seconds, 3)
             manifest["embedded"] = stats.embedded
             manifest["embed_seconds"] = round(stats.embed_seconds, 3)
+        # Checked by `qa verify` (not at every load: hashing the vectors costs seconds at scale).
+        manifest["files"] = file_digests(tmp)
         # The manifest is written last: a folder without one is never loaded.
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         _fsync_dir(tmp)
@@ -464,6 +466,25 @@ def current_build(root: Path | str) -> Path:
             f"index in {root} is incomplete ({build.name} has no manifest); rebuild it with `python -m qa index --full`"
         )
     return build
+
+
+def file_digests(build: Path) -> dict[str, str]:
+    """sha256 of every file of a build folder but its manifest, by path inside the folder."""
+    out = {}
+    for path in sorted(p for p in build.rglob("*") if p.is_file() and p.name != "manifest.json"):
+        with open(path, "rb") as f:
+            out[path.relative_to(build).as_posix()] = hashlib.file_digest(f, "sha256").hexdigest()
+    return out
+
+
+def damaged_files(root: Path | str) -> list[str] | None:
+    """Files of the current build whose content is not what was written (changed, missing or
+    added since), or None for a build made before checksums were recorded."""
+    build, recorded = current_build(root), read_manifest(root).get("files")
+    if recorded is None:
+        return None
+    now = file_digests(build)
+    return sorted(name for name in recorded.keys() | now.keys() if recorded.get(name) != now.get(name))
 
 
 def read_manifest(root: Path | str) -> dict:

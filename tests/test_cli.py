@@ -196,6 +196,23 @@ def test_add_remove_verify(env, capsys, tmp_path):
     assert code == 0 and not (corpus / "registration.md").exists() and "removed 1" in out
 
 
+def test_verify_finds_index_files_damaged_without_changing_size(env, capsys):
+    _, index = env
+    run(capsys, "index")
+    code, out, _ = run(capsys, "verify")
+    assert code == 0 and "index files intact" in out
+    from qa.index import current_build
+
+    bounds = current_build(index) / "span_bounds.npy"
+    data = bytearray(bounds.read_bytes())
+    data[-1] ^= 0x01  # one bit of the last span's end: loads fine, cites wrong characters
+    bounds.write_bytes(bytes(data))
+    code, out, _ = run(capsys, "verify")
+    assert code == 1 and "damaged: span_bounds.npy" in out and "--full" in out
+    run(capsys, "index", "--full")
+    assert run(capsys, "verify")[0] == 0
+
+
 def test_python_dash_m_entry_point(env):
     proc = subprocess.run(
         [sys.executable, "-m", "qa", "ask", ""], cwd=REPO, capture_output=True, text=True, env={**os.environ}

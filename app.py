@@ -490,7 +490,11 @@ def render_answer(i: int, entry: dict[str, Any], engine: Engine | None) -> None:
                 f'<span class="qa-marker">[{c["n"]}]</span></div>'
             )
         st.html("".join(quotes))
-        st.progress(min(1.0, max(0.0, conf)), text=f"Confidence: {confidence_word(conf, threshold)} ({conf:.2f})")
+        # The threshold in the label: "medium" means little without knowing where answers start.
+        st.progress(
+            min(1.0, max(0.0, conf)),
+            text=f"Confidence: {confidence_word(conf, threshold)} ({conf:.2f}; answers start at {threshold:.2f})",
+        )
         for c in answer["citations"]:
             render_citation(i, c, answer, engine)
         if answer.get("closest"):

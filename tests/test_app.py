@@ -133,7 +133,11 @@ def test_answer_shows_verbatim_quote_marker_confidence_and_citation(env):
     quote_html = [h for h in assistant.html if "qa-quote" in h.value]
     assert quote_html and html.escape(cite["quote"]) in quote_html[0].value
     assert '<span class="qa-marker">[1]</span>' in quote_html[0].value
-    assert any(p.proto.text.startswith("Confidence: ") for p in assistant.get("progress"))
+    threshold = answer["explain"]["threshold"]
+    assert any(
+        p.proto.text.startswith("Confidence: ") and p.proto.text.endswith(f"; answers start at {threshold:.2f})")
+        for p in assistant.get("progress")
+    )
     labels = [unescape_md(e.label) for e in assistant.expander]
     assert "[1] Registration Convention › Article II" in labels
     # The expander shows the passage with the span marked, offsets and the share link.

@@ -38,7 +38,7 @@ from qa.engine import (
 from qa.errors import IndexMismatchError, IndexNotFoundError, QAError, UnreadableDocumentError
 from qa.export import answer_markdown, confidence_word, doi_url, field_text, share_link
 from qa.index import current_build
-from qa.ingest import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES
+from qa.ingest import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, Skipped
 from qa.references import format_reference
 from qa.retrieval import DEFAULT_K
 from qa.types import Answer
@@ -756,12 +756,7 @@ def _upload_section(sb) -> None:
 
 def _upload_summary(report: AddReport) -> dict[str, Any]:
     uploads, built = report.uploads, report.build
-    out: dict[str, Any] = {
-        "skipped": [
-            f"Not added: {reason}" if reason.startswith(name) else f"Not added: {name}: {reason}"
-            for name, reason in uploads.rejected
-        ]
-    }
+    out: dict[str, Any] = {"skipped": [f"Not added: {Skipped(name, reason)}" for name, reason in uploads.rejected]}
     out["skipped"] += [f"Saved {old} as {new} (folder part ignored)" for old, new in uploads.renamed]
     if built is not None:
         s = built.stats

@@ -18,7 +18,6 @@ import re
 import shutil
 import sys
 import time
-import uuid
 from pathlib import Path
 
 from qa.answering import ABSTAIN_TEXT
@@ -28,10 +27,11 @@ from qa.errors import BadQuestionError, CorpusError, IndexNotFoundError, QAError
 from qa.evaluation import evaluate, load_questions
 from qa.export import answer_markdown
 from qa.index import BuildStats, damaged_files, load_index, read_manifest
-from qa.ingest import SUPPORTED_SUFFIXES, corpus_path, load_corpus, read_document
+from qa.ingest import SUPPORTED_SUFFIXES, corpus_path, load_corpus
 from qa.references import format_reference
 from qa.retrieval import DEFAULT_K
 from qa.types import Answer
+from qa.uploads import place_checked
 
 EXIT_USAGE = 2
 # `qa index` is batch work, often run while the app answers questions on the same machine: at this
@@ -474,29 +474,6 @@ def _safe_target(corpus: Path, name: str) -> Path:
     return target
 
 
-def _copy_into(src: Path, target: Path, corpus: Path) -> None:
-    """Copy ``src``'s content to ``target`` as a regular file, if the indexer can read it.
-
-    The copy goes to a hidden temporary name (which the indexer ignores), is read back
-    like a corpus file, and only then renamed over ``target``: an unreadable file never
-    replaces a good one, and a symbolic link already at ``target`` is replaced, never
-    written through.
-
-    Raises:
-        UnreadableDocumentError: the indexer could not read the file; ``target`` is untouched.
-    """
-    tmp = target.with_name(f".add-{uuid.uuid4().hex}{target.suffix}")
-    try:
-        shutil.copyfile(src, tmp)
-        try:
-            read_document(tmp, corpus)
-        except UnreadableDocumentError as exc:
-            raise UnreadableDocumentError(str(exc).replace(tmp.name, src.name)) from None
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def cmd_add(args) -> int:
     corpus: Path = args.corpus
     if not corpus.is_dir():
@@ -538,7 +515,8 @@ def cmd_add(args) -> int:
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
-                _copy_into(f, target, corpus)
+                # Read back before it lands: an unreadable file never replaces a good one.
+                place_checked(target, corpus, lambda tmp, f=f: shutil.copyfile(f, tmp), f.name, prefix=".add-")
             except UnreadableDocumentError as exc:
                 print(f"not added {f}: {exc}", file=sys.stderr)
                 refused += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 
@@ -51,6 +51,31 @@ def safe_upload_name(name: str) -> str:
     return base
 
 
+def place_checked(
+    target: Path, root: Path, fill: Callable[[Path], object], name: str, *, prefix: str = ".upload-"
+) -> None:
+    """Put a file at ``target`` in the corpus ``root`` only if the indexer can read it.
+
+    ``fill`` writes the content to a hidden temporary name next to ``target`` (the indexer
+    ignores hidden files); it is read back with ``qa.ingest.read_document`` and only then
+    renamed over ``target``, so an unreadable file never replaces a good one and a symbolic
+    link at ``target`` is replaced, never written through.
+
+    Raises:
+        UnreadableDocumentError: the reason, naming the file ``name``; ``target`` is untouched.
+    """
+    tmp = target.with_name(f"{prefix}{uuid.uuid4().hex}{target.suffix}")
+    try:
+        fill(tmp)
+        try:
+            read_document(tmp, root)
+        except UnreadableDocumentError as exc:
+            raise UnreadableDocumentError(str(exc).replace(tmp.name, name)) from None
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def save_uploads(files: Iterable[tuple[str, bytes]], corpus: Path | str) -> UploadResult:
     """Write uploaded files (name, content) into the corpus folder, each checked as readable first.
 
@@ -83,16 +108,11 @@ def save_uploads(files: Iterable[tuple[str, bytes]], corpus: Path | str) -> Uplo
         if target.parent != root or (target.exists() and not target.is_file()):
             rejected.append((name, f"{base} cannot be written in the corpus folder"))
             continue
-        tmp = root / f".upload-{uuid.uuid4().hex}{target.suffix}"
         try:
-            tmp.write_bytes(data)
-            read_document(tmp, root)
-            os.replace(tmp, target)
+            place_checked(target, root, lambda tmp, data=data: tmp.write_bytes(data), base)
         except UnreadableDocumentError as exc:
-            rejected.append((name, str(exc).replace(tmp.name, base)))
+            rejected.append((name, str(exc)))
             continue
-        finally:
-            tmp.unlink(missing_ok=True)
         saved.append(base)
         if base != name:
             renamed.append((name, base))

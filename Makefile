@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: run test test-fast lint index bench-quality bench-perf bench-reindex bench-load bench-ray train-selector tune-selector clean
+.PHONY: run test test-fast lint index bench-quality bench-perf bench-reindex bench-resume bench-load bench-ray train-selector tune-selector clean
 
 .venv/bin/python:
 	python3 -m venv .venv
@@ -65,6 +65,10 @@ bench-perf: .stamp-dev
 bench-reindex: .stamp-dev
 	$(PY) bench/reindex.py
 
+# Ctrl-C a build of ~5,600 chunks halfway, then run it again (docs/reliability.md, section 11).
+bench-resume: .stamp-dev
+	$(PY) bench/resume.py
+
 # 8 browser users and 8 Engine.ask threads while a changed document is re-indexed; writes docs/load.md.
 # A benchmark, not part of `make test`.
 bench-load: .stamp-dev .stamp-chromium
@@ -90,4 +94,4 @@ bench-ray: .stamp-dev
 	$(PY) bench/ray_bench.py
 
 clean:
-	rm -rf embeddings/build-* embeddings/CURRENT .stamp-*
+	rm -rf embeddings/build-* embeddings/CURRENT embeddings/.partial .stamp-*

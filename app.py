@@ -33,6 +33,7 @@ from qa.engine import (
     build,
     default_corpus,
     default_index,
+    remove_documents,
     validate_question,
 )
 from qa.errors import IndexMismatchError, IndexNotFoundError, QAError, UnreadableDocumentError
@@ -104,6 +105,8 @@ mark.qa-hit { background: #ffe27a; padding: 0 .1rem; border-radius: .15rem; }
   line-height: 1.6; border: 1px solid #e5e7eb; border-radius: .5rem; padding: .8rem 1rem; background: #fff;
   max-height: max(12rem, calc(100vh - 31rem)); overflow: auto; }
 .qa-source-title { font-weight: 600; font-size: 1.05rem; margin-bottom: .2rem; }
+.qa-h { font-weight: 700; }
+.qa-md { color: #b6bcc6; font-weight: 400; }
 .qa-muted { color: #6b7280; font-size: .85rem; }
 .qa-refs { padding-left: 1.2rem; font-size: .85rem; margin: .2rem 0; }
 .qa-refs li { margin-bottom: .25rem; overflow-wrap: anywhere; }
@@ -151,6 +154,35 @@ def highlight(text: str, start: int, end: int, *, mark_id: str | None = None) ->
         return esc(text)
     ident = f' id="{esc(mark_id)}"' if mark_id else ""
     return f'{esc(text[:start])}<mark class="qa-hit"{ident}>{esc(text[start:end])}</mark>{esc(text[end:])}'
+
+
+_HEADING = re.compile(r"(^|\n)(#{1,6} )([^\n]*)")
+
+
+def source_html(text: str, start: int | None = None, end: int | None = None, *, mark_id: str | None = None) -> str:
+    """A document as ``highlight`` gives it, with Markdown heading lines set in bold and their
+    ``#`` marks greyed: the characters stay exactly the ones citations count (nothing is
+    removed), only their look changes. Each escaped piece is styled on its own, so the tags
+    never cross the ``<mark>``."""
+    html_text = highlight(text, start, end, mark_id=mark_id) if start is not None and end is not None else esc(text)
+    parts = re.split(r"(<mark [^>]*>|</mark>)", html_text)
+    return "".join(
+        part
+        if part.startswith(("<mark ", "</mark>"))
+        else _HEADING.sub(r'\1<span class="qa-h"><span class="qa-md">\2</span>\3</span>', part)
+        for part in parts
+    )
+
+
+def short_url(url: str, width: int = 48) -> str:
+    """A long link as its readers recognise it: host, then the end of the path."""
+    bare = re.sub(r"^https?://(www\.)?", "", url).rstrip("/")
+    if len(bare) <= width:
+        return bare
+    host, _, path = bare.partition("/")
+    tail = path.rsplit("/", 1)[-1]
+    room = max(8, width - len(host) - 3)  # characters left for the end of the path
+    return f"{host}/…/{tail if len(tail) <= room else '…' + tail[1 - room :]}"
 
 
 def context_window(text: str, start: int, end: int, *, width: int = 600) -> tuple[int, int]:
@@ -331,7 +363,7 @@ def render_source(engine: Engine | None) -> None:
                 "This file changed on disk since it was indexed; shown as indexed. Rebuild the index to refresh it.",
                 icon=":material/warning:",
             )
-        st.html(f'<div class="qa-source">{esc(doc.text)}</div>')
+        st.html(f'<div class="qa-source">{source_html(doc.text)}</div>')
         return
     if end > len(doc.text):
         st.error(f"The span {start:,}–{end:,} lies outside this document ({len(doc.text):,} characters).")
@@ -344,7 +376,7 @@ def render_source(engine: Engine | None) -> None:
         f"Cited span: characters {start:,}–{end:,} ({end - start:,} of {len(check.text):,}) · "
         f"showing the {md_escape(check.label)}"
     )
-    body = highlight(check.text, *check.hit, mark_id=SOURCE_MARK_ID) if check.hit else esc(check.text)
+    body = source_html(check.text, *check.hit, mark_id=SOURCE_MARK_ID) if check.hit else source_html(check.text)
     st.html(f'<div class="qa-source" data-doc="{esc(doc_id)}">{body}</div>')
     if check.hit:
         _scroll_to_mark(f"{doc_id}:{start}:{end}")
@@ -386,7 +418,9 @@ def _meta_table(meta: dict[str, Any]) -> str:
         if key == "doi":
             cell = f'<a href="{esc(doi_url(value))}" target="_blank" rel="noopener">{esc(doi_url(value))}</a>'
         elif key in ("url", "source") and (href := safe_href(field_text(value))):
-            cell = f'<a href="{esc(href)}" target="_blank" rel="noopener">{esc(href)}</a>'
+            cell = (
+                f'<a href="{esc(href)}" title="{esc(href)}" target="_blank" rel="noopener">{esc(short_url(href))}</a>'
+            )
         elif key == "flagged":
             cell = f'<span class="qa-flag">{esc(field_text(value))}</span>'
         else:
@@ -665,6 +699,8 @@ def render_sidebar(engine: Engine | None) -> dict[str, Any]:
         or "hybrid"
     )
     titles = {d: doc.title for d, doc in docs.items()}
+    if st.session_state.get("doc_filter"):  # documents removed since they were chosen
+        st.session_state["doc_filter"] = [d for d in st.session_state["doc_filter"] if d in titles]
     chosen = sb.multiselect(
         "Only these documents",
         list(titles),
@@ -695,14 +731,23 @@ def render_sidebar(engine: Engine | None) -> dict[str, Any]:
                     f'<div class="qa-muted">{len(doc.references)} reference records'
                     f'{f", {flagged} flagged" if flagged else ""}</div><ol class="qa-refs">{items}</ol>'
                 )
-            st.button(
+            row = st.container(horizontal=True, gap="small")
+            row.button(
                 "Open document",
                 key=f"open-{doc_id}",
                 on_click=open_source,
                 args=(doc_id, None, None),
                 icon=":material/article:",
             )
+            with row.popover("Remove", icon=":material/delete:"):
+                st.caption(f"Deletes {md_escape(doc.path)} from the corpus folder and updates the index.")
+                if st.button("Remove from corpus", key=f"remove-{doc_id}", type="primary"):
+                    _remove_document(doc_id)
 
+    corpus_report = st.session_state.get("corpus_report")
+    if corpus_report:
+        alert = sources_tab.error if corpus_report.get("error") else sources_tab.success
+        alert(md_escape(corpus_report.get("error") or corpus_report["done"]), icon=":material/info:")
     if not docs:
         sources_tab.caption("No documents indexed yet.")
     _upload_section(add_tab)
@@ -752,6 +797,24 @@ def _upload_section(sb) -> None:
             sb.success(md_escape(report["saved"]), icon=":material/check_circle:")
         for line in report.get("skipped", ()):
             sb.warning(md_escape(line), icon=":material/warning:")
+
+
+def _remove_document(doc_id: str) -> None:
+    corpus, index_dir, model = _settings()
+    with st.spinner("Removing and updating the index…"):
+        try:
+            report = remove_documents([doc_id], corpus, index_dir, model=model)
+        except QAError as exc:
+            st.session_state["corpus_report"] = {"error": f"Not removed: {exc}"}
+        else:
+            s = report.build.stats
+            st.session_state["corpus_report"] = {
+                "done": f"Removed {', '.join(report.removed)}. Index: {s.documents} documents, {s.chunks} chunks."
+            }
+            load_engine.clear()  # the next run opens the new build
+            if st.query_params.get("doc") == doc_id:
+                close_source()
+    st.rerun()
 
 
 def _upload_summary(report: AddReport) -> dict[str, Any]:

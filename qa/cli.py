@@ -22,16 +22,25 @@ from pathlib import Path
 
 from qa.answering import ABSTAIN_TEXT
 from qa.embedding import LazyEmbedder
-from qa.engine import Engine, build, default_corpus, default_index, validate_k, validate_question
+from qa.engine import (
+    BuildReport,
+    Engine,
+    build,
+    default_corpus,
+    default_index,
+    remove_documents,
+    validate_k,
+    validate_question,
+)
 from qa.errors import BadQuestionError, CorpusError, IndexNotFoundError, QAError, UnreadableDocumentError
 from qa.evaluation import evaluate, load_questions
 from qa.export import answer_markdown
-from qa.index import BuildStats, damaged_files, load_index, read_manifest
+from qa.index import BuildStats, damaged_files, load_index
 from qa.ingest import SUPPORTED_SUFFIXES, corpus_path, load_corpus
 from qa.references import format_reference
 from qa.retrieval import DEFAULT_K
 from qa.types import Answer
-from qa.uploads import place_checked
+from qa.uploads import corpus_file, place_checked
 
 EXIT_USAGE = 2
 # `qa index` is batch work, often run while the app answers questions on the same machine: at this
@@ -227,7 +236,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("interrupted; the previous index is unchanged", file=sys.stderr)
+        if args.command in ("index", "add"):
+            print(
+                "interrupted; the previous index is unchanged, and the next `qa index` "
+                "reuses the vectors embedded so far",
+                file=sys.stderr,
+            )
+        else:
+            print("interrupted", file=sys.stderr)
         return 130
     finally:
         sys.stdout = out
@@ -262,9 +278,15 @@ def _build(args, full: bool = False, max_mb: float = 50, out=None) -> None:
         progress=_progress(),
         ray_address=getattr(args, "ray", None),
     )
+    _report_build(report, out)
+
+
+def _report_build(report: BuildReport, out=None) -> None:
     s = report.stats
     rate = f" at {s.embedded / s.embed_seconds:.1f} chunks/s" if s.embedded and s.embed_seconds > 0 else ""
     where = f" on {report.cluster}" if report.cluster else ""
+    if s.resumed:
+        where += f", {s.resumed} kept from an interrupted build"
     for skip in report.skipped:
         print(f"skipped {skip}", file=sys.stderr)
     out = out or sys.stdout
@@ -465,15 +487,6 @@ def cmd_eval(args) -> int:
     return 0
 
 
-def _safe_target(corpus: Path, name: str) -> Path:
-    """``corpus/name`` itself (not what a link there points to), if its folder is inside the corpus."""
-    root = corpus.resolve()
-    target = root / name
-    if not target.parent.resolve().is_relative_to(root) or target.resolve(strict=False) == root:
-        raise QAError(f"{name!r} would be written outside the corpus folder; use a plain file name")
-    return target
-
-
 def cmd_add(args) -> int:
     corpus: Path = args.corpus
     if not corpus.is_dir():
@@ -499,7 +512,7 @@ def cmd_add(args) -> int:
                     f"skipped {f}: unsupported file type; supported: {', '.join(SUPPORTED_SUFFIXES)}", file=sys.stderr
                 )
                 continue
-            target = _safe_target(corpus, rel)
+            target = corpus_file(corpus, rel)
             if (
                 not args.replace
                 and target.is_file()
@@ -528,15 +541,9 @@ def cmd_add(args) -> int:
 
 
 def cmd_remove(args) -> int:
-    manifest = read_manifest(args.index)
-    entry = manifest["documents"].get(args.doc_id)
-    if entry is None:
-        raise QAError(f"no document {args.doc_id!r} in the index; `python -m qa sources` lists them")
-    path = _safe_target(args.corpus, entry["path"])
-    if path.exists():
-        path.unlink()
-    print(f"removed {entry['path']} from {args.corpus}")
-    _build(args)
+    report = remove_documents([args.doc_id], args.corpus, args.index, model=args.model, progress=_progress())
+    print(f"removed {', '.join(report.removed)} from {args.corpus}")
+    _report_build(report.build)
     return 0
 
 

@@ -28,8 +28,10 @@ from qa.index import (
     BuildStats,
     Index,
     IndexLock,
+    PartialVectors,
     build_index,
     load_index,
+    read_manifest,
     save_index,
     tokenize,
 )
@@ -37,7 +39,7 @@ from qa.ingest import DEFAULT_MAX_BYTES, CorpusLoad, Skipped, corpus_path, load_
 from qa.retrieval import DEFAULT_K, MAX_K, Mode, retrieve
 from qa.selector import Selector, load_selector
 from qa.types import Answer, Candidate, Hit
-from qa.uploads import UploadResult, save_uploads
+from qa.uploads import UploadResult, corpus_file, save_uploads
 
 MAX_QUESTION_CHARS = 2000
 SOURCE_POOL = 30
@@ -137,6 +139,12 @@ def build(
                 embedder = LazyEmbedder(model, name, previous.config.dimension)
             else:
                 embedder = load_embedder(model)
+        # Vectors are kept group by group until the build is saved, so a build that is
+        # interrupted resumes where it stopped. Not on Ray: each group would start the
+        # cluster's actor pool again (docs/reliability.md).
+        partial = None if ray_address else PartialVectors(index_dir)
+        if partial is not None and full:
+            partial.clear()  # --full re-embeds everything
         index, stats = build_index(
             loaded.documents,
             embedder,
@@ -144,6 +152,7 @@ def build(
             chunk_overlap=chunk_overlap,
             previous=previous,
             progress=progress,
+            partial=partial,
         )
         unchanged = (
             previous is not None
@@ -153,6 +162,8 @@ def build(
         )
         # Nothing changed: keep the current build (open engines keep their cache).
         path = previous.path if unchanged else save_index(index, index_dir, stats=stats)
+        if partial is not None:
+            partial.clear()
     info = getattr(embedder, "info", None)
     return BuildReport(stats, loaded.skipped, path, cluster=info.describe() if info else None)
 
@@ -184,6 +195,42 @@ def add_documents(
     if not uploads.saved:
         return AddReport(uploads, None)
     return AddReport(uploads, build(corpus, index_dir, model=model, progress=progress))
+
+
+@dataclass(frozen=True)
+class RemoveReport:
+    """What ``remove_documents`` did: the corpus files deleted, and the index update."""
+
+    removed: tuple[str, ...]
+    build: BuildReport
+
+
+def remove_documents(
+    doc_ids: Iterable[str],
+    corpus: Path | str | None = None,
+    index_dir: Path | str | None = None,
+    *,
+    model: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RemoveReport:
+    """Delete the files of ``doc_ids`` from the corpus folder and update the index.
+
+    Raises:
+        QAError: a document is not in the index (then nothing is deleted), or the index
+            could not be rebuilt (the files are gone; the next build drops them).
+    """
+    corpus = Path(corpus or default_corpus())
+    index_dir = Path(index_dir or default_index())
+    indexed = read_manifest(index_dir)["documents"]
+    doc_ids = list(doc_ids)
+    unknown = [d for d in doc_ids if d not in indexed]
+    if unknown:
+        raise QAError(f"no document {unknown[0]!r} in the index; `python -m qa sources` lists them")
+    targets = [corpus_file(corpus, indexed[d]["path"]) for d in doc_ids]
+    for target in targets:
+        target.unlink(missing_ok=True)
+    report = build(corpus, index_dir, model=model, progress=progress)
+    return RemoveReport(tuple(indexed[d]["path"] for d in doc_ids), report)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ Layout of an index folder (``embeddings/`` by default)::
         documents.jsonl     one Document per line (canonical text, metadata, references)
         bm25/               bm25s sparse matrices and vocabulary (JSON + .npy, no pickle)
     .lock                   held while a build writes
+    .partial/               vectors embedded by a build not yet saved (PartialVectors)
 
 A build is written to a temporary folder, renamed to its final name, and only
 then does ``CURRENT`` switch to it (``os.replace``, atomic on POSIX). A build
@@ -30,6 +31,7 @@ import os
 import shutil
 import time
 import uuid
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -90,6 +92,7 @@ class BuildStats:
     seconds: float
     chunk_counts: dict[str, int] = field(default_factory=dict)  # doc_id -> chunks, in corpus order
     embed_seconds: float = 0.0  # of ``seconds``: computing the ``embedded`` vectors
+    resumed: int = 0  # chunks whose vectors an interrupted build had embedded (PartialVectors)
 
 
 @dataclass
@@ -250,6 +253,7 @@ def build_index(
     previous: Index | None = None,
     progress: Callable[[int, int], None] | None = None,
     ann_threshold: int = ANN_THRESHOLD,
+    partial: PartialVectors | None = None,
 ) -> tuple[Index, BuildStats]:
     """Chunk, embed and index ``documents``.
 
@@ -261,6 +265,8 @@ def build_index(
         embedder: Turns chunk texts into vectors.
         previous: The index being replaced, if any, for vector reuse.
         progress: Called with (done, total) while embedding.
+        partial: Where vectors are saved group by group as they are embedded, and
+            reused from, so a build that is interrupted loses at most one group.
     """
     t0 = time.perf_counter()
     config = IndexConfig(embedder.name, embedder.dimension, chunk_size, chunk_overlap)
@@ -272,39 +278,53 @@ def build_index(
     # chunk's own forward pass (Embedder.encode_spans), so answering encodes nothing.
     bounds = [[(s - c.start, e - c.start) for s, e in candidate_spans(c)] for c in chunks]
 
+    wanted = dict(zip(hashes, bounds, strict=True))
     reuse: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if (
         previous is not None
         and previous.span_ptr is not None
         and (previous.config.model, previous.config.dimension) == (config.model, config.dimension)
     ):
-        wanted = dict(zip(hashes, bounds, strict=True))
         old_vectors = previous.vectors()
         for i, h in enumerate(previous.chunk_hashes):
             lo, hi = int(previous.span_ptr[i]), int(previous.span_ptr[i + 1])
             if h in wanted and [tuple(b) for b in previous.span_bounds[lo:hi].tolist()] == wanted[h]:
                 reuse[h] = (old_vectors[i], previous.span_vectors[lo:hi])
-    todo = [i for i, h in enumerate(hashes) if h not in reuse]
+    resumed: set[str] = set()
+    if partial is not None:
+        for h, (vector, span_bounds, span_vecs) in partial.load(config).items():
+            if h in wanted and h not in reuse and span_bounds == wanted[h]:
+                reuse[h] = (vector, span_vecs)
+                resumed.add(h)
+    # In the embedder's own order (shortest first, a stable sort), so that embedding group by
+    # group batches texts exactly as one call over all of them would.
+    todo = sorted((i for i, h in enumerate(hashes) if h not in reuse), key=lambda i: len(texts[i]))
     embed_seconds = 0.0
     vectors = np.zeros((len(chunks), config.dimension), dtype=np.float32)
     span_ptr = np.zeros(len(chunks) + 1, dtype=np.int64)
     span_ptr[1:] = np.cumsum([len(b) for b in bounds])
     span_vectors = np.zeros((int(span_ptr[-1]), config.dimension), dtype=np.float16)
-    if todo:
+    group = partial.group if partial is not None else max(len(todo), 1)
+    t_embed = time.perf_counter()
+    for lo in range(0, len(todo), group):
+        part = todo[lo : lo + group]
         # Offsets into the embedded text, which starts with the locator line.
         shifted = []
-        for i in todo:
+        for i in part:
             p = len(texts[i]) - len(chunks[i].text)
             shifted.append([(p + s, p + e) for s, e in bounds[i]])
-        t_embed = time.perf_counter()
-        new, new_spans = embedder.encode_spans([texts[i] for i in todo], shifted, progress=progress)
-        embed_seconds = time.perf_counter() - t_embed
-        vectors[todo] = new
+        step = None if progress is None else (lambda done, _n, lo=lo: progress(lo + done, len(todo)))
+        new, new_spans = embedder.encode_spans([texts[i] for i in part], shifted, progress=step)
+        vectors[part] = new
         row = 0
-        for i in todo:
+        for i in part:
             n = len(bounds[i])
             span_vectors[span_ptr[i] : span_ptr[i + 1]] = new_spans[row : row + n]
             row += n
+        if partial is not None:
+            partial.save(config, [hashes[i] for i in part], new, [bounds[i] for i in part], new_spans)
+    if todo:
+        embed_seconds = time.perf_counter() - t_embed
     for i, h in enumerate(hashes):
         if h in reuse:
             vectors[i], span_vectors[span_ptr[i] : span_ptr[i + 1]] = reuse[h]
@@ -337,6 +357,7 @@ def build_index(
         embedded=len(todo),
         seconds=time.perf_counter() - t0,
         embed_seconds=embed_seconds,
+        resumed=sum(h in resumed for h in hashes),
         chunk_counts=dict(Counter(c.doc_id for c in chunks)),
     )
     return index, stats
@@ -427,6 +448,74 @@ def save_index(index: Index, root: Path | str, *, stats: BuildStats | None = Non
 
 # Index attribute -> file stem of the arrays saved beside the FAISS index.
 _ARRAYS = {"dense": "vectors", "span_ptr": "span_ptr", "span_bounds": "span_bounds", "span_vectors": "span_vectors"}
+
+
+class PartialVectors:
+    """Vectors a build has embedded so far, kept in ``root/.partial/`` until the build is saved.
+
+    A build that is killed or fails keeps them, and the next build of the same index reuses
+    every one whose chunk text and spans are unchanged, so an interrupted build of a large
+    corpus resumes instead of starting over. Each group is one ``.npz`` of plain arrays
+    (loaded without pickle), written to a temporary name and renamed; a file that is damaged
+    or from another model is ignored.
+    """
+
+    def __init__(self, root: Path | str, *, group: int = 512) -> None:
+        # 512 chunks, one slice of SentenceTransformerEmbedder.encode_spans: about 20 s of
+        # embedding on 2 cores, the most an interruption loses, and groups batch texts as one
+        # call would. Saving a group costs milliseconds (docs/reliability.md, section 11).
+        self.dir = Path(root) / ".partial"
+        self.group = group
+
+    def save(
+        self,
+        config: IndexConfig,
+        hashes: Sequence[str],
+        vectors: np.ndarray,
+        bounds: Sequence[Sequence[tuple[int, int]]],
+        span_vectors: np.ndarray,
+    ) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        ptr = np.zeros(len(hashes) + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum([len(b) for b in bounds])
+        name = f"group-{uuid.uuid4().hex}"
+        tmp = self.dir / f".{name}.npz"
+        np.savez(
+            tmp,
+            model=np.array(config.model),
+            hashes=np.array(hashes, dtype="U32"),
+            vectors=np.asarray(vectors, dtype=np.float32),
+            span_ptr=ptr,
+            span_bounds=np.array([b for bs in bounds for b in bs], dtype=np.int32).reshape(-1, 2),
+            span_vectors=np.asarray(span_vectors, dtype=np.float16),
+        )
+        os.replace(tmp, self.dir / f"{name}.npz")
+
+    def load(self, config: IndexConfig) -> dict[str, tuple[np.ndarray, list[tuple[int, int]], np.ndarray]]:
+        """Chunk hash -> (vector, span bounds, span vectors) of the saved groups made with
+        ``config``'s model and dimension."""
+        out: dict[str, tuple[np.ndarray, list[tuple[int, int]], np.ndarray]] = {}
+        for path in sorted(self.dir.glob("group-*.npz")) if self.dir.is_dir() else ():
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    if str(z["model"]) != config.model or z["vectors"].shape[1:] != (config.dimension,):
+                        continue
+                    hashes, vectors, ptr = z["hashes"], z["vectors"], z["span_ptr"]
+                    bounds, span_vectors = z["span_bounds"], z["span_vectors"]
+                    shapes_agree = len(hashes) == len(vectors) == len(ptr) - 1 and (
+                        int(ptr[-1]) == len(bounds) == len(span_vectors)
+                    )
+                    if not (shapes_agree and np.isfinite(vectors).all() and np.isfinite(span_vectors).all()):
+                        continue
+                    for i, h in enumerate(hashes.tolist()):
+                        lo, hi = int(ptr[i]), int(ptr[i + 1])
+                        out[h] = (vectors[i], [tuple(b) for b in bounds[lo:hi].tolist()], span_vectors[lo:hi])
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+                continue  # damaged (e.g. a disk filled up mid-write): those chunks are embedded again
+        return out
+
+    def clear(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _fsync_dir(path: Path) -> None:

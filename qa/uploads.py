@@ -18,6 +18,19 @@ from qa.errors import QAError, UnreadableDocumentError
 from qa.ingest import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, read_document
 
 
+def corpus_file(corpus: Path | str, name: str) -> Path:
+    """``corpus/name`` itself (not what a link there points to), if its folder is inside the corpus.
+
+    Raises:
+        QAError: ``name`` leads outside the corpus folder (``..``, an absolute path, a linked folder).
+    """
+    root = Path(corpus).resolve()
+    target = root / name
+    if not target.parent.resolve().is_relative_to(root) or target.resolve(strict=False) == root:
+        raise QAError(f"{name!r} would be written outside the corpus folder; use a plain file name")
+    return target
+
+
 @dataclass(frozen=True)
 class UploadResult:
     """What ``save_uploads`` did: file names written into the corpus, (name, reason) refused,

@@ -362,6 +362,23 @@ def test_upload_and_reindex_makes_the_new_document_searchable(env):
     assert last_entry(at)["answer"]["citations"][0]["doc_id"] == "lunar"
 
 
+def test_removing_a_document_deletes_its_file_and_it_is_no_longer_cited(env):
+    at = ask(run_app(), REGISTRATION_Q)
+    assert last_entry(at)["answer"]["citations"][0]["doc_id"] == "registration"
+    _verify_first_citation(at)  # its source is open
+    at.multiselect(key="doc_filter").set_value(["registration"]).run()
+    at.button(key="remove-registration").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    assert not any((env.corpus / name).exists() for name in ("registration.md", "registration.txt"))
+    assert any("Removed registration" in unescape_md(s.value) for s in at.sidebar.success)
+    assert at.sidebar.metric[0].value == "3"
+    assert "doc" not in at.query_params  # the source view of the removed document closed
+    assert at.multiselect(key="doc_filter").value == []  # and the filter no longer names it
+    ask(at, REGISTRATION_Q)
+    assert all(c["doc_id"] != "registration" for c in last_entry(at)["answer"]["citations"])
+
+
 # ------------------------------------------------------------------ safety and errors
 
 
@@ -456,6 +473,35 @@ def test_meta_table_links_only_safe_urls():
     assert 'href="https://doi.org/10.1/x%3Cy"' in table
     assert "javascript:alert(1)" in table and 'href="javascript' not in table
     assert 'href="https://ok.example/a?b=1"' in table
+
+
+def test_source_view_sets_headings_in_bold_without_changing_a_character():
+    text = "# Treaty <A>\n\n### Article IV\n\nStates shall not place nuclear weapons in orbit.\n## Art"
+    start = text.index("IV")  # a span that starts inside a heading line
+    end = text.index(" in orbit")
+    shown = app.source_html(text, start, end, mark_id="m")
+    # Nothing is added or removed: the page text is the document, so offsets hold.
+    assert html.unescape(re.sub(r"<[^>]+>", "", shown)) == text
+    assert '<span class="qa-h"><span class="qa-md"># </span>Treaty &lt;A&gt;</span>' in shown
+    assert '<span class="qa-h"><span class="qa-md">## </span>Art</span>' in shown
+    # The tags nest: every span closes before the highlight opens or closes.
+    depth = []
+    for tag in re.findall(r"<(/?)(span|mark)\b", shown):
+        if tag[0]:
+            assert depth.pop() == tag[1]
+        else:
+            depth.append(tag[1])
+    assert not depth
+    assert "<mark" in shown and app.source_html("no headings # here") == "no headings # here"
+
+
+def test_long_links_are_shortened_for_reading_but_link_in_full():
+    url = "https://treaties.un.org/pages/ViewDetailsIII.aspx?src=TREATY&mtdsg_no=XXIV-2&chapter=24&clang=_en"
+    shown = app.short_url(url)
+    assert len(shown) <= 48 and shown.startswith("treaties.un.org/…/") and shown.endswith("clang=_en")
+    assert app.short_url("https://www.unoosa.org/") == "unoosa.org"
+    table = app._meta_table({"url": url})
+    assert f'href="{html.escape(url)}"' in table and f">{html.escape(shown)}</a>" in table
 
 
 def test_source_view_refuses_a_document_whose_file_became_an_outward_link(env):

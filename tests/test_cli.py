@@ -427,3 +427,30 @@ def test_a_bad_question_among_several_is_named(env, capsys):
     code, out, err = run(capsys, "ask", "Who wrote about weapons?", "   ", "Who registers objects?")
     assert code == 2 and out == ""  # nothing answered: all are checked first
     assert err.startswith("error: question 2 of 3: ")
+
+
+def test_an_interrupted_index_says_the_next_one_resumes(env, capsys, monkeypatch):
+    import qa.engine
+    import qa.index
+    from qa.embedding import HashEmbedder
+
+    calls = []
+    real = HashEmbedder.encode_spans
+
+    def interrupted_at_the_second_group(self, texts, spans, *, progress=None):
+        calls.append(len(texts))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, texts, spans, progress=progress)
+
+    with monkeypatch.context() as m:
+        m.setattr(qa.engine, "PartialVectors", lambda root: qa.index.PartialVectors(root, group=3))
+        m.setattr(HashEmbedder, "encode_spans", interrupted_at_the_second_group)
+        code, _, err = run(capsys, "index")
+    assert code == 130
+    assert "the next `qa index` reuses the vectors embedded so far" in err
+    with pytest.raises(qa.index.IndexNotFoundError):
+        qa.index.current_build(env[1])
+    code, out, _ = run(capsys, "index")
+    assert code == 0 and (env[1] / "CURRENT").is_file()
+    assert "3 kept from an interrupted build" in out

@@ -77,3 +77,19 @@ def test_candidates_are_what_ask_ranks(engine):
     assert [(c.doc_id, c.start, c.end, c.score) for c in cands[: len(shown)]] == [
         (c["doc_id"], c["start"], c["end"], c["score"]) for c in shown
     ]
+
+
+def test_remove_documents_deletes_the_files_and_reindexes(tiny_corpus, tmp_path, embedder):
+    from qa.engine import remove_documents
+    from qa.index import load_index
+
+    idx = tmp_path / "idx"
+    build(tiny_corpus, idx, embedder=embedder)
+    before = sorted(p.name for p in tiny_corpus.iterdir())
+    with pytest.raises(QAError, match="no document 'nope'"):
+        remove_documents(["treaty", "nope"], tiny_corpus, idx, model="hash:128")
+    assert sorted(p.name for p in tiny_corpus.iterdir()) == before  # nothing deleted
+    report = remove_documents(["treaty"], tiny_corpus, idx, model="hash:128")
+    assert report.removed == ("treaty.md",) and not (tiny_corpus / "treaty.md").exists()
+    assert report.build.stats.removed == ("treaty",)
+    assert "treaty" not in load_index(idx).documents

@@ -10,7 +10,7 @@ import pytest
 from qa.embedding import HashEmbedder
 from qa.engine import Engine, build
 from qa.errors import IndexLockedError, IndexMismatchError, IndexNotFoundError, QAError
-from qa.index import IndexConfig, IndexLock, build_index, current_build, load_index, save_index
+from qa.index import IndexConfig, IndexLock, PartialVectors, build_index, current_build, load_index, save_index
 from qa.ingest import load_corpus
 from qa.sentences import candidate_spans
 from qa.types import FORMAT_VERSION
@@ -224,6 +224,74 @@ def test_failed_build_leaves_previous_index(tiny_corpus, tmp_path, embedder):
     assert current_build(tmp_path / "idx") == before
     assert not [p for p in (tmp_path / "idx").iterdir() if p.name.startswith(".tmp")]
     assert load_index(tmp_path / "idx").documents.keys() == {"article", "notes", "treaty"}
+
+
+class _DiesAfter(HashEmbedder):
+    """Embeds ``calls`` groups, then fails as a killed or interrupted build would."""
+
+    def __init__(self, calls: int) -> None:
+        super().__init__(128)
+        self.calls, self.texts = calls, 0
+
+    def encode_spans(self, texts, spans, *, progress=None):
+        if self.calls == 0:
+            raise KeyboardInterrupt
+        self.calls -= 1
+        self.texts += len(texts)
+        return super().encode_spans(texts, spans, progress=progress)
+
+
+def test_an_interrupted_build_resumes_with_the_vectors_it_embedded(tiny_corpus, tmp_path, embedder):
+    docs = load_corpus(tiny_corpus).documents
+    partial = PartialVectors(tmp_path / "idx", group=2)
+    first = _DiesAfter(calls=2)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(docs, first, partial=partial)
+    assert first.texts == 4
+
+    again = _DiesAfter(calls=99)
+    index, stats = build_index(docs, again, partial=partial)
+    assert stats.embedded == again.texts == len(index.chunks) - 4
+    assert stats.resumed == 4
+    # The same index as one uninterrupted build: resumed vectors are the ones it would compute.
+    whole, _ = build_index(docs, embedder)
+    assert index.chunks == whole.chunks
+    np.testing.assert_array_equal(index.vectors(), whole.vectors())
+    np.testing.assert_array_equal(index.span_vectors, whole.span_vectors)
+
+
+def test_saved_groups_of_another_model_or_damaged_are_not_used(tiny_corpus, tmp_path):
+    docs = load_corpus(tiny_corpus).documents
+    partial = PartialVectors(tmp_path / "idx", group=2)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(docs, _DiesAfter(calls=2), partial=partial)
+    groups = sorted(partial.dir.glob("group-*.npz"))
+    assert len(groups) == 2
+    groups[0].write_bytes(groups[0].read_bytes()[:100])  # cut short, as by a full disk
+    other = HashEmbedder(64)  # another dimension: none of the saved vectors fit
+    assert partial.load(IndexConfig(other.name, other.dimension, 1000, 150)) == {}
+    again = _DiesAfter(calls=99)
+    index, stats = build_index(docs, again, partial=partial)
+    assert stats.embedded == len(index.chunks) - 2  # only the undamaged group was reused
+
+
+def test_build_clears_saved_groups_once_the_index_is_saved(tiny_corpus, tmp_path, embedder, monkeypatch):
+    import qa.engine
+
+    monkeypatch.setattr(qa.engine, "PartialVectors", lambda root: PartialVectors(root, group=2))
+    idx = tmp_path / "idx"
+    with pytest.raises(KeyboardInterrupt):
+        build(tiny_corpus, idx, embedder=_DiesAfter(calls=1))
+    assert list((idx / ".partial").glob("group-*.npz"))
+    with pytest.raises(IndexNotFoundError):
+        load_index(idx)  # nothing was saved: there is no half-built index to load
+    report = build(tiny_corpus, idx, embedder=embedder)
+    assert report.stats.embedded == report.stats.chunks - 2 and report.stats.resumed == 2
+    assert not (idx / ".partial").exists()
+    # --full re-embeds everything, saved groups or not.
+    with pytest.raises(KeyboardInterrupt):
+        build(tiny_corpus, idx, embedder=_DiesAfter(calls=1), full=True)
+    assert build(tiny_corpus, idx, embedder=embedder, full=True).stats.embedded == report.stats.chunks
 
 
 KILLER = """

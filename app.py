@@ -163,26 +163,40 @@ def source_html(text: str, start: int | None = None, end: int | None = None, *, 
     """A document as ``highlight`` gives it, with Markdown heading lines set in bold and their
     ``#`` marks greyed: the characters stay exactly the ones citations count (nothing is
     removed), only their look changes. Each escaped piece is styled on its own, so the tags
-    never cross the ``<mark>``."""
+    never cross the ``<mark>``; a piece that starts mid-line styles only from its first line break."""
     html_text = highlight(text, start, end, mark_id=mark_id) if start is not None and end is not None else esc(text)
-    parts = re.split(r"(<mark [^>]*>|</mark>)", html_text)
-    return "".join(
-        part
-        if part.startswith(("<mark ", "</mark>"))
-        else _HEADING.sub(r'\1<span class="qa-h"><span class="qa-md">\2</span>\3</span>', part)
-        for part in parts
-    )
+    out, line_start = [], True
+    for part in re.split(r"(<mark [^>]*>|</mark>)", html_text):
+        if part.startswith(("<mark ", "</mark>")):
+            out.append(part)
+            continue
+        cut = 0 if line_start else part.find("\n") + 1  # 0 mid-line: the piece has no line start
+        head, rest = (part, "") if not line_start and cut == 0 else (part[:cut], part[cut:])
+        out.append(head + _HEADING.sub(r'\1<span class="qa-h"><span class="qa-md">\2</span>\3</span>', rest))
+        if part:
+            line_start = part.endswith("\n")
+    return "".join(out)
 
 
 def short_url(url: str, width: int = 48) -> str:
-    """A long link as its readers recognise it: host, then the end of the path."""
+    """A long link as its readers recognise it: the host, then as many of the last path
+    segments as fit (the query string dropped), e.g. ``github.com/…/BWBV0003725/README.md``."""
     bare = re.sub(r"^https?://(www\.)?", "", url).rstrip("/")
     if len(bare) <= width:
         return bare
     host, _, path = bare.partition("/")
-    tail = path.rsplit("/", 1)[-1]
-    room = max(8, width - len(host) - 3)  # characters left for the end of the path
-    return f"{host}/…/{tail if len(tail) <= room else '…' + tail[1 - room :]}"
+    path, query = re.split(r"(?=[?#])", path, maxsplit=1) if re.search(r"[?#]", path) else (path, "")
+    segments = [seg for seg in path.split("/") if seg]
+    if not segments:
+        return host if len(host) <= width else host[: width - 1] + "…"
+    more = "?…" if query else ""  # the query string is left out, and says so
+    room = max(8, width - len(host) - 3 - len(more))  # characters left after "host/…/"
+    tail = segments.pop()
+    if len(tail) > room:
+        tail = "…" + tail[1 - room :]
+    while segments and len(segments[-1]) + 1 + len(tail) <= room:
+        tail = f"{segments.pop()}/{tail}"
+    return f"{host}/{'…/' if segments else ''}{tail}{more}"
 
 
 def context_window(text: str, start: int, end: int, *, width: int = 600) -> tuple[int, int]:
@@ -452,7 +466,13 @@ def render_citation(i: int, citation: dict[str, Any], answer: dict[str, Any], en
         stale_now = indexed and engine.is_stale(doc_id)
         # An answer from an earlier build whose document was re-indexed with other text at these offsets.
         outdated = engine is not None and not engine.holds(doc_id, start, end, citation["quote"])
-        if outdated:
+        if outdated and engine is not None and not indexed:
+            st.warning(
+                "This document was removed from the corpus after this answer: the quote can no longer "
+                "be checked against it.",
+                icon=":material/warning:",
+            )
+        elif outdated:
             st.warning(
                 "The document was re-indexed after this answer and no longer has this quote at these "
                 "characters: ask again for a current citation.",
@@ -520,7 +540,9 @@ def render_answer(i: int, entry: dict[str, Any], engine: Engine | None) -> None:
             label = "Answer" if first else "Also supported by"
             quotes.append(
                 f'<div class="qa-quote{"" if first else " qa-support"}"><span class="qa-label">'
-                f"{label} · {esc(c['title'])}</span>“{quote_html(c, answer if first else None)}”"
+                # The locator's short document name: full treaty titles run to four lines on a phone.
+                f"{label} · {esc(c['locator'].split(' › ')[0] or c['title'])}</span>"
+                f"“{quote_html(c, answer if first else None)}”"
                 f'<span class="qa-marker">[{c["n"]}]</span></div>'
             )
         st.html("".join(quotes))
@@ -699,8 +721,13 @@ def render_sidebar(engine: Engine | None) -> dict[str, Any]:
         or "hybrid"
     )
     titles = {d: doc.title for d, doc in docs.items()}
-    if st.session_state.get("doc_filter"):  # documents removed since they were chosen
-        st.session_state["doc_filter"] = [d for d in st.session_state["doc_filter"] if d in titles]
+    before = st.session_state.get("doc_filter") or []
+    gone = [d for d in before if d not in titles]
+    if gone:  # documents removed since they were chosen: say so, the search widens
+        st.session_state["doc_filter"] = [d for d in before if d in titles]
+        st.session_state["filter_note"] = f"No longer in the corpus, so dropped from the filter: {', '.join(gone)}." + (
+            "" if len(gone) < len(before) else " Questions now search every document."
+        )
     chosen = sb.multiselect(
         "Only these documents",
         list(titles),
@@ -708,6 +735,8 @@ def render_sidebar(engine: Engine | None) -> dict[str, Any]:
         placeholder="All documents",
         format_func=lambda d: _short(titles.get(d, d)),
     )
+    if note := st.session_state.pop("filter_note", None):
+        sb.warning(md_escape(note), icon=":material/filter_alt_off:")
 
     sb.space("small")
     sources_tab, add_tab = sb.tabs(["Sources", "Add documents"])
@@ -768,8 +797,14 @@ def _upload_section(sb) -> None:
         type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES],
         max_upload_size=DEFAULT_MAX_BYTES // (1024 * 1024),  # qa.ingest's limit, in MB
     )
+    replace = sb.checkbox(
+        "Replace documents of the same name",
+        key="replace_uploads",
+        help="Off: a file named like a corpus document but with other content is not added.",
+    )
     if sb.button("Add to corpus and reindex", disabled=not files, icon=":material/upload_file:", key="add_docs"):
         corpus, index_dir, model = _settings()
+        st.session_state.pop("corpus_report", None)  # a removal's message is out of date now
         with sb.status("Adding documents…", expanded=True) as status:
             try:
                 report = add_documents(
@@ -778,6 +813,7 @@ def _upload_section(sb) -> None:
                     index_dir,
                     model=model,
                     progress=_progress_bar("Embedding"),
+                    replace=replace,
                 )
             except QAError as exc:
                 status.update(label="Adding documents failed", state="error")
@@ -801,11 +837,17 @@ def _upload_section(sb) -> None:
 
 def _remove_document(doc_id: str) -> None:
     corpus, index_dir, model = _settings()
+    st.session_state.pop("upload_report", None)  # its counts are out of date now
     with st.spinner("Removing and updating the index…"):
         try:
             report = remove_documents([doc_id], corpus, index_dir, model=model)
         except QAError as exc:
-            st.session_state["corpus_report"] = {"error": f"Not removed: {exc}"}
+            # A refusal deleted nothing; a failed index update comes after the file is gone.
+            said = str(exc)
+            st.session_state["corpus_report"] = {
+                "error": said[0].upper() + said[1:] if said.startswith("removed ") else f"Not removed: {said}"
+            }
+            load_engine.clear()
         else:
             s = report.build.stats
             st.session_state["corpus_report"] = {

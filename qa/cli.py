@@ -236,17 +236,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        if args.command in ("index", "add"):
-            print(
-                "interrupted; the previous index is unchanged, and the next `qa index` "
-                "reuses the vectors embedded so far",
-                file=sys.stderr,
-            )
-        else:
-            print("interrupted", file=sys.stderr)
+        print(
+            f"interrupted{_after_interrupt(args) if args.command in ('index', 'add', 'remove') else ''}",
+            file=sys.stderr,
+        )
         return 130
+    except BrokenPipeError:
+        # The reader went away (`qa sources | head`): not an error, and nothing more to say.
+        # Python would report the failed flush of stdout at exit, so it goes to /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     finally:
         sys.stdout = out
+
+
+def _after_interrupt(args) -> str:
+    """What an interrupted build left behind, said after "interrupted"."""
+    index = Path(args.index)
+    said = "; the previous index is unchanged" if (index / "CURRENT").is_file() else "; no index was built"
+    saved = len(list((index / ".partial").glob("group-*.npz")))
+    if saved:
+        said += f", and the next `qa index` reuses the vectors embedded so far ({saved} group(s) of chunks)"
+    return said
 
 
 # ------------------------------------------------------------------ commands

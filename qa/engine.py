@@ -183,15 +183,17 @@ def add_documents(
     *,
     model: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    replace: bool = False,
 ) -> AddReport:
     """Save uploaded files (name, content) into the corpus (``qa.uploads.save_uploads``) and
-    update the index; only new or changed text is embedded.
+    update the index; only new or changed text is embedded. A file of the name of a corpus
+    file with other content is refused unless ``replace``.
 
     Raises:
         QAError: the index could not be built (e.g. another build is running).
     """
     corpus = Path(corpus or default_corpus())
-    uploads = save_uploads(files, corpus)
+    uploads = save_uploads(files, corpus, replace=replace)
     if not uploads.saved:
         return AddReport(uploads, None)
     return AddReport(uploads, build(corpus, index_dir, model=model, progress=progress))
@@ -213,24 +215,36 @@ def remove_documents(
     model: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> RemoveReport:
-    """Delete the files of ``doc_ids`` from the corpus folder and update the index.
+    """Delete the files of ``doc_ids`` (document ids, or their file names) from the corpus
+    folder and update the index.
 
     Raises:
-        QAError: a document is not in the index (then nothing is deleted), or the index
-            could not be rebuilt (the files are gone; the next build drops them).
+        QAError: a document is not in the index, or it is the last one (then nothing is
+            deleted); or the index could not be updated (the files are gone, and the
+            message says to run ``qa index``).
     """
     corpus = Path(corpus or default_corpus())
     index_dir = Path(index_dir or default_index())
     indexed = read_manifest(index_dir)["documents"]
-    doc_ids = list(doc_ids)
-    unknown = [d for d in doc_ids if d not in indexed]
+    by_path = {entry["path"]: doc_id for doc_id, entry in indexed.items()}
+    wanted = list(dict.fromkeys(by_path.get(d, d) for d in doc_ids))
+    unknown = [d for d in wanted if d not in indexed]
     if unknown:
         raise QAError(f"no document {unknown[0]!r} in the index; `python -m qa sources` lists them")
-    targets = [corpus_file(corpus, indexed[d]["path"]) for d in doc_ids]
+    if not set(indexed) - set(wanted):
+        raise QAError("that would remove every document, and an index needs one; add another document first")
+    targets = [corpus_file(corpus, indexed[d]["path"]) for d in wanted]
     for target in targets:
         target.unlink(missing_ok=True)
-    report = build(corpus, index_dir, model=model, progress=progress)
-    return RemoveReport(tuple(indexed[d]["path"] for d in doc_ids), report)
+    removed = tuple(indexed[d]["path"] for d in wanted)
+    try:
+        report = build(corpus, index_dir, model=model, progress=progress)
+    except QAError as exc:
+        raise QAError(
+            f"removed {', '.join(removed)} from the corpus folder, but the index was not updated ({exc}); "
+            "run `python -m qa index`"
+        ) from None
+    return RemoveReport(removed, report)
 
 
 @dataclass(frozen=True)

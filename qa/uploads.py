@@ -89,12 +89,16 @@ def place_checked(
         tmp.unlink(missing_ok=True)
 
 
-def save_uploads(files: Iterable[tuple[str, bytes]], corpus: Path | str) -> UploadResult:
+def save_uploads(files: Iterable[tuple[str, bytes]], corpus: Path | str, *, replace: bool = False) -> UploadResult:
     """Write uploaded files (name, content) into the corpus folder, each checked as readable first.
 
     Each file is written to a hidden temporary name (ignored by the indexer),
     read back with ``qa.ingest.read_document`` so an empty, binary or corrupt
     file is refused here instead of sitting in the corpus, then renamed into place.
+
+    Args:
+        replace: Let an upload replace a corpus file of the same name with other content
+            (refused otherwise, as ``qa add`` refuses it without ``--replace``).
     """
     root = Path(corpus)
     root.mkdir(parents=True, exist_ok=True)
@@ -120,6 +124,15 @@ def save_uploads(files: Iterable[tuple[str, bytes]], corpus: Path | str) -> Uplo
             continue
         if target.parent != root or (target.exists() and not target.is_file()):
             rejected.append((name, f"{base} cannot be written in the corpus folder"))
+            continue
+        if not replace and target.is_file() and target.read_bytes() != data:
+            rejected.append(
+                (
+                    name,
+                    f"a document named {base} is already in the corpus with other content; "
+                    "choose to replace documents of the same name to replace it (the old version is then gone)",
+                )
+            )
             continue
         try:
             place_checked(target, root, lambda tmp, data=data: tmp.write_bytes(data), base)

@@ -361,6 +361,20 @@ def test_upload_and_reindex_makes_the_new_document_searchable(env):
     ask(at, "Who issues a permit for helium three extraction on the lunar surface?")
     assert last_entry(at)["answer"]["citations"][0]["doc_id"] == "lunar"
 
+    # A file named like a corpus document, with other content: refused unless replacing is chosen.
+    before = (env.corpus / "liability.md").read_bytes()
+    fake = b"# Fake\n\nThree lines.\n"
+    at.file_uploader[0].set_value([("liability.md", fake, "text/markdown")])
+    at.run()
+    at.button(key="add_docs").click().run()
+    assert (env.corpus / "liability.md").read_bytes() == before
+    assert any("already in the corpus with other content" in unescape_md(w.value) for w in at.warning)
+    at.checkbox(key="replace_uploads").check().run()
+    at.file_uploader[0].set_value([("liability.md", fake, "text/markdown")])
+    at.run()
+    at.button(key="add_docs").click().run()
+    assert (env.corpus / "liability.md").read_bytes() == fake
+
 
 def test_removing_a_document_deletes_its_file_and_it_is_no_longer_cited(env):
     at = ask(run_app(), REGISTRATION_Q)
@@ -374,7 +388,10 @@ def test_removing_a_document_deletes_its_file_and_it_is_no_longer_cited(env):
     assert any("Removed registration" in unescape_md(s.value) for s in at.sidebar.success)
     assert at.sidebar.metric[0].value == "3"
     assert "doc" not in at.query_params  # the source view of the removed document closed
-    assert at.multiselect(key="doc_filter").value == []  # and the filter no longer names it
+    assert at.multiselect(key="doc_filter").value == []  # and the filter no longer names it, saying so
+    assert any("dropped from the filter: registration" in unescape_md(w.value) for w in at.sidebar.warning)
+    # The earlier answer's citation says why it can no longer be checked.
+    assert any("removed from the corpus after this answer" in w.value for w in at.warning)
     ask(at, REGISTRATION_Q)
     assert all(c["doc_id"] != "registration" for c in last_entry(at)["answer"]["citations"])
 
@@ -493,15 +510,23 @@ def test_source_view_sets_headings_in_bold_without_changing_a_character():
             depth.append(tag[1])
     assert not depth
     assert "<mark" in shown and app.source_html("no headings # here") == "no headings # here"
+    # A highlight that ends mid-line: the rest of that line is not a heading, the next line is.
+    cut = app.source_html("Resolution No.# 5\n# Next", 0, 14)
+    assert "</mark># 5\n" in cut and '<span class="qa-md"># </span>Next' in cut
 
 
 def test_long_links_are_shortened_for_reading_but_link_in_full():
-    url = "https://treaties.un.org/pages/ViewDetailsIII.aspx?src=TREATY&mtdsg_no=XXIV-2&chapter=24&clang=_en"
-    shown = app.short_url(url)
-    assert len(shown) <= 48 and shown.startswith("treaties.un.org/…/") and shown.endswith("clang=_en")
+    base = "https://github.com/statengeneraal/laws-markdown/blob/91556a80/verdrag/convention/on/"
+    two = [base + "liability/BWBV0003725/README.md", base + "registration/BWBV0003900/README.md"]
+    shown = [app.short_url(u) for u in two]
+    assert all(len(x) <= 48 and x.startswith("github.com/…/") and x.endswith("/README.md") for x in shown)
+    assert shown[0] != shown[1]  # the end of the path tells them apart
+    query = "https://treaties.un.org/pages/ViewDetailsIII.aspx?src=TREATY&mtdsg_no=XXIV-2&chapter=24&clang=_en"
+    assert app.short_url(query) == "treaties.un.org/pages/ViewDetailsIII.aspx?…"  # nothing left out but the query
     assert app.short_url("https://www.unoosa.org/") == "unoosa.org"
-    table = app._meta_table({"url": url})
-    assert f'href="{html.escape(url)}"' in table and f">{html.escape(shown)}</a>" in table
+    assert len(app.short_url("https://" + "h" * 80 + ".org/")) == 48
+    table = app._meta_table({"url": two[0]})
+    assert f'href="{html.escape(two[0])}"' in table and f">{html.escape(shown[0])}</a>" in table
 
 
 def test_source_view_refuses_a_document_whose_file_became_an_outward_link(env):

@@ -448,9 +448,39 @@ def test_an_interrupted_index_says_the_next_one_resumes(env, capsys, monkeypatch
         m.setattr(HashEmbedder, "encode_spans", interrupted_at_the_second_group)
         code, _, err = run(capsys, "index")
     assert code == 130
-    assert "the next `qa index` reuses the vectors embedded so far" in err
+    assert "no index was built, and the next `qa index` reuses the vectors embedded so far (1 group(s)" in err
     with pytest.raises(qa.index.IndexNotFoundError):
         qa.index.current_build(env[1])
     code, out, _ = run(capsys, "index")
     assert code == 0 and (env[1] / "CURRENT").is_file()
     assert "3 kept from an interrupted build" in out
+
+
+def test_an_interruption_before_anything_was_saved_promises_nothing(env, capsys, monkeypatch):
+    from qa.embedding import HashEmbedder
+
+    run(capsys, "index")
+
+    def interrupted(self, texts, spans, *, progress=None):
+        raise KeyboardInterrupt
+
+    (env[0] / "new.md").write_text("# New\n\nA new document.\n")
+    monkeypatch.setattr(HashEmbedder, "encode_spans", interrupted)
+    code, _, err = run(capsys, "index")
+    assert code == 130 and err.strip() == "interrupted; the previous index is unchanged"
+
+
+def test_output_cut_short_by_a_pipe_is_not_an_error(env, tmp_path):
+    corpus, index = env
+    (corpus / "big.md").write_text("# Big\n\n" + "A sentence about orbits and launches. " * 8000)
+    assert main(["index"]) == 0
+    proc = subprocess.run(
+        f"{sys.executable} -m qa show big | head -c 100",
+        shell=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+    )
+    assert len(proc.stdout) == 100
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr

@@ -93,3 +93,17 @@ def test_remove_documents_deletes_the_files_and_reindexes(tiny_corpus, tmp_path,
     assert report.removed == ("treaty.md",) and not (tiny_corpus / "treaty.md").exists()
     assert report.build.stats.removed == ("treaty",)
     assert "treaty" not in load_index(idx).documents
+
+
+def test_the_last_document_is_not_removed_and_a_file_name_names_a_document(tmp_path, embedder):
+    from qa.engine import remove_documents
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "only.md").write_text("# Only\n\nThe one document.\n")
+    (corpus / "other.md").write_text("# Other\n\nAnother document.\n")
+    build(corpus, tmp_path / "idx", embedder=embedder)
+    assert remove_documents(["other.md"], corpus, tmp_path / "idx", model="hash:128").removed == ("other.md",)
+    with pytest.raises(QAError, match="every document"):
+        remove_documents(["only"], corpus, tmp_path / "idx", model="hash:128")
+    assert (corpus / "only.md").exists()  # refused before anything was deleted

@@ -64,3 +64,19 @@ def test_add_documents_indexes_what_was_saved_and_skips_the_build_otherwise(tiny
     assert report.uploads.saved == ("lunar.md",)
     assert report.build is not None and report.build.stats.documents == 4
     assert "lunar" in load_index(index).documents
+
+
+def test_an_upload_replaces_a_document_of_the_same_name_only_when_told(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    original = b"# Outer Space Treaty\n\nStates shall not place nuclear weapons in orbit.\n"
+    (corpus / "ost.md").write_bytes(original)
+    fake = b"# Fake\n\nThree lines.\n"
+    result = save_uploads([("ost.md", fake), ("same.md", original)], corpus)
+    assert (corpus / "ost.md").read_bytes() == original  # the treaty is still there
+    assert result.saved == ("same.md",)
+    [(name, reason)] = result.rejected
+    assert name == "ost.md" and "already in the corpus with other content" in reason
+    assert save_uploads([("ost.md", original)], corpus).saved == ("ost.md",)  # same bytes: nothing lost
+    assert save_uploads([("ost.md", fake)], corpus, replace=True).saved == ("ost.md",)
+    assert (corpus / "ost.md").read_bytes() == fake

@@ -398,9 +398,11 @@ def render_source(engine: Engine | None) -> None:
 
 def _scroll_to_mark(span_key: str) -> None:
     # The script holds no document text: only a constant id and a hash that
-    # changes with the span, so a new span re-runs it. It scrolls the source box
-    # (not the page) to centre the mark, then brings the box into view if needed,
-    # so the answer next to it stays on screen.
+    # changes with the span, so a new span re-runs it. It brings the source box into
+    # view (the page scrolls only as far as needed, so the answer next to it stays on
+    # screen), then scrolls the box to centre the mark in the part of the box that is
+    # visible: the chat box pinned to the bottom of the page covers the lower part of
+    # the source on a phone, and the app's header the top.
     nonce = hashlib.sha256(span_key.encode()).hexdigest()[:12]
     st.html(
         f"""<script>/* {nonce} */
@@ -410,9 +412,20 @@ def _scroll_to_mark(span_key: str) -> None:
     const mark = document.getElementById("{SOURCE_MARK_ID}");
     const box = mark && mark.closest(".qa-source");
     if (!box) {{ if (++tries < 50) setTimeout(go, 100); return; }}
-    const m = mark.getBoundingClientRect(), b = box.getBoundingClientRect();
-    box.scrollTop += (m.top - b.top) - (b.height - Math.min(m.height, b.height)) / 2;
+    const HEADER = 64, bar = document.querySelector('[data-testid="stBottom"]');
+    const limit = () => (bar ? bar.getBoundingClientRect().top : window.innerHeight) - 8;
     box.scrollIntoView({{block: "nearest", behavior: "instant"}});
+    let b = box.getBoundingClientRect();
+    if (b.bottom > limit()) {{
+      let page = box.parentElement;
+      while (page && !(page.scrollHeight > page.clientHeight && /auto|scroll/.test(getComputedStyle(page).overflowY)))
+        page = page.parentElement;
+      (page || document.scrollingElement).scrollBy(0, Math.min(b.bottom - limit(), b.top - HEADER));
+      b = box.getBoundingClientRect();
+    }}
+    const top = Math.max(b.top, HEADER), height = Math.max(Math.min(b.bottom, limit()) - top, 1);
+    const m = mark.getBoundingClientRect();
+    box.scrollTop += (m.top - top) - (height - Math.min(m.height, height)) / 2;
   }})();
 }})();
 </script>""",

@@ -117,3 +117,28 @@ def test_shared_link_opens_the_source_at_the_span(app_server, e2e_index, page):
     expect(mark).to_have_text(text[start:end], timeout=FIRST_ANSWER_TIMEOUT_MS)
     expect(mark).to_be_in_viewport()
     expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Verified")
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.parametrize("width,height", [(1440, 900), (390, 844)], ids=["desktop", "phone"])
+def test_the_highlight_is_not_hidden_under_the_chat_box(app_server, e2e_index, page, width, height):
+    from playwright.sync_api import expect
+
+    from qa.index import load_index
+
+    text = load_index(e2e_index).documents["outer_space_treaty_1967"].text
+    start = text.index("States Parties to the Treaty undertake not to place in orbit")
+    end = text.index(".", start) + 1
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{app_server.url}?doc=outer_space_treaty_1967&start={start}&end={end}", timeout=60_000)
+    mark = page.locator("mark#qa-source-hit")
+    expect(mark).to_have_text(text[start:end], timeout=FIRST_ANSWER_TIMEOUT_MS)
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible()
+    page.wait_for_timeout(1500)  # the scroll script retries until the mark is laid out
+    box = mark.bounding_box()
+    bar = page.get_by_test_id("stBottom").bounding_box()
+    assert box is not None and bar is not None
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"highlight-{width}x{height}.png"))
+    assert box["y"] >= 0 and box["y"] + box["height"] <= bar["y"], (box, bar)

@@ -378,6 +378,7 @@ def render_source(engine: Engine | None) -> None:
                 icon=":material/warning:",
             )
         st.html(f'<div class="qa-source">{source_html(doc.text)}</div>')
+        _reveal_source(doc_id)
         return
     if end > len(doc.text):
         st.error(f"The span {start:,}–{end:,} lies outside this document ({len(doc.text):,} characters).")
@@ -394,6 +395,38 @@ def render_source(engine: Engine | None) -> None:
     st.html(f'<div class="qa-source" data-doc="{esc(doc_id)}">{body}</div>')
     if check.hit:
         _scroll_to_mark(f"{doc_id}:{start}:{end}")
+    else:
+        _reveal_source(f"{doc_id}:{start}:{end}")
+
+
+# On a narrow screen the sidebar covers the page: a document opened from it would open
+# unseen behind it. Shared by both scripts below.
+_CLOSE_SIDEBAR_ON_PHONE = """
+    const side = document.querySelector('[data-testid="stSidebar"]');
+    if (window.innerWidth <= 768 && side && side.getAttribute("data-collapsed") === "false") {
+      const close = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+      if (close) close.click();
+    }"""
+
+
+def _reveal_source(key: str) -> None:
+    """Bring the source view into sight (no mark to centre): close the sidebar on a phone and
+    scroll the page to the view's title."""
+    nonce = hashlib.sha256(key.encode()).hexdigest()[:12]
+    st.html(
+        f"""<script>/* {nonce} */
+(function () {{
+  let tries = 0;
+  (function go() {{
+    const title = document.querySelector(".qa-source-title");
+    if (!title) {{ if (++tries < 50) setTimeout(go, 100); return; }}
+    {_CLOSE_SIDEBAR_ON_PHONE}
+    title.scrollIntoView({{block: "nearest", behavior: "instant"}});
+  }})();
+}})();
+</script>""",
+        unsafe_allow_javascript=True,
+    )
 
 
 def _scroll_to_mark(span_key: str) -> None:
@@ -412,6 +445,7 @@ def _scroll_to_mark(span_key: str) -> None:
     const mark = document.getElementById("{SOURCE_MARK_ID}");
     const box = mark && mark.closest(".qa-source");
     if (!box) {{ if (++tries < 50) setTimeout(go, 100); return; }}
+    {_CLOSE_SIDEBAR_ON_PHONE}
     const HEADER = 64, bar = document.querySelector('[data-testid="stBottom"]');
     const limit = () => (bar ? bar.getBoundingClientRect().top : window.innerHeight) - 8;
     box.scrollIntoView({{block: "nearest", behavior: "instant"}});

@@ -142,3 +142,22 @@ def test_the_highlight_is_not_hidden_under_the_chat_box(app_server, e2e_index, p
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"highlight-{width}x{height}.png"))
     assert box["y"] >= 0 and box["y"] + box["height"] <= bar["y"], (box, bar)
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_document_opened_from_the_sidebar_on_a_phone_is_not_left_behind_it(app_server, page):
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(app_server.url, timeout=60_000)
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=FIRST_ANSWER_TIMEOUT_MS)
+    page.get_by_test_id("stExpandSidebarButton").click()
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar).to_have_attribute("data-collapsed", "false")
+    sidebar.locator("summary").filter(has_text="Space diplomacy").click()
+    sidebar.get_by_role("button", name="Open document").first.click()
+    title = page.locator(".qa-source-title")
+    expect(title).to_have_text("Space diplomacy", timeout=30_000)
+    expect(sidebar).to_have_attribute("data-collapsed", "true")
+    expect(title).to_be_in_viewport()

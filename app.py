@@ -400,7 +400,7 @@ def render_source(engine: Engine | None) -> None:
 
 
 # On a narrow screen the sidebar covers the page: a document opened from it would open
-# unseen behind it. Shared by both scripts below.
+# unseen behind it, so every page script closes it first.
 _CLOSE_SIDEBAR_ON_PHONE = """
     const side = document.querySelector('[data-testid="stSidebar"]');
     if (window.innerWidth <= 768 && side && side.getAttribute("data-collapsed") === "false") {
@@ -409,19 +409,21 @@ _CLOSE_SIDEBAR_ON_PHONE = """
     }"""
 
 
-def _reveal_source(key: str) -> None:
-    """Bring the source view into sight (no mark to centre): close the sidebar on a phone and
-    scroll the page to the view's title."""
+def _page_script(key: str, ready: str, body: str) -> None:
+    """Run the JavaScript ``body`` in the page once the expression ``ready`` finds its element
+    (``el``), retrying for 5 s while Streamlit draws it; on a phone the sidebar is closed first.
+    The script holds no document text, only ``key``'s hash, which changes with what is shown
+    so that the script runs again."""
     nonce = hashlib.sha256(key.encode()).hexdigest()[:12]
     st.html(
         f"""<script>/* {nonce} */
 (function () {{
   let tries = 0;
   (function go() {{
-    const title = document.querySelector(".qa-source-title");
-    if (!title) {{ if (++tries < 50) setTimeout(go, 100); return; }}
+    const el = {ready};
+    if (!el) {{ if (++tries < 50) setTimeout(go, 100); return; }}
     {_CLOSE_SIDEBAR_ON_PHONE}
-    title.scrollIntoView({{block: "nearest", behavior: "instant"}});
+    {body}
   }})();
 }})();
 </script>""",
@@ -429,41 +431,38 @@ def _reveal_source(key: str) -> None:
     )
 
 
+def _reveal_source(key: str) -> None:
+    """Bring the source view into sight when there is no mark to centre."""
+    _page_script(
+        key,
+        'document.querySelector(".qa-source-title")',
+        'el.scrollIntoView({block: "nearest", behavior: "instant"});',
+    )
+
+
 def _scroll_to_mark(span_key: str) -> None:
-    # The script holds no document text: only a constant id and a hash that
-    # changes with the span, so a new span re-runs it. It brings the source box into
-    # view (the page scrolls only as far as needed, so the answer next to it stays on
-    # screen), then scrolls the box to centre the mark in the part of the box that is
-    # visible: the chat box pinned to the bottom of the page covers the lower part of
-    # the source on a phone, and the app's header the top.
-    nonce = hashlib.sha256(span_key.encode()).hexdigest()[:12]
-    st.html(
-        f"""<script>/* {nonce} */
-(function () {{
-  let tries = 0;
-  (function go() {{
-    const mark = document.getElementById("{SOURCE_MARK_ID}");
-    const box = mark && mark.closest(".qa-source");
-    if (!box) {{ if (++tries < 50) setTimeout(go, 100); return; }}
-    {_CLOSE_SIDEBAR_ON_PHONE}
+    # Brings the source box into view (the page scrolls only as far as needed, so the
+    # answer next to it stays on screen), then scrolls the box to centre the mark in the
+    # part of the box that is visible: the chat box pinned to the bottom of the page
+    # covers the lower part of the source on a phone, and the app's header the top.
+    _page_script(
+        span_key,
+        f'document.getElementById("{SOURCE_MARK_ID}")',
+        """const box = el.closest(".qa-source");
     const HEADER = 64, bar = document.querySelector('[data-testid="stBottom"]');
     const limit = () => (bar ? bar.getBoundingClientRect().top : window.innerHeight) - 8;
-    box.scrollIntoView({{block: "nearest", behavior: "instant"}});
+    box.scrollIntoView({block: "nearest", behavior: "instant"});
     let b = box.getBoundingClientRect();
-    if (b.bottom > limit()) {{
+    if (b.bottom > limit()) {
       let page = box.parentElement;
       while (page && !(page.scrollHeight > page.clientHeight && /auto|scroll/.test(getComputedStyle(page).overflowY)))
         page = page.parentElement;
       (page || document.scrollingElement).scrollBy(0, Math.min(b.bottom - limit(), b.top - HEADER));
       b = box.getBoundingClientRect();
-    }}
+    }
     const top = Math.max(b.top, HEADER), height = Math.max(Math.min(b.bottom, limit()) - top, 1);
-    const m = mark.getBoundingClientRect();
-    box.scrollTop += (m.top - top) - (height - Math.min(m.height, height)) / 2;
-  }})();
-}})();
-</script>""",
-        unsafe_allow_javascript=True,
+    const m = el.getBoundingClientRect();
+    box.scrollTop += (m.top - top) - (height - Math.min(m.height, height)) / 2;""",
     )
 
 

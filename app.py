@@ -893,15 +893,14 @@ def _remove_document(doc_id: str) -> None:
             st.session_state["corpus_report"] = {
                 "error": said[0].upper() + said[1:] if said.startswith("removed ") else f"Not removed: {said}"
             }
-            load_engine.clear()
         else:
             s = report.build.stats
             st.session_state["corpus_report"] = {
                 "done": f"Removed {', '.join(report.removed)}. Index: {s.documents} documents, {s.chunks} chunks."
             }
-            load_engine.clear()  # the next run opens the new build
             if st.query_params.get("doc") == doc_id:
                 close_source()
+    load_engine.clear()  # the next run opens the current build, whatever happened
     st.rerun()
 
 

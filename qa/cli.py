@@ -35,7 +35,7 @@ from qa.engine import (
 from qa.errors import BadQuestionError, CorpusError, IndexNotFoundError, QAError, UnreadableDocumentError
 from qa.evaluation import evaluate, load_questions
 from qa.export import answer_markdown
-from qa.index import BuildStats, damaged_files, load_index
+from qa.index import BuildStats, PartialVectors, damaged_files, load_index
 from qa.ingest import SUPPORTED_SUFFIXES, corpus_path, load_corpus
 from qa.references import format_reference
 from qa.retrieval import DEFAULT_K
@@ -254,7 +254,7 @@ def _after_interrupt(args) -> str:
     """What an interrupted build left behind, said after "interrupted"."""
     index = Path(args.index)
     said = "; the previous index is unchanged" if (index / "CURRENT").is_file() else "; no index was built"
-    saved = len(list((index / ".partial").glob("group-*.npz")))
+    saved = len(PartialVectors(index).groups())
     if saved:
         said += f", and the next `qa index` reuses the vectors embedded so far ({saved} group(s) of chunks)"
     return said

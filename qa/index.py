@@ -495,7 +495,7 @@ class PartialVectors:
         """Chunk hash -> (vector, span bounds, span vectors) of the saved groups made with
         ``config``'s model and dimension."""
         out: dict[str, tuple[np.ndarray, list[tuple[int, int]], np.ndarray]] = {}
-        for path in sorted(self.dir.glob("group-*.npz")) if self.dir.is_dir() else ():
+        for path in self.groups():
             try:
                 with np.load(path, allow_pickle=False) as z:
                     if str(z["model"]) != config.model or z["vectors"].shape[1:] != (config.dimension,):
@@ -513,6 +513,10 @@ class PartialVectors:
             except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
                 continue  # damaged (e.g. a disk filled up mid-write): those chunks are embedded again
         return out
+
+    def groups(self) -> list[Path]:
+        """The saved group files."""
+        return sorted(self.dir.glob("group-*.npz")) if self.dir.is_dir() else []
 
     def clear(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -36,7 +36,7 @@ from qa.engine import (
     remove_documents,
     validate_question,
 )
-from qa.errors import IndexMismatchError, IndexNotFoundError, QAError, UnreadableDocumentError
+from qa.errors import IndexMismatchError, IndexNotFoundError, IndexOutOfDateError, QAError, UnreadableDocumentError
 from qa.export import answer_markdown, confidence_word, doi_url, field_text, share_link
 from qa.index import current_build
 from qa.ingest import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, Skipped
@@ -887,12 +887,10 @@ def _remove_document(doc_id: str) -> None:
     with st.spinner("Removing and updating the index…"):
         try:
             report = remove_documents([doc_id], corpus, index_dir, model=model)
-        except QAError as exc:
-            # A refusal deleted nothing; a failed index update comes after the file is gone.
-            said = str(exc)
-            st.session_state["corpus_report"] = {
-                "error": said[0].upper() + said[1:] if said.startswith("removed ") else f"Not removed: {said}"
-            }
+        except IndexOutOfDateError as exc:  # the file is gone; only the index update failed
+            st.session_state["corpus_report"] = {"error": str(exc)}
+        except QAError as exc:  # a refusal: nothing was deleted
+            st.session_state["corpus_report"] = {"error": f"Not removed: {exc}"}
         else:
             s = report.build.stats
             st.session_state["corpus_report"] = {

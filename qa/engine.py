@@ -23,7 +23,7 @@ import numpy as np
 from qa.answering import Combination, Weights, answer_question, idf_lookup, is_source_question, score_candidates
 from qa.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 from qa.embedding import Embedder, LazyEmbedder, load_embedder, model_dimension, model_name
-from qa.errors import BadQuestionError, IndexMismatchError, IndexNotFoundError, QAError
+from qa.errors import BadQuestionError, IndexMismatchError, IndexNotFoundError, IndexOutOfDateError, QAError
 from qa.index import (
     BuildStats,
     Index,
@@ -240,8 +240,8 @@ def remove_documents(
     try:
         report = build(corpus, index_dir, model=model, progress=progress)
     except QAError as exc:
-        raise QAError(
-            f"removed {', '.join(removed)} from the corpus folder, but the index was not updated ({exc}); "
+        raise IndexOutOfDateError(
+            f"Removed {', '.join(removed)} from the corpus folder, but the index was not updated ({exc}); "
             "run `python -m qa index`"
         ) from None
     return RemoveReport(removed, report)

@@ -27,3 +27,7 @@ class IndexMismatchError(QAError):
 
 class IndexLockedError(QAError):
     """Another process is writing the index right now."""
+
+
+class IndexOutOfDateError(QAError):
+    """The corpus folder changed (files were removed) but the index could not be updated."""

@@ -95,6 +95,22 @@ def test_remove_documents_deletes_the_files_and_reindexes(tiny_corpus, tmp_path,
     assert "treaty" not in load_index(idx).documents
 
 
+def test_a_failed_index_update_after_a_removal_says_the_file_is_gone(tiny_corpus, tmp_path, embedder, monkeypatch):
+    import qa.engine
+    from qa.errors import IndexOutOfDateError
+
+    idx = tmp_path / "idx"
+    build(tiny_corpus, idx, embedder=embedder)
+
+    def fail(*args, **kwargs):
+        raise QAError("the disk is full")
+
+    monkeypatch.setattr(qa.engine, "build", fail)
+    with pytest.raises(IndexOutOfDateError, match=r"Removed treaty\.md .*the disk is full.*qa index"):
+        qa.engine.remove_documents(["treaty"], tiny_corpus, idx, model="hash:128")
+    assert not (tiny_corpus / "treaty.md").exists()
+
+
 def test_the_last_document_is_not_removed_and_a_file_name_names_a_document(tmp_path, embedder):
     from qa.engine import remove_documents
 

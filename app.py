@@ -25,7 +25,7 @@ from typing import Any
 
 import streamlit as st
 
-from qa.answering import ABSTAIN_TEXT
+from qa.answering import ABSTAIN_TEXT, NOTHING_CLOSE
 from qa.engine import (
     AddReport,
     Engine,
@@ -576,7 +576,7 @@ def render_answer(i: int, entry: dict[str, Any], engine: Engine | None) -> None:
         st.html(
             f'<div class="qa-abstain"><strong>{ABSTAIN_TEXT}</strong> '
             f"No passage scored above the answer threshold ({conf:.2f} &lt; {threshold:.2f})."
-            f"{heading if answer.get('closest') else ''}</div>"
+            f"{heading if answer.get('closest') else ' ' + NOTHING_CLOSE}</div>"
         )
         render_closest(i, answer)
     else:

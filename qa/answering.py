@@ -53,6 +53,11 @@ W_PASSAGE = 0.1
 SOURCE_BONUS = 0.2
 MAX_CITATIONS = 3
 MAX_CLOSEST = 3  # sentences shown as not an answer: the nearest on abstention, else runners-up
+# ...and only those the answerer gives at least this confidence. Off-topic questions (XQuAD's
+# asked of the space-law corpus) otherwise get three unrelated sentences; on the dev halves this
+# is the highest floor that keeps every closest sentence holding a gold answer (docs/answerer.md).
+CLOSEST_FLOOR = 0.16
+NOTHING_CLOSE = "Nothing in the corpus comes close to this question."
 # A supporting citation must score at least this share of the answer's score.
 SUPPORT_RATIO = 0.9
 ABSTAIN_TEXT = "The corpus does not answer this."
@@ -526,10 +531,12 @@ def _closest(
     spans. For an abstention these are the sentences nearest the question; for an answer, the
     runners-up (``scored`` without the spans already cited). Where the answerer refuses an
     answerable question or answers it wrongly, the answer is often among them
-    (docs/answerer.md), so the user can judge for themselves."""
+    (docs/answerer.md), so the user can judge for themselves. Candidates below
+    ``CLOSEST_FLOOR`` are left out: for an off-topic question there may be none."""
     best_of: dict[str, Candidate] = {}  # per passage its first (best-ranked) candidate, in rank order
     for c in scored:
-        best_of.setdefault(c.chunk_id, c)
+        if conf(c) >= CLOSEST_FLOOR:
+            best_of.setdefault(c.chunk_id, c)
     return tuple(
         _citation(n, c, c.start, c.end, documents, chunk_of[c.chunk_id], references, stale, conf(c))
         for n, c in enumerate(list(best_of.values())[:MAX_CLOSEST], 1)

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from qa.answering import ABSTAIN_TEXT
+from qa.answering import ABSTAIN_TEXT, NOTHING_CLOSE
 from qa.embedding import LazyEmbedder
 from qa.engine import (
     BuildReport,
@@ -365,7 +365,7 @@ def format_answer(a: Answer) -> str:
     lines = [f"Q: {a.question}"]
     if a.abstained:
         lines.append(f"{ABSTAIN_TEXT} (confidence {a.confidence:.2f})")
-        lines += _closest_lines("Closest sentences (not an answer):", a)
+        lines += _closest_lines("Closest sentences (not an answer):", a) or [NOTHING_CLOSE]
         return "\n".join(lines)
     marks = "".join(f"[{c.n}]" for c in a.citations[:1])
     lines.append(f"A: “{a.answer}” {marks}  (confidence {a.confidence:.2f})")

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote as url_quote
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from qa.answering import NOTHING_CLOSE
 from qa.types import Answer
 
 
@@ -96,6 +97,8 @@ def answer_markdown(answer: Answer, *, footnote_prefix: str = "") -> str:
             for c in answer.closest:
                 quote = " ".join(c.quote.split())
                 lines.append(f"- {_md_text(c.locator)} ({c.doc_id}, characters {c.start}–{c.end}): “{_md_text(quote)}”")
+        else:
+            lines.append(NOTHING_CLOSE)
         return "\n".join(lines).rstrip() + "\n"
     for c in answer.citations:
         quoted = "\n> ".join(_md_text(line) for line in c.quote.splitlines() or [""])

@@ -3,6 +3,7 @@ import pytest
 
 from qa.answering import (
     ABSTAIN_TEXT,
+    CLOSEST_FLOOR,
     Combination,
     answer_type_match,
     answer_window,
@@ -287,6 +288,9 @@ def test_abstains_on_unrelated_question(engine):
     assert a.abstained and a.answer == "" and a.citations == ()
     assert a.confidence < engine.threshold
     assert a.passages  # the closest passages are still listed, as such
+    # but no sentence is offered as near: nothing scores the confidence floor.
+    assert a.closest == () and a.explain["candidates"]
+    assert all(engine.combination.probability(r["score"]) < CLOSEST_FLOOR for r in a.explain["candidates"])
     assert ABSTAIN_TEXT == "The corpus does not answer this."
 
 

@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import app
-from qa.engine import MAX_QUESTION_CHARS, build
+from qa.engine import MAX_QUESTION_CHARS, Engine, build
 from qa.index import current_build, load_index
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -171,12 +171,22 @@ def test_rerun_redraws_the_history_exactly(env):
     assert len(at.session_state["history"]) == 1  # a rerun does not ask again
 
 
-def test_abstention_looks_different_and_lists_closest_sentences(env):
-    at = ask(run_app(), "zzzz qqqq")
+def test_abstention_looks_different_and_lists_closest_sentences(env, monkeypatch):
+    at = ask(run_app(), "zzzz qqqq")  # nothing comes near: no sentences are offered
+    answer = last_entry(at)["answer"]
+    assert answer["abstained"] and not answer["citations"] and not answer["closest"]
+    values = [h.value for h in at.chat_message[1].html]
+    assert any("qa-abstain" in v and "The corpus does not answer this." in v for v in values)
+    assert any("Nothing in the corpus comes close to this question." in v for v in values)
+    assert not any("Closest sentences" in v for v in values)
 
+    # A near miss: the answerer refuses (here, every answer is refused), yet shows what came close.
+    real_ask = Engine.ask
+    monkeypatch.setattr(Engine, "ask", lambda self, q, **kw: real_ask(self, q, **{**kw, "threshold": 1.01}))
+    at = ask(at, REGISTRATION_Q)
     answer = last_entry(at)["answer"]
     assert answer["abstained"] and not answer["citations"]
-    assistant = at.chat_message[1]
+    assistant = at.chat_message[3]
     values = [h.value for h in assistant.html]
     assert any("qa-abstain" in v and "The corpus does not answer this." in v for v in values)
     assert any("Closest sentences, <em>not</em> an answer" in v for v in values)

@@ -68,8 +68,22 @@ def test_ask_text_output(env, capsys):
     assert code == 0 and "[1]" in out and "Article II" in out
     # Runners-up come after the answer and its citations, labelled as not the answer.
     assert out.index("[1]") < out.index("Runners-up (not the answer):")
-    code, out, _ = run(capsys, "ask", "zzzz qqqq")
-    assert "The corpus does not answer this." in out and "Closest sentences" in out
+    code, out, _ = run(capsys, "ask", "zzzz qqqq")  # nothing scores near it: no sentences are offered
+    assert "The corpus does not answer this." in out and "Nothing in the corpus comes close" in out
+    assert "Closest sentences" not in out
+
+
+def test_an_abstention_lists_its_closest_sentences_as_not_an_answer():
+    from qa.cli import format_answer
+    from qa.types import Answer, Citation
+
+    near = Citation(1, "treaty", "Treaty", "Treaty › Article I", "Outer space   shall be free.", 0, 28, 0.2)
+    out = format_answer(Answer("Is space free?", "", True, 0.3, (), (), closest=(near,)))
+    assert out.splitlines()[1:] == [
+        "The corpus does not answer this. (confidence 0.30)",
+        "Closest sentences (not an answer):",
+        "  - Treaty › Article I: “Outer space shall be free.” (treaty chars 0–28)",
+    ]
 
 
 def test_index_runs_below_normal_priority_unless_told(env, capsys, priorities, monkeypatch):

@@ -62,6 +62,9 @@ def test_abstention_lists_closest_sentences_as_not_an_answer():
     assert "[^" not in md
     again = Answer.from_dict(dataclasses.asdict(Answer("zzzz?", "", True, 0.1, (), (passage,), closest=(near,))))
     assert again.closest == (near,)
+    assert "Nothing in the corpus comes close" not in md
+    alone = answer_markdown(Answer("zzzz?", "", True, 0.1, (), (passage,)))
+    assert "Nothing in the corpus comes close to this question." in alone and "Closest" not in alone
 
 
 def test_answer_survives_the_json_round_trip():

@@ -46,6 +46,7 @@ def test_anti_satellite_weapons_cites_hart(engine):
 def test_nitrogen_abstains(engine):
     a = engine.ask("What is the boiling point of nitrogen?")
     assert a.abstained and a.answer == "" and not a.citations and a.passages
+    assert a.closest == ()  # and no unrelated treaty sentence is offered as close
 
 
 def test_nuclear_weapons_cites_article_iv(engine):

@@ -81,7 +81,7 @@ def place_checked(
     try:
         fill(tmp)
         try:
-            read_document(tmp, root)
+            read_document(tmp, root.resolve())  # tmp is absolute (corpus_file resolves)
         except UnreadableDocumentError as exc:
             raise UnreadableDocumentError(str(exc).replace(tmp.name, name)) from None
         os.replace(tmp, target)

@@ -210,6 +210,21 @@ def test_add_remove_verify(env, capsys, tmp_path):
     assert code == 0 and not (corpus / "registration.md").exists() and "removed 1" in out
 
 
+def test_add_works_with_a_relative_corpus_folder(env, capsys, tmp_path, monkeypatch):
+    # The default corpus is the relative `corpus/`; `qa add` once crashed on it with a traceback.
+    corpus, _ = env
+    monkeypatch.chdir(corpus.parent)
+    monkeypatch.setenv("QA_CORPUS", corpus.name)
+    new = tmp_path / "registration.md"
+    new.write_text("# Registration\n\nEach launching State shall maintain a registry of space objects.\n")
+    bad = tmp_path / "notes.txt"
+    bad.write_bytes(b"\x7fELF\x02\x01\x01\x00" * 300)
+    code, out, err = run(capsys, "add", str(new))
+    assert code == 0 and (corpus / "registration.md").exists() and "copied 1 file" in out
+    code, out, err = run(capsys, "add", str(bad), "--replace")  # refused cleanly, not a traceback
+    assert code == 1 and "not added" in err and "Traceback" not in err
+
+
 def test_verify_finds_index_files_damaged_without_changing_size(env, capsys):
     _, index = env
     run(capsys, "index")

@@ -76,7 +76,8 @@ bench-load: .stamp-dev .stamp-chromium
 
 # The learned answer selector (models/answer-selector/, shipped): retrain it from ../shared/train.
 # Four resumable stages (checkpoints in bench/.cache/): 945 steps with easy negatives, then two
-# continuations on new questions with BM25-mined hard negatives. About 3 hours on 2 idle cores.
+# continuations on new questions with BM25-mined hard negatives. About 70 minutes at idle step
+# times on 2 cores (2.3 hours on the shared machine; models/answer-selector/README.md).
 SEL := bench/.cache/selector
 train-selector: .stamp-dev
 	$(PY) bench/train_selector.py --steps 400 --lr 5e-5 --every 25 --out $(SEL)-base-model

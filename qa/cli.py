@@ -90,7 +90,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     _common(p)
     p.add_argument("--full", action="store_true", help="re-embed everything instead of reusing vectors")
-    p.add_argument("--max-mb", type=float, default=50, help="skip files larger than this (default 50)")
+    p.add_argument("--max-mb", type=float, default=50, help="skip files larger than this many MiB (default 50)")
     p.add_argument(
         "--ray",
         default=None,

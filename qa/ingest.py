@@ -99,7 +99,7 @@ def decode_bytes(data: bytes, name: str) -> str:
     if b"\x00" in data[:8192]:
         raise UnreadableDocumentError(
             f"{name}: looks like a binary file (it contains NUL bytes), not text; "
-            "save it as UTF-8 text or use a supported format (.md, .txt, .pdf)"
+            f"save it as UTF-8 text or use a supported format ({', '.join(SUPPORTED_SUFFIXES)})"
         )
     try:
         return data.decode("utf-8")
@@ -578,7 +578,8 @@ def read_document(
         size = real.stat().st_size
         if size > max_bytes:
             raise UnreadableDocumentError(
-                f"{name}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit; split it or raise --max-mb"
+                f"{name}: {size / 2**20:.1f} MiB is over the {max_bytes / 2**20:g} MiB limit; "
+                "split it or raise --max-mb"
             )
         data = real.read_bytes()
     except OSError as exc:
@@ -685,6 +686,6 @@ def load_corpus(
         raise CorpusError(
             f"corpus folder {root} has no readable documents"
             + (f" ({detail})" if detail else "")
-            + "; add .md, .txt or .pdf files"
+            + f"; add files of a supported type ({', '.join(SUPPORTED_SUFFIXES)})"
         )
     return CorpusLoad(tuple(documents), tuple(skipped))

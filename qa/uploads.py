@@ -114,7 +114,10 @@ def save_uploads(files: Iterable[tuple[str, bytes]], corpus: Path | str, *, repl
             continue
         if len(data) > DEFAULT_MAX_BYTES:
             rejected.append(
-                (name, f"{len(data) / 1e6:.1f} MB is over the {DEFAULT_MAX_BYTES / 1e6:.0f} MB limit; split the file")
+                (
+                    name,
+                    f"{len(data) / 2**20:.1f} MiB is over the {DEFAULT_MAX_BYTES / 2**20:g} MiB limit; split the file",
+                )
             )
             continue
         target = root / base

@@ -192,6 +192,10 @@ class RayEmbedder:
         self.cpus_per_actor = cpus_per_actor
         self.info: ClusterInfo | None = None
 
+    # qa.index.build_index passes every chunk at once and saves each batch through ``on_rows``,
+    # so an interrupted cluster build resumes (a call per group would restart the actor pool).
+    streams_rows = True
+
     def encode(self, texts, *, progress=None):
         return self.encode_spans(texts, [[] for _ in texts], progress=progress)[0]
 
@@ -201,7 +205,11 @@ class RayEmbedder:
         spans: Sequence[Sequence[tuple[int, int]]],
         *,
         progress: Callable[[int, int], None] | None = None,
+        on_rows: Callable[[list[int], np.ndarray, np.ndarray], None] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
+        """As ``Embedder.encode_spans``; ``on_rows(rows, vectors, span_vectors)`` is called with
+        each batch as it arrives (indices into ``texts``, their vectors, their spans' vectors
+        stacked in order)."""
         texts = list(texts)
         d, n = self.dimension, len(texts)
         first = np.zeros(n + 1, dtype=np.int64)
@@ -259,6 +267,9 @@ class RayEmbedder:
                     vectors[row] = vec
                     span_vectors[first[row] : first[row + 1]] = np.frombuffer(blob, dtype=np.float16).reshape(-1, d)
                     seen[row] = True
+                if on_rows is not None:
+                    rows = [int(r) for r in batch["row"]]
+                    on_rows(rows, vectors[rows], np.concatenate([span_vectors[first[r] : first[r + 1]] for r in rows]))
                 pids.update(int(p) for p in batch["pid"])
                 done += len(batch["row"])
                 self.info = ClusterInfo(self.address, nodes, cpus, actors, tuple(sorted(pids)))

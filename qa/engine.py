@@ -139,11 +139,10 @@ def build(
                 embedder = LazyEmbedder(model, name, previous.config.dimension)
             else:
                 embedder = load_embedder(model)
-        # Vectors are kept group by group until the build is saved, so a build that is
-        # interrupted resumes where it stopped. Not on Ray: each group would start the
-        # cluster's actor pool again (docs/reliability.md).
-        partial = None if ray_address else PartialVectors(index_dir)
-        if partial is not None and full:
+        # Vectors are kept group by group (on Ray, batch by batch) until the build is saved,
+        # so a build that is interrupted resumes where it stopped (docs/reliability.md).
+        partial = PartialVectors(index_dir)
+        if full:
             partial.clear()  # --full re-embeds everything
         index, stats = build_index(
             loaded.documents,
@@ -162,8 +161,7 @@ def build(
         )
         # Nothing changed: keep the current build (open engines keep their cache).
         path = previous.path if unchanged else save_index(index, index_dir, stats=stats)
-        if partial is not None:
-            partial.clear()
+        partial.clear()
     info = getattr(embedder, "info", None)
     return BuildReport(stats, loaded.skipped, path, cluster=info.describe() if info else None)
 

@@ -304,7 +304,10 @@ def build_index(
     span_ptr = np.zeros(len(chunks) + 1, dtype=np.int64)
     span_ptr[1:] = np.cumsum([len(b) for b in bounds])
     span_vectors = np.zeros((int(span_ptr[-1]), config.dimension), dtype=np.float16)
-    group = partial.group if partial is not None else max(len(todo), 1)
+    # An embedder that hands back its results as they come (RayEmbedder: starting its actor
+    # pool is the costly part) takes every chunk in one call and reports each batch to be saved.
+    streams = partial is not None and getattr(embedder, "streams_rows", False)
+    group = partial.group if partial is not None and not streams else max(len(todo), 1)
     t_embed = time.perf_counter()
     for lo in range(0, len(todo), group):
         part = todo[lo : lo + group]
@@ -314,14 +317,22 @@ def build_index(
             p = len(texts[i]) - len(chunks[i].text)
             shifted.append([(p + s, p + e) for s, e in bounds[i]])
         step = None if progress is None else (lambda done, _n, lo=lo: progress(lo + done, len(todo)))
-        new, new_spans = embedder.encode_spans([texts[i] for i in part], shifted, progress=step)
+        more = {}
+        if streams:
+
+            def save_rows(rows, vecs, span_vecs, part=part):
+                chunk_ids = [part[r] for r in rows]
+                partial.save(config, [hashes[i] for i in chunk_ids], vecs, [bounds[i] for i in chunk_ids], span_vecs)
+
+            more["on_rows"] = save_rows
+        new, new_spans = embedder.encode_spans([texts[i] for i in part], shifted, progress=step, **more)
         vectors[part] = new
         row = 0
         for i in part:
             n = len(bounds[i])
             span_vectors[span_ptr[i] : span_ptr[i + 1]] = new_spans[row : row + n]
             row += n
-        if partial is not None:
+        if partial is not None and not streams:
             partial.save(config, [hashes[i] for i in part], new, [bounds[i] for i in part], new_spans)
     if todo:
         embed_seconds = time.perf_counter() - t_embed

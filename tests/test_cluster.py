@@ -87,6 +87,42 @@ def test_ray_address_from_env_routes_only_changed_chunks_to_the_cluster(tiny_cor
     assert len(new.texts) == report.stats.embedded == 1 and "New sentence here." in new.texts[0]
 
 
+class StreamingFakeEmbedder(FakeRayEmbedder):
+    """Hands back its vectors in two batches through ``on_rows``, as RayEmbedder does, and can
+    be stopped (Ctrl-C) after the first."""
+
+    streams_rows = True
+    stop_after_first = False
+
+    def encode_spans(self, texts, spans, *, progress=None, on_rows=None):
+        vecs, span_vecs = super().encode_spans(texts, spans)
+        first = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum([len(s) for s in spans], out=first[1:])
+        half = len(texts) // 2
+        for rows in (list(range(half)), list(range(half, len(texts)))):
+            on_rows(rows, vecs[rows], np.concatenate([span_vecs[first[r] : first[r + 1]] for r in rows]))
+            if self.stop_after_first:
+                raise KeyboardInterrupt
+        return vecs, span_vecs
+
+
+def test_an_interrupted_cluster_build_keeps_what_came_back(tiny_corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(cluster, "RayEmbedder", StreamingFakeEmbedder)
+    FakeRayEmbedder.made.clear()
+    local = build(tiny_corpus, tmp_path / "local", model="hash")
+    StreamingFakeEmbedder.stop_after_first = True
+    with pytest.raises(KeyboardInterrupt):
+        build(tiny_corpus, tmp_path / "ray", model="hash", ray_address="ray://example:10001")
+    assert not (tmp_path / "ray" / "CURRENT").exists()
+    StreamingFakeEmbedder.stop_after_first = False
+    report = build(tiny_corpus, tmp_path / "ray", model="hash", ray_address="ray://example:10001")
+    assert report.stats.resumed == local.stats.embedded // 2 > 0
+    assert len(FakeRayEmbedder.made[-1].texts) == report.stats.embedded == local.stats.embedded - report.stats.resumed
+    a, b = load_index(tmp_path / "local"), load_index(tmp_path / "ray")
+    assert a.chunks == b.chunks and np.array_equal(a.vectors(), b.vectors())
+    assert not (tmp_path / "ray" / ".partial").exists()  # cleared once the index is saved
+
+
 def test_explicit_empty_address_builds_locally(tiny_corpus, tmp_path, monkeypatch):
     monkeypatch.setattr(cluster, "RayEmbedder", FakeRayEmbedder)
     FakeRayEmbedder.made.clear()
@@ -224,6 +260,31 @@ def test_actor_killed_mid_build_is_retried_and_the_index_is_complete(ray_cluster
         stored.astype(np.float32), span_vectors.astype(np.float16).astype(np.float32), atol=1e-3, rtol=0
     )
     assert total > 800 and dataclasses.asdict(index.chunks[0])["doc_id"].startswith("c0_")
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_an_interrupted_ray_build_resumes_from_the_batches_that_came_back(ray_cluster, tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(REPO / "corpus", corpus)
+    # Small slices (8 x 32 texts), so several batches come back before the build is stopped.
+    embedder = cluster.RayEmbedder(ray_cluster.address, model=None, name=DEFAULT_MODEL, dimension=384, batch_size=8)
+    stopped: list[int] = []
+
+    def ctrl_c(done: int, total: int) -> None:
+        if done < total:
+            stopped.append(done)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build(corpus, tmp_path / "idx", embedder=embedder, progress=ctrl_c)
+    assert stopped and not (tmp_path / "idx" / "CURRENT").exists()
+    local = load_embedder(None)
+    report = build(corpus, tmp_path / "idx", embedder=local)
+    assert report.stats.resumed == stopped[0] > 0
+    assert report.stats.embedded == report.stats.chunks - stopped[0]
+    build(corpus, tmp_path / "fresh", embedder=local)
+    _assert_same_index(tmp_path / "fresh", tmp_path / "idx")
 
 
 @pytest.mark.ray

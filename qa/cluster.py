@@ -413,9 +413,14 @@ class LocalCluster:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(p.pid, signal.SIGKILL)  # whatever of the group outlived it
         self._procs.clear()
-        for pid in _pids_mentioning(str(self.temp_dir)):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        # Stragglers (workers a node's raylet had started) are killed until none is left: on a
+        # loaded machine one may still be starting, or not yet gone, when first looked for.
+        deadline = time.monotonic() + 10
+        while (left := _pids_mentioning(str(self.temp_dir))) and time.monotonic() < deadline:
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.1)
         shutil.rmtree(self.temp_dir, ignore_errors=True)
         for k, v in self._saved_env.items():
             if v is None:

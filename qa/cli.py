@@ -370,7 +370,7 @@ def format_answer(a: Answer) -> str:
     marks = "".join(f"[{c.n}]" for c in a.citations[:1])
     lines.append(f"A: “{a.answer}” {marks}  (confidence {a.confidence:.2f})")
     for c in a.citations:
-        stale = "  [source changed since indexing]" if c.stale else ""
+        stale = "  [source file changed or missing since indexing]" if c.stale else ""
         lines.append(f"  [{c.n}] {c.locator} — {c.doc_id} chars {c.start}–{c.end}{stale}")
         if c.n > 1:
             lines.append(f"      also: “{c.quote}”")

@@ -106,7 +106,7 @@ def answer_markdown(answer: Answer, *, footnote_prefix: str = "") -> str:
     threshold = answer.explain.get("threshold", 0.0)
     lines += [f"Confidence: {answer.confidence:.2f} ({confidence_word(answer.confidence, threshold)})", ""]
     for c in answer.citations:
-        stale = " The source changed after indexing." if c.stale else ""
+        stale = " The source file changed, or is missing, since indexing." if c.stale else ""
         lines.append(
             f"[^{footnote_prefix}{c.n}]: {_md_text(c.locator)}, characters {c.start}–{c.end} of "
             f"`{c.doc_id}`. {_md_text(reference_entry(c.metadata))}{stale}"

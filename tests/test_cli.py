@@ -86,6 +86,18 @@ def test_an_abstention_lists_its_closest_sentences_as_not_an_answer():
     ]
 
 
+def test_a_citation_of_a_file_deleted_since_indexing_is_marked(env, capsys):
+    corpus, _ = env
+    run(capsys, "index")
+    question = "Which treaty article forbids nuclear weapons in orbit around the earth?"
+    code, out, _ = run(capsys, "ask", question)
+    assert "[1]" in out and "missing since indexing" not in out
+    cited = next(line for line in out.splitlines() if line.startswith("  [1]")).split(" — ")[1].split()[0]
+    next(p for p in corpus.iterdir() if p.stem == cited).unlink()
+    code, out, _ = run(capsys, "ask", question)
+    assert code == 0 and "[source file changed or missing since indexing]" in out
+
+
 def test_index_runs_below_normal_priority_unless_told(env, capsys, priorities, monkeypatch):
     assert run(capsys, "index")[0] == 0
     assert priorities and set(priorities) == {10}  # every thread of the process

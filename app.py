@@ -526,7 +526,8 @@ def render_citation(i: int, citation: dict[str, Any], answer: dict[str, Any], en
             )
         elif citation.get("stale") or stale_now:
             st.warning(
-                "The source file changed, or is missing, since it was indexed: use Verify in source before relying on this quote.",
+                "The source file changed, or is missing, since it was indexed: use Verify in source "
+                "before relying on this quote.",
                 icon=":material/warning:",
             )
         st.html(

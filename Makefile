@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: run test test-fast lint index bench-quality bench-perf bench-reindex bench-resume bench-load bench-ray train-selector tune-selector clean
+.PHONY: run test test-fast lint index bench-quality bench-perf bench-reindex bench-resume bench-pdf bench-load bench-ray train-selector tune-selector clean
 
 .venv/bin/python:
 	python3 -m venv .venv
@@ -68,6 +68,10 @@ bench-reindex: .stamp-dev
 # Ctrl-C a build of ~5,600 chunks halfway, then run it again (docs/reliability.md, section 11).
 bench-resume: .stamp-dev
 	$(PY) bench/resume.py
+
+# The corpus as typeset PDFs against the Markdown originals: answers (docs/reliability.md, section 13).
+bench-pdf: .stamp-dev
+	$(PY) bench/pdf_reflow.py
 
 # 8 browser users and 8 Engine.ask threads while a changed document is re-indexed; writes docs/load.md.
 # A benchmark, not part of `make test`.

@@ -38,11 +38,6 @@ def _section_name(heading: str, doc: Document) -> str:
 def sections(doc: Document) -> list[tuple[int, int, str]]:
     """(start, end, heading path) of every stretch of body text between headings."""
     text = doc.text
-    pages = doc.metadata.get("pages")
-    if isinstance(pages, list) and pages and not doc.headings:
-        # A PDF: each page is a section, so every chunk (and citation) has one page number.
-        ends = [*pages[1:], len(text)]
-        return [(s, e, f"{short_title(doc)} › p. {n}") for n, (s, e) in enumerate(zip(pages, ends, strict=True), 1)]
     out = []
     stack: list[tuple[int, str]] = []
     bounds = [(0, 0, "")] + list(doc.headings)
@@ -59,6 +54,16 @@ def sections(doc: Document) -> list[tuple[int, int, str]]:
         body_end = bounds[i + 1][0] if i + 1 < len(bounds) else len(text)
         path = " › ".join([short_title(doc)] + [t for _, t in stack])
         out.append((body_start, body_end, path))
+    pages = doc.metadata.get("pages")
+    if isinstance(pages, list) and pages:
+        # A PDF: sections are cut at page breaks too, so every chunk (and citation) has one page number.
+        ends = [*pages[1:], len(text)]
+        out = [
+            (max(s, lo), min(e, hi), f"{path} › p. {n}")
+            for s, e, path in out
+            for n, (lo, hi) in enumerate(zip(pages, ends, strict=True), 1)
+            if max(s, lo) < min(e, hi)
+        ]
     return out
 
 

@@ -22,14 +22,14 @@ from pathlib import Path
 import yaml
 
 from qa.errors import CorpusError, UnreadableDocumentError
-from qa.references import parse_reference
+from qa.references import REFERENCE_SECTION, parse_reference
+from qa.reflow import reflow_pages
 from qa.types import Document
 
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".pdf", ".html", ".htm", ".docx", ".bib", ".ris")
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
-_REFERENCE_SECTION = re.compile(r"^(references|bibliography|sources|works cited|literature)$", re.I)
 
 # Bounds on untrusted input (docs/reliability.md). Each is far above what a real
 # document needs and far below what exhausts a laptop.
@@ -225,7 +225,7 @@ def _plain(value):
 
 def _references(text: str, headings, doc_id: str):
     for i, (pos, level, title) in enumerate(headings):
-        if not _REFERENCE_SECTION.match(title):
+        if not REFERENCE_SECTION.match(title):
             continue
         body_start = text.index("\n", pos) + 1 if "\n" in text[pos:] else len(text)
         body_end = next((p for p, lvl, _ in headings[i + 1 :] if lvl <= level), len(text))
@@ -240,7 +240,7 @@ def _references(text: str, headings, doc_id: str):
 
 
 def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Document:
-    """Text of each page, joined by blank lines; page start offsets go in metadata['pages']."""
+    """The pages' text made into paragraphs (``qa.reflow``); page start offsets go in metadata['pages']."""
     import io
 
     from pypdf import PdfReader
@@ -271,12 +271,8 @@ def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Do
         raise UnreadableDocumentError(
             f"{path}: the PDF has no text layer (scanned images?); OCR is not supported, add a text version"
         )
-    starts, parts, pos = [], [], 0
-    for page in pages:
-        starts.append(pos)
-        parts.append(page)
-        pos += len(page) + 2
-    text = "\n\n".join(parts)
+    flowed = reflow_pages(pages)
+    text = flowed.text
     title = str(info_title or fallback_title)
     return Document(
         doc_id=doc_id,
@@ -284,7 +280,9 @@ def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Do
         title=title,
         text=text,
         sha256=sha256_text(text),
-        metadata={"title": title, "pages": starts},
+        metadata={"title": title, "pages": flowed.pages},
+        headings=flowed.headings,
+        references=tuple(_references(text, flowed.headings, doc_id)),
     )
 
 

@@ -93,14 +93,16 @@ def test_bibtex_and_ris_become_reference_records(tmp_path):
 
 
 def _pdf(pages: list[str]) -> bytes:
-    """A minimal valid PDF with one line of text per page."""
+    """A minimal valid PDF: each page's lines ("\n"-separated) printed one under another."""
     objs = ["<< /Type /Catalog /Pages 2 0 R >>", None, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     kids = []
     for text in pages:
-        stream = f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET".encode()
-        objs.append(f"<< /Length {len(stream)} >>\nstream\n{stream.decode()}\nendstream")
+        lines = [ln.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for ln in text.split("\n")]
+        shown = " 0 -12 Td ".join(f"({ln}) Tj" for ln in lines)
+        stream = f"BT /F1 8 Tf 20 780 Td {shown} ET".encode("latin-1")
+        objs.append(f"<< /Length {len(stream)} >>\nstream\n{stream.decode('latin-1')}\nendstream")
         objs.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents {len(objs)} 0 R "
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 600 800] /Contents {len(objs)} 0 R "
             "/Resources << /Font << /F1 3 0 R >> >> >>"
         )
         kids.append(f"{len(objs)} 0 R")
@@ -129,6 +131,23 @@ def test_pdf_text_per_page_with_page_locators(tmp_path: Path):
     assert doc.metadata["pages"] == [0, doc.text.index("Debris")]
     chunks = _check_offsets(doc)
     assert chunks[0].locator.endswith("p. 1")
+
+
+def test_pdf_lines_become_sentences_articles_and_reference_records(tmp_path: Path):
+    full = "States Parties to the Treaty shall carry on activities in the exploration and use of"
+    page = (
+        f"Journal of Space Law\nArticle IV\n{full}\nouter space in accordance with interna-\ntional law.\n"
+        "References\nHart, B. L. (2007). Anti-satellite weapons, threats, laws and the uncertain future\n"
+        "of Space. Montreal: McGill library.\nChanock A. (2013). The problems of Space Weapons.\n1"
+    )
+    (tmp_path / "paper.pdf").write_bytes(_pdf([page, page.replace("\n1", "\n2")]))
+    doc = read_document(tmp_path / "paper.pdf", tmp_path)
+    assert "Journal of Space Law" not in doc.text  # the running header
+    assert f"{full} outer space in accordance with international law." in doc.text
+    assert [t for _, _, t in doc.headings] == ["Article IV", "References"] * 2
+    assert [r.authors for r in doc.references[:2]] == [("Hart, B. L.",), ("Chanock A.",)]
+    chunks = _check_offsets(doc)
+    assert {"paper › Article IV › p. 1", "paper › Article IV › p. 2"} <= {c.locator for c in chunks}
 
 
 def test_pdf_page_locator_on_second_page(tmp_path: Path):

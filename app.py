@@ -449,20 +449,29 @@ def _scroll_to_mark(span_key: str) -> None:
         span_key,
         f'document.getElementById("{SOURCE_MARK_ID}")',
         """const box = el.closest(".qa-source");
-    const HEADER = 64, bar = document.querySelector('[data-testid="stBottom"]');
-    const limit = () => (bar ? bar.getBoundingClientRect().top : window.innerHeight) - 8;
-    box.scrollIntoView({block: "nearest", behavior: "instant"});
-    let b = box.getBoundingClientRect();
-    if (b.bottom > limit()) {
-      let page = box.parentElement;
-      while (page && !(page.scrollHeight > page.clientHeight && /auto|scroll/.test(getComputedStyle(page).overflowY)))
-        page = page.parentElement;
-      (page || document.scrollingElement).scrollBy(0, Math.min(b.bottom - limit(), b.top - HEADER));
-      b = box.getBoundingClientRect();
-    }
-    const top = Math.max(b.top, HEADER), height = Math.max(Math.min(b.bottom, limit()) - top, 1);
-    const m = el.getBoundingClientRect();
-    box.scrollTop += (m.top - top) - (height - Math.min(m.height, height)) / 2;""",
+    const HEADER = 64;
+    const limit = () => {
+      const bar = document.querySelector('[data-testid="stBottom"]');
+      return (bar ? bar.getBoundingClientRect().top : window.innerHeight) - 8;
+    };
+    const centre = () => {
+      box.scrollIntoView({block: "nearest", behavior: "instant"});
+      let b = box.getBoundingClientRect();
+      if (b.bottom > limit()) {
+        let page = box.parentElement;
+        while (page && !(page.scrollHeight > page.clientHeight && /auto|scroll/.test(getComputedStyle(page).overflowY)))
+          page = page.parentElement;
+        (page || document.scrollingElement).scrollBy(0, Math.min(b.bottom - limit(), b.top - HEADER));
+        b = box.getBoundingClientRect();
+      }
+      const top = Math.max(b.top, HEADER), height = Math.max(Math.min(b.bottom, limit()) - top, 1);
+      const m = el.getBoundingClientRect();
+      box.scrollTop += (m.top - top) - (height - Math.min(m.height, height)) / 2;
+    };
+    // Again while the page settles: on a slow device the chat box is drawn after the mark,
+    // and centring is a no-op once the mark is in place.
+    centre();
+    [300, 1000, 2500].forEach((t) => setTimeout(centre, t));""",
     )
 
 

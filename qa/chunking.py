@@ -8,6 +8,7 @@ own, so a question about sources is answered with the whole entry.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -35,6 +36,11 @@ def _section_name(heading: str, doc: Document) -> str:
     return heading
 
 
+def _line_end(text: str, pos: int) -> int:
+    end = text.find("\n", pos)
+    return len(text) if end < 0 else end + 1
+
+
 def sections(doc: Document) -> list[tuple[int, int, str]]:
     """(start, end, heading path) of every stretch of body text between headings."""
     text = doc.text
@@ -56,12 +62,16 @@ def sections(doc: Document) -> list[tuple[int, int, str]]:
         out.append((body_start, body_end, path))
     pages = doc.metadata.get("pages")
     if isinstance(pages, list) and pages:
-        # A PDF: sections are cut at page breaks too, so every chunk (and citation) has one page number.
-        ends = [*pages[1:], len(text)]
+        # A PDF: sections are cut at page breaks too, so every chunk (and citation) has one page
+        # number. A paragraph that runs onto the next page stays whole, with the page it starts
+        # on: the cut moves to the end of its line (a reference entry is never split).
+        cuts = [0, *(p if text[p - 1 : p] == "\n" else _line_end(text, p) for p in pages[1:])]
+        cuts = list(itertools.accumulate(cuts, max))
+        ends = [*cuts[1:], len(text)]
         out = [
             (max(s, lo), min(e, hi), f"{path} › p. {n}")
             for s, e, path in out
-            for n, (lo, hi) in enumerate(zip(pages, ends, strict=True), 1)
+            for n, (lo, hi) in enumerate(zip(cuts, ends, strict=True), 1)
             if max(s, lo) < min(e, hi)
         ]
     return out

@@ -279,13 +279,14 @@ class RayEmbedder:
             raise QAError(
                 f"embedding on the Ray cluster at {self.address!r} failed ({type(exc).__name__}: "
                 f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else 'no message'}); "
-                "nothing was written and the previous index is unchanged. Check that every node has "
-                "requirements.txt installed (`ray status` lists the nodes), then run the build again"
+                "no index was written and the previous index is unchanged (vectors that came back are "
+                "kept for the next build). Check that every node has requirements.txt installed "
+                "(`ray status` lists the nodes), then run the build again"
             ) from exc
         if not seen.all():
             raise QAError(
                 f"the Ray cluster at {self.address!r} returned {int(seen.sum())} of {n} vectors; "
-                "nothing was written. Run the build again"
+                "no index was written (the vectors that came back are kept). Run the build again"
             )
         return vectors, span_vectors
 

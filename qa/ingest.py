@@ -273,6 +273,10 @@ def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Do
         )
     flowed = reflow_pages(pages)
     text = flowed.text
+    if not text.strip():
+        raise UnreadableDocumentError(
+            f"{path}: the PDF has no text besides running headers and page numbers; add a text version"
+        )
     title = str(info_title or fallback_title)
     return Document(
         doc_id=doc_id,

@@ -5,9 +5,13 @@ page number on every page, and words hyphenated across lines. Left as they are, 
 splitter (``qa.sentences``) ends a sentence at every line break, so answers would be half
 sentences ("It doesn't support the AUTOMATIC TAGS"), and "peace-\\nful" is not the word
 "peaceful" to BM25. ``reflow_pages`` joins the lines of a paragraph, undoes end-of-line
-hyphenation and drops running headers, footers and page numbers. Pure functions on strings:
-``qa.ingest.parse_pdf`` applies them, and the result is the document's canonical text, which
-citation offsets index into. Measured in docs/reliability.md (``bench/pdf_reflow.py``).
+hyphenation, drops running headers, footers and page numbers, and finds headings and the
+entries of a reference list. Pure functions on strings: ``qa.ingest.parse_pdf`` applies them,
+and the result is the document's canonical text, which citation offsets index into. Measured
+in docs/reliability.md, section 13 (``bench/pdf_reflow.py``).
+
+Everything here errs towards keeping text: a line is dropped only as furniture that repeats
+(a running header on several pages, page numbers that count up with the pages).
 """
 
 from __future__ import annotations
@@ -19,67 +23,30 @@ from dataclasses import dataclass
 
 from qa.references import ENTRY_START, REFERENCE_SECTION
 
-# A line that starts a new block, whatever came before: a bullet or an enumerator.
-_BLOCK_START = re.compile(r"^(?:[•●▪◦■\-–—*]\s|\(?(?:\d{1,3}|[a-z]|[ivxlc]{1,5})[.)]\s)", re.I)
-_PAGE_NUMBER = re.compile(r"^\W*(?:page\s+)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\W*$", re.I)
-# A line this share of the document's usual full line is full: its paragraph goes on.
-FULL_LINE = 0.8
-# A line shorter than this share of a full line, without closing punctuation, is a heading.
-HEADING = 0.6
+_BULLET = re.compile(r"^[•●▪◦■\-–—*]\s")
+_ENUMERATOR = re.compile(r"^\(?(?:\d{1,3}|[a-z]|[ivxlc]{1,5})[.)]\s", re.I)
+# "2.3 Naming", "1. Introduction", "A. Proofs", "IV. Liability": an enumerator that opens a heading.
+_NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*\.?|[A-Z]\.|[IVX]{1,5}\.)\s+[A-Z]")
+# What may follow a reference list: only such a heading ends it (a short capitalised line
+# inside it is a wrapped entry's tail, "University Press").
+_AFTER_REFERENCES = re.compile(r"^(?:appendix|annex|acknowledg|notes$|endnotes|about the author)", re.I)
+_LONE_NUMBER = re.compile(r"^\W*(?:page\s+)?(\d{1,4})(?:\s*(?:of|/)\s*\d{1,4})?\W*$", re.I)
+_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 _CODE = re.compile(r"[=(){}\[\]<>\\/+_|@#$%^&*]")
 _CLOSES = re.compile(r"[.,;:!?)\]”\"’']$")
-# A first or last line on this many pages (digits ignored) is a running header or footer
-# (a chapter's running title repeats only on that chapter's pages).
-REPEATS = 2
-
-
-def _key(line: str) -> str:
-    return re.sub(r"\d+", "#", " ".join(line.lower().split()))
-
-
-def _running(pages: list[list[str]], pick: int) -> set[str]:
-    """Keys of the first (``pick`` 0) or last (-1) lines that repeat across pages. Only lines of
-    two words or more: a lone "Article #" at the top of three pages is content."""
-    counts = Counter(_key(p[pick]) for p in pages if p)
-    return {k for k, n in counts.items() if n >= REPEATS and len(re.findall(r"[a-z]{2,}", k)) >= 2}
-
-
-def _strip_furniture(pages: list[list[str]]) -> list[list[str]]:
-    heads, feet = _running(pages, 0), _running(pages, -1)
-    out = []
-    for lines in pages:
-        lines = list(lines)
-        if lines and (_key(lines[0]) in heads or _PAGE_NUMBER.match(lines[0])):
-            lines.pop(0)
-        if lines and (_key(lines[-1]) in feet or _PAGE_NUMBER.match(lines[-1])):
-            lines.pop()
-        out.append(lines)
-    return out
-
-
-def _joiner(a: str, b: str, full: float) -> str | None:
-    """What goes between line ``a`` and the next line ``b`` of one paragraph: "" (a hyphenated
-    word), " " (the paragraph goes on), or None (``b`` starts a new line)."""
-    if _BLOCK_START.match(b):
-        return None
-    if len(a) >= 2 and a[-1] == "-" and a[-2].isalpha() and b[0].islower():
-        return ""
-    if b[0].islower():
-        return " "
-    # After a full line the paragraph goes on, unless the next line is short and unpunctuated:
-    # a heading ("Article V", "2.3 Naming") after a paragraph whose last line happened to be full.
-    return " " if len(a) >= full and not a.endswith(":") and not _looks_like_heading(b, full) else None
-
-
-def _looks_like_heading(line: str, full: float) -> bool:
-    return (
-        len(line) < HEADING * full
-        and (line[0].isupper() or line[0].isdigit())
-        and not _CLOSES.search(line)
-        and not _BLOCK_START.match(line)
-        and sum(ch.isalpha() for ch in line) >= 2
-        and not _CODE.search(line)  # "LEN = strlen(VALUE)+1" stands alone too
-    )
+# Word parts typeset with a hyphen of their own: "non-binding" broken after "non-" keeps it.
+_HYPHENATED_PREFIXES = frozenset(
+    ("non", "self", "well", "long", "short", "high", "low", "cross", "half", "quasi", "semi", "anti")
+    + ("all", "ex", "co", "multi", "post", "pre")
+)
+# A line this share of the document's usual full line is full: its paragraph goes on.
+FULL_LINE = 0.8
+# A line shorter than this share of a full line, without closing punctuation, may be a heading.
+HEADING = 0.6
+# A first or last line (digits ignored) on at least this many pages, and this share of them,
+# is a running header or footer.
+REPEATS, REPEAT_SHARE = 3, 0.3
 
 
 @dataclass(frozen=True)
@@ -90,6 +57,91 @@ class Reflowed:
     text: str
     pages: list[int]
     headings: tuple[tuple[int, int, str], ...]
+
+
+def _key(line: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(line.lower().split()))
+
+
+def _running(pages: list[list[str]], pick: int) -> set[str]:
+    """Keys of the first (``pick`` 0) or last (-1) lines that repeat across pages. Only lines of
+    two words or more: a lone "Article #" at the top of several pages is content."""
+    counts = Counter(_key(p[pick]) for p in pages if p)
+    need = max(REPEATS, REPEAT_SHARE * len(pages))
+    return {k for k, n in counts.items() if n >= need and len(re.findall(r"[^\W\d_]{2,}", k)) >= 2}
+
+
+def _page_number_offset(pages: list[list[str]]) -> int | None:
+    """Printed page number minus page index, if lone numbers at page tops or bottoms count up
+    with the pages (so "1967." closing a paragraph at the foot of a page is not taken for one)."""
+    offsets = Counter()
+    for n, lines in enumerate(pages):
+        for line in {lines[0], lines[-1]} if lines else ():
+            if m := _LONE_NUMBER.match(line):
+                offsets[int(m.group(1)) - n] += 1
+    best = offsets.most_common(1)
+    return best[0][0] if best and best[0][1] >= 2 else None
+
+
+def _strip_furniture(pages: list[list[str]]) -> list[list[str]]:
+    heads, feet, offset = _running(pages, 0), _running(pages, -1), _page_number_offset(pages)
+
+    def page_number(line: str, n: int) -> bool:
+        m = _LONE_NUMBER.match(line)
+        return m is not None and offset is not None and int(m.group(1)) - n == offset
+
+    out = []
+    for n, lines in enumerate(pages):
+        lines = list(lines)
+        # The first page's top line stays: a document's title is not its own running header.
+        if lines and n and (_key(lines[0]) in heads or page_number(lines[0], n)):
+            lines.pop(0)
+        if lines and (_key(lines[-1]) in feet or page_number(lines[-1], n)):
+            lines.pop()
+        out.append(lines)
+    return out
+
+
+def _looks_like_heading(line: str, full: float) -> bool:
+    return (
+        len(line) < HEADING * full
+        and (line[0].isupper() or line[0].isdigit())
+        and not _CLOSES.search(line)
+        and not _BULLET.match(line)
+        and (not _ENUMERATOR.match(line) or bool(_NUMBERED_HEADING.match(line)))
+        and sum(ch.isalpha() for ch in line) >= 2
+        and not _CODE.search(line)  # "LEN = strlen(VALUE)+1" stands alone too
+    )
+
+
+def _hyphen(a: str, b: str, vocabulary: set[str]) -> str:
+    """For "...peace-" then "ful ...": "dehyphen" (one word broken by the typesetter) or
+    "hyphen" (a hyphenated word broken at its hyphen, "non-" then "binding"). The document
+    decides when it has the word elsewhere; else a prefix usually written with a hyphen keeps it."""
+    head = _WORD.findall(a[:-1])[-1].lower()
+    tail = _WORD.match(b).group(0).lower()
+    if f"{head}-{tail}" in vocabulary:
+        return "hyphen"
+    if f"{head}{tail}" in vocabulary:
+        return "dehyphen"
+    return "hyphen" if head.rsplit("-", 1)[-1] in _HYPHENATED_PREFIXES else "dehyphen"
+
+
+def _joiner(a: str, b: str, full: float, vocabulary: set[str]) -> str | None:
+    """How line ``b`` follows line ``a``: "space" (the paragraph goes on), "dehyphen" or
+    "hyphen" (a word broken across the lines), "direct" (CJK text, which has no spaces), or
+    None (``b`` starts a new line)."""
+    if _BULLET.match(b) or _ENUMERATOR.match(b) or REFERENCE_SECTION.match(a):
+        return None
+    if len(a) >= 2 and a[-1] == "-" and a[-2].isalpha() and b[0].isalpha() and b[0].islower():
+        return _hyphen(a, b, vocabulary)
+    if len(a) >= full and _CJK.match(a[-1]) and _CJK.match(b[0]):
+        return "direct"
+    if b[0].islower():
+        return "space"
+    # After a full line the paragraph goes on, unless the next line is short and unpunctuated:
+    # a heading ("Article V", "2.3 Naming") after a paragraph whose last line happened to be full.
+    return "space" if len(a) >= full and not a.endswith(":") and not _looks_like_heading(b, full) else None
 
 
 def reflow_pages(pages: list[str]) -> Reflowed:
@@ -105,25 +157,56 @@ def reflow_pages(pages: list[str]) -> Reflowed:
     lengths = sorted(len(ln) for p in lines for ln in p)
     # The usual full line: most lines of running text are full, so a high quantile finds it.
     full = FULL_LINE * lengths[math.ceil(0.95 * (len(lengths) - 1))] if lengths else 0.0
+    vocabulary = {w.lower() for p in lines for ln in p for w in _WORD.findall(ln.rstrip("-"))}
     flat = [(n, i == 0, line) for n, page in enumerate(lines) for i, line in enumerate(page)]
-    seps: list[str | None] = [None]
+
+    # How each line follows the one before, and which lines stand alone as headings.
+    joins: list[str | None] = [None]
+    for (_, _, a), (_, first, b) in zip(flat, flat[1:], strict=False):
+        join = _joiner(a, b, full, vocabulary)
+        # Across a page break a full line that ends a sentence ends its paragraph too, unless
+        # the next page goes on in lower case: a page break is where paragraphs often end.
+        if first and join == "space" and _CLOSES.search(a) and not b[0].islower():
+            join = None
+        joins.append(join)
+    heading = [False] * len(flat)
     in_references = False
-    for (_, _, a), (_, _, b) in zip(flat, flat[1:], strict=False):
-        sep = _joiner(a, b, full)
-        if seps[-1] is None and _looks_like_heading(a, full):  # a new section starts at a
-            in_references = bool(REFERENCE_SECTION.match(a))
-        elif in_references and ENTRY_START.match(b):
-            sep = "\n\n"  # one paragraph per entry, as qa.ingest reads a reference list
-        seps.append(sep)
+    for k, (_, _, line) in enumerate(flat):
+        alone = joins[k] is None and (k + 1 == len(flat) or joins[k + 1] is None)
+        nxt = flat[k + 1][2] if k + 1 < len(flat) else ""
+        # Before running text: a full line, or one that the line after continues.
+        before_text = len(nxt) >= full or (k + 2 < len(flat) and joins[k + 2] is not None)
+        if in_references:
+            # A heading ends the list only before prose: a short capitalised line before the
+            # next entry is the tail of a wrapped entry ("University Press").
+            ends_list = _AFTER_REFERENCES.match(line) or (before_text and not ENTRY_START.match(nxt))
+            if alone and ends_list and _looks_like_heading(line, full):
+                heading[k], in_references = True, False
+            elif ENTRY_START.match(line) and not heading[k - 1]:
+                joins[k] = "entry"  # one paragraph per entry, as qa.ingest reads a reference list
+            elif joins[k] is None and not heading[k - 1]:
+                joins[k] = "space"  # the rest of an entry
+            continue
+        if REFERENCE_SECTION.match(line) and joins[k] is None:
+            heading[k], in_references = True, True
+        elif alone and k + 1 < len(flat) and before_text and _looks_like_heading(line, full):
+            heading[k] = True
+
     text, starts, offsets = "", [], []
     for k, (n, first, line) in enumerate(flat):
-        sep = seps[k]
+        join = None if k == 0 else joins[k]
         if k == 0:
             sep = ""
-        elif sep is None:
+        elif join is None:
             sep = "\n\n" if first else "\n"
-        elif sep == "":
-            text = text[:-1]  # the hyphen
+        elif join == "entry":
+            sep = "\n\n"
+        elif join == "space":
+            sep = " "
+        else:  # "dehyphen", "hyphen", "direct": the word (or CJK run) goes on
+            sep = ""
+            if join == "dehyphen":
+                text = text[:-1]
         while len(starts) < n:  # pages with no text start where the next text does
             starts.append(len(text) + len(sep))
         if first:
@@ -132,18 +215,5 @@ def reflow_pages(pages: list[str]) -> Reflowed:
         text += sep + line
     while len(starts) < len(lines):
         starts.append(len(text))
-    headings = tuple(
-        (offsets[k], 2, line)
-        for k, (_, _, line) in enumerate(flat)
-        if seps[k] is None
-        and k + 1 < len(flat)
-        and seps[k + 1] is None
-        and _looks_like_heading(line, full)
-        # before running text (a full line, or one the next line continues), or a reference list
-        and (
-            len(flat[k + 1][2]) >= full
-            or (k + 2 < len(flat) and seps[k + 2] in (" ", ""))
-            or REFERENCE_SECTION.match(line)
-        )
-    )
+    headings = tuple((offsets[k], 2, flat[k][2]) for k in range(len(flat)) if heading[k])
     return Reflowed(text, starts, headings)

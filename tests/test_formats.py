@@ -140,14 +140,35 @@ def test_pdf_lines_become_sentences_articles_and_reference_records(tmp_path: Pat
         "References\nHart, B. L. (2007). Anti-satellite weapons, threats, laws and the uncertain future\n"
         "of Space. Montreal: McGill library.\nChanock A. (2013). The problems of Space Weapons.\n1"
     )
-    (tmp_path / "paper.pdf").write_bytes(_pdf([page, page.replace("\n1", "\n2")]))
+    pages = [page.replace("\n1", f"\n{n}") for n in (1, 2, 3)]
+    (tmp_path / "paper.pdf").write_bytes(_pdf(pages))
     doc = read_document(tmp_path / "paper.pdf", tmp_path)
-    assert "Journal of Space Law" not in doc.text  # the running header
+    assert doc.text.count("Journal of Space Law") == 1  # the running header, kept on page 1 only
     assert f"{full} outer space in accordance with international law." in doc.text
-    assert [t for _, _, t in doc.headings] == ["Article IV", "References"] * 2
+    assert [t for _, _, t in doc.headings] == ["Article IV", "References"] * 3
     assert [r.authors for r in doc.references[:2]] == [("Hart, B. L.",), ("Chanock A.",)]
     chunks = _check_offsets(doc)
     assert {"paper › Article IV › p. 1", "paper › Article IV › p. 2"} <= {c.locator for c in chunks}
+
+
+def test_a_reference_entry_running_onto_the_next_page_is_indexed_whole(tmp_path: Path):
+    full = "Chanock A. (2013). The problems and potential solutions related to the emergence of Space"
+    pages = ["References\nHart, B. L. (2007). Anti-satellite weapons.\n" + full, "weapons in the 21st Century."]
+    (tmp_path / "refs.pdf").write_bytes(_pdf(pages))
+    doc = read_document(tmp_path / "refs.pdf", tmp_path)
+    assert doc.references[1].raw == full + " weapons in the 21st Century."
+    chunks = _check_offsets(doc)  # one chunk per reference entry, none cut at the page break
+    assert any(c.text == doc.references[1].raw for c in chunks)
+    # and a build takes it (this once stopped the whole build with an AssertionError)
+    from qa.engine import build
+
+    assert build(tmp_path, tmp_path / "idx", model="hash:64").stats.documents == 1
+
+
+def test_a_pdf_of_only_running_headers_is_refused(tmp_path: Path):
+    (tmp_path / "blank.pdf").write_bytes(_pdf([f"Space Law Seminar 2024\n{n}" for n in (1, 2, 3)]))
+    doc = read_document(tmp_path / "blank.pdf", tmp_path)  # page 1's title line is kept
+    assert doc.text.strip() == "Space Law Seminar 2024"
 
 
 def test_pdf_page_locator_on_second_page(tmp_path: Path):

@@ -165,10 +165,13 @@ def test_a_reference_entry_running_onto_the_next_page_is_indexed_whole(tmp_path:
     assert build(tmp_path, tmp_path / "idx", model="hash:64").stats.documents == 1
 
 
-def test_a_pdf_of_only_running_headers_is_refused(tmp_path: Path):
-    (tmp_path / "blank.pdf").write_bytes(_pdf([f"Space Law Seminar 2024\n{n}" for n in (1, 2, 3)]))
-    doc = read_document(tmp_path / "blank.pdf", tmp_path)  # page 1's title line is kept
-    assert doc.text.strip() == "Space Law Seminar 2024"
+def test_a_pdf_of_only_page_furniture_is_refused(tmp_path: Path):
+    (tmp_path / "numbers.pdf").write_bytes(_pdf(["1", "2", "3"]))
+    with pytest.raises(UnreadableDocumentError, match="no text besides running headers and page numbers"):
+        read_document(tmp_path / "numbers.pdf", tmp_path)
+    (tmp_path / "slides.pdf").write_bytes(_pdf([f"Space Law Seminar 2024\n{n}" for n in (1, 2, 3)]))
+    doc = read_document(tmp_path / "slides.pdf", tmp_path)  # page 1's top line is kept: a title
+    assert doc.text == "Space Law Seminar 2024"
 
 
 def test_pdf_page_locator_on_second_page(tmp_path: Path):

@@ -308,6 +308,12 @@ def build_index(
     # pool is the costly part) takes every chunk in one call and reports each batch to be saved.
     streams = partial is not None and getattr(embedder, "streams_rows", False)
     group = partial.group if partial is not None and not streams else max(len(todo), 1)
+
+    def save_rows(rows: list[int], vecs: np.ndarray, span_vecs: np.ndarray) -> None:
+        done = [todo[r] for r in rows]  # rows index ``todo``: a streaming embedder takes it whole
+        partial.save(config, [hashes[i] for i in done], vecs, [bounds[i] for i in done], span_vecs)
+
+    extra = {"on_rows": save_rows} if streams else {}
     t_embed = time.perf_counter()
     for lo in range(0, len(todo), group):
         part = todo[lo : lo + group]
@@ -317,15 +323,7 @@ def build_index(
             p = len(texts[i]) - len(chunks[i].text)
             shifted.append([(p + s, p + e) for s, e in bounds[i]])
         step = None if progress is None else (lambda done, _n, lo=lo: progress(lo + done, len(todo)))
-        more = {}
-        if streams:
-
-            def save_rows(rows, vecs, span_vecs, part=part):
-                chunk_ids = [part[r] for r in rows]
-                partial.save(config, [hashes[i] for i in chunk_ids], vecs, [bounds[i] for i in chunk_ids], span_vecs)
-
-            more["on_rows"] = save_rows
-        new, new_spans = embedder.encode_spans([texts[i] for i in part], shifted, progress=step, **more)
+        new, new_spans = embedder.encode_spans([texts[i] for i in part], shifted, progress=step, **extra)
         vectors[part] = new
         row = 0
         for i in part:

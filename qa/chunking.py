@@ -36,9 +36,19 @@ def _section_name(heading: str, doc: Document) -> str:
     return heading
 
 
-def _line_end(text: str, pos: int) -> int:
-    end = text.find("\n", pos)
-    return len(text) if end < 0 else end + 1
+_SENTENCE_END = re.compile(r"[.!?][\"”’)\]]*\s+|\n")
+
+
+def _page_cut(text: str, pos: int, entries: list[tuple[int, int]]) -> int:
+    """Where a section may end for a page that starts at ``pos``: there if a line starts there,
+    else after the sentence (or reference entry) that runs across the page break."""
+    if pos == 0 or text[pos - 1] == "\n":
+        return pos
+    for start, end in entries:
+        if start < pos < end:
+            return end
+    m = _SENTENCE_END.search(text, pos)
+    return m.end() if m else len(text)
 
 
 def sections(doc: Document) -> list[tuple[int, int, str]]:
@@ -63,9 +73,10 @@ def sections(doc: Document) -> list[tuple[int, int, str]]:
     pages = doc.metadata.get("pages")
     if isinstance(pages, list) and pages:
         # A PDF: sections are cut at page breaks too, so every chunk (and citation) has one page
-        # number. A paragraph that runs onto the next page stays whole, with the page it starts
-        # on: the cut moves to the end of its line (a reference entry is never split).
-        cuts = [0, *(p if text[p - 1 : p] == "\n" else _line_end(text, p) for p in pages[1:])]
+        # number. A sentence that runs onto the next page stays whole, with the page it starts
+        # on: the cut moves to the end of that sentence (of the entry, in a reference list).
+        entries = [(r.start, r.end) for r in doc.references]
+        cuts = [0, *(_page_cut(text, p, entries) for p in pages[1:])]
         cuts = list(itertools.accumulate(cuts, max))
         ends = [*cuts[1:], len(text)]
         out = [

@@ -16,8 +16,12 @@ from qa.types import Reference
 # Headings of a reference list (Markdown, or a PDF's standalone line).
 REFERENCE_SECTION = re.compile(r"^(references|bibliography|sources|works cited|literature)$", re.I)
 # How an entry opens, in the common styles: "[12]" or "12. " (numbered), a UN document symbol
-# ("A/RES/47/68"), or an author's surname and initial ("Hart, B. L.", "Chanock A.").
-ENTRY_START = re.compile(r"^(?:\[\d{1,3}\]|\d{1,3}\.\s|[A-Z]{1,4}/[A-Z0-9]|[A-ZÀ-ÞŁŚŻŹĆŃ][\w'’-]+,?\s+[A-ZÀ-ÞŁŚŻ]\.)")
+# ("A/RES/47/68"), an author's surname and initial ("Hart, B. L.", "Chanock A."), or an
+# organisation as author before the year ("Inter-Agency Space Debris Coordination Committee (2007)").
+ENTRY_START = re.compile(
+    r"^(?:\[\d{1,3}\]|\d{1,3}\.\s|[A-Z]{1,4}/[A-Z0-9]|[A-ZÀ-ÞŁŚŻŹĆŃ][\w'’-]+,?\s+[A-ZÀ-ÞŁŚŻ]\."
+    r"|[A-Z][\w'’&.,-]*(?:\s+[A-Z&][\w'’&.,-]*){1,8}\s+\((?:\d{4}|n\.d\.)[a-z]?\))"
+)
 # UN document symbols: A/RES/47/68, A/AC.105/1166, S/RES/2222, ST/SG/AC.10/30.
 _UN_SYMBOL = re.compile(r"\b((?:A|S|E|ST|CD)/(?:[A-Z]+(?:\.\d+)?/)*\d+(?:/\d+)*)\b")
 _DOI = re.compile(r"(?:\bDOI:?\s*|doi\.org/)(10\.\d{4,9}/[^\s,;]+?)(?=[.,;]?(?:\s|$))", re.I)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 from collections import Counter
 from dataclasses import dataclass
 
@@ -31,8 +32,12 @@ _NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*\.?|[A-Z]\.|[IVX]{1,5}
 # inside it is a wrapped entry's tail, "University Press").
 _AFTER_REFERENCES = re.compile(r"^(?:appendix|annex|acknowledg|notes$|endnotes|about the author)", re.I)
 _LONE_NUMBER = re.compile(r"^\W*(?:page\s+)?(\d{1,4})(?:\s*(?:of|/)\s*\d{1,4})?\W*$", re.I)
+# A number opening or closing a line of words, as running headers carry the page number.
+_EDGE_NUMBER = re.compile(r"^(\d{1,4})\s+[^\W\d_]|[^\W\d_]\W*\s(\d{1,4})$")
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+_URL_END = re.compile(r"https?://\S+$")  # an entry that ends in its URL: the next line is a new one
+_LEADER = re.compile(r"(?:\.\s?){3}")
 _CODE = re.compile(r"[=(){}\[\]<>\\/+_|@#$%^&*]")
 _CLOSES = re.compile(r"[.,;:!?)\]”\"’']$")
 # Word parts typeset with a hyphen of their own: "non-binding" broken after "non-" keeps it.
@@ -40,9 +45,10 @@ _HYPHENATED_PREFIXES = frozenset(
     ("non", "self", "well", "long", "short", "high", "low", "cross", "half", "quasi", "semi", "anti")
     + ("all", "ex", "co", "multi", "post", "pre")
 )
-# A line this share of the document's usual full line is full: its paragraph goes on.
-FULL_LINE = 0.8
-# A line shorter than this share of a full line, without closing punctuation, may be a heading.
+# A line this share of a full line is full: its paragraph goes on. A full line is the median
+# of the NEAR lines either side, and at least COLUMN of the document's widest usual line.
+FULL_LINE, NEAR, COLUMN = 0.8, 4, 0.4
+# A line shorter than this share of the text's width, without closing punctuation, may be a heading.
 HEADING = 0.6
 # A first or last line (digits ignored) on at least this many pages, and this share of them,
 # is a running header or footer.
@@ -64,31 +70,48 @@ def _key(line: str) -> str:
 
 
 def _running(pages: list[list[str]], pick: int) -> set[str]:
-    """Keys of the first (``pick`` 0) or last (-1) lines that repeat across pages. Only lines of
-    two words or more: a lone "Article #" at the top of several pages is content."""
-    counts = Counter(_key(p[pick]) for p in pages if p)
-    need = max(REPEATS, REPEAT_SHARE * len(pages))
-    return {k for k, n in counts.items() if n >= need and len(re.findall(r"[^\W\d_]{2,}", k)) >= 2}
+    """The first (``pick`` 0) or last (-1) lines that repeat across pages, as ``_key``s: on at
+    least ``REPEATS`` pages and ``REPEAT_SHARE`` of them with digits ignored, or word for word on
+    two pages and that share (a journal's even-page header in a short article; "Table 1 …" and
+    "Table 2 …" topping two pages differ, so they stay). Only lines of two words or more: a lone
+    "Article #" at the top of several pages is content."""
+    keys = Counter(_key(p[pick]) for p in pages if p)
+    exact = Counter(" ".join(p[pick].split()) for p in pages if p)
+    share = REPEAT_SHARE * len(pages)
+    out = {k for k, n in keys.items() if n >= max(REPEATS, share)}
+    out |= {_key(line) for line, n in exact.items() if n >= max(2, share)}
+    return {k for k in out if len(re.findall(r"[^\W\d_]{2,}", k)) >= 2}
 
 
-def _page_number_offset(pages: list[list[str]]) -> int | None:
-    """Printed page number minus page index, if lone numbers at page tops or bottoms count up
-    with the pages (so "1967." closing a paragraph at the foot of a page is not taken for one)."""
+def _edge_number(line: str) -> int | None:
+    """A lone page number ("12", "- 12 -", "Page 12 of 30") or one that opens or closes a running
+    header ("Chapter 3: Utilities 7", "212 Journal of Space Law")."""
+    if m := _LONE_NUMBER.match(line):
+        return int(m.group(1))
+    # Two words or more besides the number: "Article 3" topping page 3 is a heading, not furniture.
+    if (m := _EDGE_NUMBER.search(line)) and len(re.findall(r"[^\W\d_]{2,}", line)) >= 2:
+        return int(m.group(1) or m.group(2))
+    return None
+
+
+def _page_number_offsets(pages: list[list[str]]) -> set[int]:
+    """Printed page number minus page index, for each numbering at page tops or bottoms that
+    counts up with the pages on enough of them (so "1967." closing a paragraph at the foot of a
+    page is not taken for one). A header and a footer may count differently."""
     offsets = Counter()
     for n, lines in enumerate(pages):
         for line in {lines[0], lines[-1]} if lines else ():
-            if m := _LONE_NUMBER.match(line):
-                offsets[int(m.group(1)) - n] += 1
-    best = offsets.most_common(1)
-    return best[0][0] if best and best[0][1] >= 2 else None
+            if (v := _edge_number(line)) is not None:
+                offsets[v - n] += 1
+    return {d for d, n in offsets.items() if n >= max(2, REPEAT_SHARE * len(pages))}
 
 
 def _strip_furniture(pages: list[list[str]]) -> list[list[str]]:
-    heads, feet, offset = _running(pages, 0), _running(pages, -1), _page_number_offset(pages)
+    heads, feet, offsets = _running(pages, 0), _running(pages, -1), _page_number_offsets(pages)
 
     def page_number(line: str, n: int) -> bool:
-        m = _LONE_NUMBER.match(line)
-        return m is not None and offset is not None and int(m.group(1)) - n == offset
+        v = _edge_number(line)
+        return v is not None and v - n in offsets
 
     out = []
     for n, lines in enumerate(pages):
@@ -102,15 +125,36 @@ def _strip_furniture(pages: list[list[str]]) -> list[list[str]]:
     return out
 
 
-def _looks_like_heading(line: str, full: float) -> bool:
+def _widths(pages: list[list[str]]) -> tuple[list[float], list[float]]:
+    """For each line, (how long a full line is around it, how wide the text around it is).
+
+    Full: ``FULL_LINE`` of the median length of its ``NEAR`` neighbours either side on the page
+    (most lines of running text are full), so a column of a two-column page is measured against
+    its own width, not the abstract's or a footnote's. Wide: the longest of them, against which
+    a heading is short. Both at least ``COLUMN`` of the document's widest usual line, so a run
+    of short lines (a list, an address) is not taken for a column of full lines."""
+    lengths = sorted(len(ln) for p in pages for ln in p)
+    floor = COLUMN * (lengths[math.ceil(0.95 * (len(lengths) - 1))] if lengths else 0)
+    full, wide = [], []
+    for page in pages:
+        for i in range(len(page)):
+            near = [len(ln) for ln in page[max(0, i - NEAR) : i + NEAR + 1]]
+            full.append(FULL_LINE * max(statistics.median(near), floor))
+            wide.append(max(*near, floor))
+    return full, wide
+
+
+def _looks_like_heading(line: str, wide: float) -> bool:
     return (
-        len(line) < HEADING * full
+        len(line) < HEADING * wide
         and (line[0].isupper() or line[0].isdigit())
-        and not _CLOSES.search(line)
+        and (not _CLOSES.search(line) or (line.endswith("?") and bool(_NUMBERED_HEADING.match(line))))
         and not _BULLET.match(line)
         and (not _ENUMERATOR.match(line) or bool(_NUMBERED_HEADING.match(line)))
         and sum(ch.isalpha() for ch in line) >= 2
         and not _CODE.search(line)  # "LEN = strlen(VALUE)+1" stands alone too
+        and not _LEADER.search(line)  # a table of contents: "2 Naming . . . . 4"
+        and not re.fullmatch(r"[A-Z]{1,5}", line)  # "BEGIN", "END" in code; "ABSTRACT" is a heading
     )
 
 
@@ -120,28 +164,34 @@ def _hyphen(a: str, b: str, vocabulary: set[str]) -> str:
     decides when it has the word elsewhere; else a prefix usually written with a hyphen keeps it."""
     head = _WORD.findall(a[:-1])[-1].lower()
     tail = _WORD.match(b).group(0).lower()
-    if f"{head}-{tail}" in vocabulary:
+    if f"{head}-{tail}" in vocabulary or "-" in tail:  # "twenty-" + "five-year"
         return "hyphen"
     if f"{head}{tail}" in vocabulary:
         return "dehyphen"
     return "hyphen" if head.rsplit("-", 1)[-1] in _HYPHENATED_PREFIXES else "dehyphen"
 
 
-def _joiner(a: str, b: str, full: float, vocabulary: set[str]) -> str | None:
-    """How line ``b`` follows line ``a``: "space" (the paragraph goes on), "dehyphen" or
-    "hyphen" (a word broken across the lines), "direct" (CJK text, which has no spaces), or
-    None (``b`` starts a new line)."""
+def _joiner(a: str, b: str, full: float, wide: tuple[float, float], vocabulary: set[str]) -> str | None:
+    """How line ``b`` follows line ``a`` (``full``: a full line's length at ``a``; ``wide``: the
+    text's width at each): "space" (the paragraph goes on), "dehyphen" or "hyphen" (a word
+    broken across the lines), "direct" (CJK text, which has no spaces), or None (``b`` starts
+    a new line)."""
     if _BULLET.match(b) or _ENUMERATOR.match(b) or REFERENCE_SECTION.match(a):
         return None
-    if len(a) >= 2 and a[-1] == "-" and a[-2].isalpha() and b[0].isalpha() and b[0].islower():
-        return _hyphen(a, b, vocabulary)
+    if _NUMBERED_HEADING.match(a) and _looks_like_heading(a, wide[0]):
+        return None  # "5. A registry of removal missions" is a heading, however long the lines near it
+    if len(a) >= 2 and a[-1] == "-" and a[-2].isalpha() and b[0].isalpha():
+        # "peace-" + "ful", or in capitals "ELE-" + "MENT".
+        if b[0].islower() or (a[-2].isupper() and _WORD.match(b).group(0).isupper()):
+            return _hyphen(a, b, vocabulary)
+        return "hyphen"  # a name broken at its own hyphen: "Cour-" + "Palais"
     if len(a) >= full and _CJK.match(a[-1]) and _CJK.match(b[0]):
         return "direct"
     if b[0].islower():
         return "space"
     # After a full line the paragraph goes on, unless the next line is short and unpunctuated:
     # a heading ("Article V", "2.3 Naming") after a paragraph whose last line happened to be full.
-    return "space" if len(a) >= full and not a.endswith(":") and not _looks_like_heading(b, full) else None
+    return "space" if len(a) >= full and not a.endswith(":") and not _looks_like_heading(b, wide[1]) else None
 
 
 def reflow_pages(pages: list[str]) -> Reflowed:
@@ -154,16 +204,14 @@ def reflow_pages(pages: list[str]) -> Reflowed:
     (``qa.references.ENTRY_START``), so the entries are parsed as a Markdown list's are.
     """
     lines = _strip_furniture([[ln.strip() for ln in p.splitlines() if ln.strip()] for p in pages])
-    lengths = sorted(len(ln) for p in lines for ln in p)
-    # The usual full line: most lines of running text are full, so a high quantile finds it.
-    full = FULL_LINE * lengths[math.ceil(0.95 * (len(lengths) - 1))] if lengths else 0.0
     vocabulary = {w.lower() for p in lines for ln in p for w in _WORD.findall(ln.rstrip("-"))}
     flat = [(n, i == 0, line) for n, page in enumerate(lines) for i, line in enumerate(page)]
+    full, wide = _widths(lines)
 
     # How each line follows the one before, and which lines stand alone as headings.
     joins: list[str | None] = [None]
-    for (_, _, a), (_, first, b) in zip(flat, flat[1:], strict=False):
-        join = _joiner(a, b, full, vocabulary)
+    for k, ((_, _, a), (_, first, b)) in enumerate(zip(flat, flat[1:], strict=False)):
+        join = _joiner(a, b, full[k], (wide[k], wide[k + 1]), vocabulary)
         # Across a page break a full line that ends a sentence ends its paragraph too, unless
         # the next page goes on in lower case: a page break is where paragraphs often end.
         if first and join == "space" and _CLOSES.search(a) and not b[0].islower():
@@ -175,22 +223,24 @@ def reflow_pages(pages: list[str]) -> Reflowed:
         alone = joins[k] is None and (k + 1 == len(flat) or joins[k + 1] is None)
         nxt = flat[k + 1][2] if k + 1 < len(flat) else ""
         # Before running text: a full line, or one that the line after continues.
-        before_text = len(nxt) >= full or (k + 2 < len(flat) and joins[k + 2] is not None)
+        before_text = k + 1 < len(flat) and len(nxt) >= full[k + 1] or (k + 2 < len(flat) and joins[k + 2] is not None)
         if in_references:
             # A heading ends the list only before prose: a short capitalised line before the
             # next entry is the tail of a wrapped entry ("University Press").
             ends_list = _AFTER_REFERENCES.match(line) or (before_text and not ENTRY_START.match(nxt))
-            if alone and ends_list and _looks_like_heading(line, full):
+            if alone and ends_list and _looks_like_heading(line, wide[k]):
                 heading[k], in_references = True, False
-            elif ENTRY_START.match(line) and not heading[k - 1]:
+            elif not heading[k - 1] and (
+                ENTRY_START.match(line) or (_URL_END.search(flat[k - 1][2]) and line[0].isupper())
+            ):
                 joins[k] = "entry"  # one paragraph per entry, as qa.ingest reads a reference list
             elif joins[k] is None and not heading[k - 1]:
                 joins[k] = "space"  # the rest of an entry
             continue
         if REFERENCE_SECTION.match(line) and joins[k] is None:
             heading[k], in_references = True, True
-        elif alone and k + 1 < len(flat) and before_text and _looks_like_heading(line, full):
-            heading[k] = True
+        elif alone and _looks_like_heading(line, wide[k]) and (_NUMBERED_HEADING.match(line) or before_text):
+            heading[k] = True  # a numbered heading may stand before a list or a short line too
 
     text, starts, offsets = "", [], []
     for k, (n, first, line) in enumerate(flat):

@@ -31,7 +31,7 @@ def test_the_lines_of_a_paragraph_become_one_and_hyphenated_words_are_whole():
 
 
 def test_headings_and_list_items_keep_their_own_lines():
-    text = reflow_pages([PAGE_1]).text
+    text = reflow_pages([PAGE_1.rsplit("\n", 1)[0]]).text  # without its page number
     lines = text.split("\n")
     assert "Article IV" in lines  # a short line before a capital: a heading, not running text
     assert "• nuclear weapons;" in lines and "• weapons of mass destruction." in lines
@@ -163,3 +163,67 @@ def test_cjk_lines_join_without_a_space():
         ]
     )
     assert "利益のために行われる。" in r.text
+
+
+COLUMN = "The launching State remains liable for damage its object causes"  # a column's width
+
+
+def test_a_column_is_measured_against_its_own_width():
+    # A full-width abstract, then two-column text (pypdf gives one column, then the other).
+    column = [COLUMN] * 5 + ["Some Object Later breaks apart into thousands of pieces, as the", "United Nations noted."]
+    text = reflow_pages(["\n".join([FULL, "ends the abstract.", *column])]).text
+    assert f"{COLUMN} Some Object Later breaks apart into thousands of pieces, as the United Nations noted." in text
+    assert "ends the abstract.\n" in text  # the abstract's paragraph still ends
+
+
+def test_running_headers_on_two_pages_or_with_the_page_number_go():
+    pages = [
+        f"Okafor and Brandt / Cleaning up orbit\n{FULL}\nends one.",
+        f"Chapter 3: Utilities 2\n{FULL}\nends two.",
+        f"Okafor and Brandt / Cleaning up orbit\n{FULL}\nends three.",
+        f"Chapter 3: Utilities 4\n{FULL}\nends four.",
+    ]
+    text = reflow_pages(pages).text
+    assert text.count("Okafor and Brandt") == 1  # on page 1 it may be the title
+    assert "Chapter 3: Utilities" not in text  # it carries the page number, counting up
+
+
+def test_hyphenation_in_capitals_and_before_a_hyphenated_word():
+    text = reflow_pages([f"{FULL}\nthe ELE-\nMENT of a twenty-\nfive-year plan."]).text
+    assert "the ELEMENT of a twenty-five-year plan." in text
+
+
+def test_code_words_are_not_headings_but_numbered_ones_are_before_anything():
+    lines = f"{FULL}\nends.\nBEGIN\n{FULL}\nends.\n1.2. What is this spec?\n• a list item;\n• another."
+    assert [t for _, _, t in reflow_pages([lines]).headings] == ["1.2. What is this spec?"]
+
+
+def test_organisations_and_entries_ending_in_a_link_start_new_entries():
+    page = f"""{FULL}
+ends here.
+References
+Inter-Agency Space Debris Coordination Committee (2007). Space Debris Mitigation Guidelines.
+Kessler, D. J. (1978). Collision frequency of artificial satellites. https://doi.org/10.1029/JA083
+United Nations Office for Outer Space Affairs. Guidelines for the Long-term Sustainability."""
+    r = reflow_pages([page])
+    body = r.text[r.text.index("References\n") + len("References\n") :]
+    assert [e[:12] for e in body.split("\n\n")] == ["Inter-Agency", "Kessler, D. ", "United Natio"]
+
+
+def test_a_sentence_on_the_next_page_is_cited_with_that_page():
+    from qa.chunking import sections
+    from qa.types import Document
+
+    r = reflow_pages([f"Intro.\n{FULL}", "outer space freely. Third, an operator acts on page two."])
+    doc = Document("t", "t.pdf", "T", r.text, "x", metadata={"pages": r.pages}, headings=r.headings)
+    cited = {doc.text[s:e].strip(): path for s, e, path in sections(doc)}
+    assert cited["Third, an operator acts on page two."] == "T › p. 2"
+    assert any(k.endswith(f"{FULL} outer space freely.") and v == "T › p. 1" for k, v in cited.items())
+
+
+def test_contents_lines_are_not_headings_and_a_numbered_heading_is_never_run_in():
+    toc = "Table of Contents\n2 ASN.1 structure handling . . . . . . . . . 2\n3 Utilities . . . . . . . . . . 7"
+    body = "5. A registry of removal missions\nWe propose a registry.\nTable 1 lists the missions."
+    r = reflow_pages([f"{toc}\n{FULL}\nends here.\n{body}"])
+    assert [t for _, _, t in r.headings] == ["Table of Contents", "5. A registry of removal missions"]
+    assert "5. A registry of removal missions\nWe propose" in r.text

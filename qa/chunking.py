@@ -79,10 +79,11 @@ def sections(doc: Document) -> list[tuple[int, int, str]]:
         cuts = [0, *(_page_cut(text, p, entries) for p in pages[1:])]
         cuts = list(itertools.accumulate(cuts, max))
         ends = [*cuts[1:], len(text)]
+        labels = doc.metadata.get("page_labels") or [str(n) for n in range(1, len(pages) + 1)]
         out = [
-            (max(s, lo), min(e, hi), f"{path} › p. {n}")
+            (max(s, lo), min(e, hi), f"{path} › p. {label}")
             for s, e, path in out
-            for n, (lo, hi) in enumerate(zip(cuts, ends, strict=True), 1)
+            for label, lo, hi in zip(labels, cuts, ends, strict=True)
             if max(s, lo) < min(e, hi)
         ]
     return out

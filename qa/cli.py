@@ -439,7 +439,10 @@ def cmd_show(args) -> int:
     else:
         print(f"# {doc.title}  ({doc.doc_id}, {doc.path})")
         for key, value in doc.metadata.items():
-            print(f"{key}: {value}")
+            if key == "pages":  # a PDF's page offsets: say how many, not every offset
+                print(f"pages: {len(value)} (--json gives where each starts in the text)")
+            elif key != "page_labels":
+                print(f"{key}: {value}")
         print()
         print(doc.text)
     return 0

@@ -260,6 +260,7 @@ def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Do
                 f"{path}: the PDF has {len(reader.pages):,} pages, over the {PDF_MAX_PAGES:,}-page limit; split it"
             )
         pages = [normalize_text(page.extract_text() or "").strip() for page in reader.pages]
+        labels = _page_labels(reader)
         info_title = (reader.metadata or {}).get("/Title") if reader.metadata else None
     except UnreadableDocumentError:
         raise
@@ -284,10 +285,22 @@ def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Do
         title=title,
         text=text,
         sha256=sha256_text(text),
-        metadata={"title": title, "pages": flowed.pages},
+        metadata={"title": title, "pages": flowed.pages} | ({"page_labels": labels} if labels else {}),
         headings=flowed.headings,
         references=tuple(_references(text, flowed.headings, doc_id)),
     )
+
+
+def _page_labels(reader) -> list[str] | None:
+    """The numbers printed on the pages, when the PDF says they differ from its page order
+    (front matter in roman numerals, a journal article on pages 211–214): citations give those."""
+    try:
+        labels = [str(label) for label in reader.page_labels]
+    except Exception:  # a damaged /PageLabels tree: page order it is
+        return None
+    if len(labels) != len(reader.pages) or labels == [str(n) for n in range(1, len(labels) + 1)]:
+        return None
+    return labels
 
 
 def _parser_failure(name: str, kind: str, exc: Exception) -> UnreadableDocumentError:

@@ -92,9 +92,13 @@ def test_bibtex_and_ris_become_reference_records(tmp_path):
         assert len(refs) == len(doc.references)
 
 
-def _pdf(pages: list[str]) -> bytes:
+def _pdf(pages: list[str], catalog: str = "") -> bytes:
     """A minimal valid PDF: each page's lines ("\n"-separated) printed one under another."""
-    objs = ["<< /Type /Catalog /Pages 2 0 R >>", None, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objs = [
+        f"<< /Type /Catalog /Pages 2 0 R {catalog}>>",
+        None,
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
     kids = []
     for text in pages:
         lines = [ln.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for ln in text.split("\n")]
@@ -172,6 +176,19 @@ def test_a_pdf_of_only_page_furniture_is_refused(tmp_path: Path):
     (tmp_path / "slides.pdf").write_bytes(_pdf([f"Space Law Seminar 2024\n{n}" for n in (1, 2, 3)]))
     doc = read_document(tmp_path / "slides.pdf", tmp_path)  # page 1's top line is kept: a title
     assert doc.text == "Space Law Seminar 2024"
+
+
+def test_pdf_citations_give_the_printed_page_number(tmp_path: Path):
+    # Front matter in roman numerals, then an article printed on pages 211 and 212.
+    labels = "/PageLabels << /Nums [0 << /S /r >> 1 << /S /D /St 211 >>] >> "
+    pages = ["Contents of this issue.", "Liability is absolute on the surface.", "Consent is required first."]
+    (tmp_path / "issue.pdf").write_bytes(_pdf(pages, catalog=labels))
+    doc = read_document(tmp_path / "issue.pdf", tmp_path)
+    assert doc.metadata["page_labels"] == ["i", "211", "212"]
+    locators = {c.text: c.locator for c in _check_offsets(doc)}
+    assert locators["Consent is required first."] == "issue › p. 212"
+    (tmp_path / "plain.pdf").write_bytes(_pdf(pages))  # no labels: page order, and nothing stored
+    assert "page_labels" not in read_document(tmp_path / "plain.pdf", tmp_path).metadata
 
 
 def test_pdf_page_locator_on_second_page(tmp_path: Path):

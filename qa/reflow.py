@@ -204,11 +204,21 @@ def reflow_pages(pages: list[str]) -> Reflowed:
     (``qa.references.ENTRY_START``), so the entries are parsed as a Markdown list's are.
     """
     lines = _strip_furniture([[ln.strip() for ln in p.splitlines() if ln.strip()] for p in pages])
-    vocabulary = {w.lower() for p in lines for ln in p for w in _WORD.findall(ln.rstrip("-"))}
     flat = [(n, i == 0, line) for n, page in enumerate(lines) for i, line in enumerate(page)]
     full, wide = _widths(lines)
+    joins = _joins(flat, full, wide, lines)
+    heading = _headings(flat, joins, full, wide)
+    text, starts, offsets = _assemble(flat, joins, len(lines))
+    headings = tuple((offsets[k], 2, flat[k][2]) for k in range(len(flat)) if heading[k])
+    return Reflowed(text, starts, headings)
 
-    # How each line follows the one before, and which lines stand alone as headings.
+
+Line = tuple[int, bool, str]  # (page index, first line of its page, text)
+
+
+def _joins(flat: list[Line], full: list[float], wide: list[float], pages: list[list[str]]) -> list[str | None]:
+    """How each line follows the one before (``_joiner``; None for the first)."""
+    vocabulary = {w.lower() for p in pages for ln in p for w in _WORD.findall(ln.rstrip("-"))}
     joins: list[str | None] = [None]
     for k, ((_, _, a), (_, first, b)) in enumerate(zip(flat, flat[1:], strict=False)):
         join = _joiner(a, b, full[k], (wide[k], wide[k + 1]), vocabulary)
@@ -217,13 +227,21 @@ def reflow_pages(pages: list[str]) -> Reflowed:
         if first and join == "space" and _CLOSES.search(a) and not b[0].islower():
             join = None
         joins.append(join)
+    return joins
+
+
+def _headings(flat: list[Line], joins: list[str | None], full: list[float], wide: list[float]) -> list[bool]:
+    """Which lines are headings. Inside a reference list, also sets ``joins`` so that each entry
+    is one paragraph."""
     heading = [False] * len(flat)
     in_references = False
     for k, (_, _, line) in enumerate(flat):
         alone = joins[k] is None and (k + 1 == len(flat) or joins[k + 1] is None)
         nxt = flat[k + 1][2] if k + 1 < len(flat) else ""
         # Before running text: a full line, or one that the line after continues.
-        before_text = k + 1 < len(flat) and len(nxt) >= full[k + 1] or (k + 2 < len(flat) and joins[k + 2] is not None)
+        before_text = (k + 1 < len(flat) and len(nxt) >= full[k + 1]) or (
+            k + 2 < len(flat) and joins[k + 2] is not None
+        )
         if in_references:
             # A heading ends the list only before prose: a short capitalised line before the
             # next entry is the tail of a wrapped entry ("University Press").
@@ -241,10 +259,14 @@ def reflow_pages(pages: list[str]) -> Reflowed:
             heading[k], in_references = True, True
         elif alone and _looks_like_heading(line, wide[k]) and (_NUMBERED_HEADING.match(line) or before_text):
             heading[k] = True  # a numbered heading may stand before a list or a short line too
+    return heading
 
+
+def _assemble(flat: list[Line], joins: list[str | None], pages: int) -> tuple[str, list[int], list[int]]:
+    """(text, where each page starts in it, where each line starts in it)."""
     text, starts, offsets = "", [], []
     for k, (n, first, line) in enumerate(flat):
-        join = None if k == 0 else joins[k]
+        join = joins[k]
         if k == 0:
             sep = ""
         elif join is None:
@@ -263,7 +285,6 @@ def reflow_pages(pages: list[str]) -> Reflowed:
             starts.append(len(text) + len(sep))
         offsets.append(len(text) + len(sep))
         text += sep + line
-    while len(starts) < len(lines):
+    while len(starts) < pages:
         starts.append(len(text))
-    headings = tuple((offsets[k], 2, flat[k][2]) for k in range(len(flat)) if heading[k])
-    return Reflowed(text, starts, headings)
+    return text, starts, offsets

@@ -13,6 +13,7 @@ import re
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from qa.sentences import split_sentences
 from qa.types import Chunk, Document
 
 DEFAULT_CHUNK_SIZE = 1000
@@ -36,19 +37,23 @@ def _section_name(heading: str, doc: Document) -> str:
     return heading
 
 
-_SENTENCE_END = re.compile(r"[.!?][\"”’)\]]*\s+|\n")
-
-
 def _page_cut(text: str, pos: int, entries: list[tuple[int, int]]) -> int:
     """Where a section may end for a page that starts at ``pos``: there if a line starts there,
-    else after the sentence (or reference entry) that runs across the page break."""
+    else after the sentence (``qa.sentences``, which knows "U.S." and initials) or reference
+    entry that runs across the page break."""
     if pos == 0 or text[pos - 1] == "\n":
         return pos
     for start, end in entries:
         if start < pos < end:
             return end
-    m = _SENTENCE_END.search(text, pos)
-    return m.end() if m else len(text)
+    line_start = text.rfind("\n", 0, pos) + 1
+    line_end = text.find("\n", pos) % (len(text) + 1)  # -1 (no line break) becomes len(text)
+    for start, end in split_sentences(text[line_start:line_end], line_start):
+        if start >= pos:  # a sentence begins on the new page: cut before it
+            return start
+        if end > pos:  # the sentence crossing the break stays with the page it starts on
+            return end
+    return line_end
 
 
 def sections(doc: Document) -> list[tuple[int, int, str]]:

@@ -42,7 +42,7 @@ def expected_calibration_error(conf: np.ndarray, right: np.ndarray, bins: int = 
 
 def calibration(results: dict[str, Result], split: str) -> list[list[str]]:
     rows = []
-    for system in ("one-span answerer", "full answerer"):
+    for system in ("no-selector answerer", "full answerer"):
         conf, right = _confidence_pairs(results, split, system)
         if len(conf):
             rows.append(
@@ -61,7 +61,7 @@ def plot_calibration(results: dict[str, Result], split: str, path: Path) -> None
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 5))
     ax.plot([0, 1], [0, 1], color="lightgray", linestyle="--", label="perfect calibration")
-    for system, color in (("one-span answerer", "tab:gray"), ("full answerer", "tab:blue")):
+    for system, color in (("no-selector answerer", "tab:gray"), ("full answerer", "tab:blue")):
         conf, right = _confidence_pairs(results, split, system)
         if not len(conf):
             continue

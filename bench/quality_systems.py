@@ -33,12 +33,12 @@ NAIVE_PASSAGES = 3
 # the rest are embedded (and, for txtai, searched) in batches. Medians settle well before 200.
 TIMED = 200
 
-# "one-span answerer" is the answerer before the answer window (one sentence or entry, the calibration
-# fitted for that), kept as the same-run baseline; "full answerer" is the product.
-SYSTEMS = ("BM25", "dense", "hybrid", "txtai hybrid", "naive answerer", "one-span answerer", "full answerer")
-# What qa.answering.Combination shipped before the answer window (2026-12-02): no selector, no
-# window, and its own Platt scaling and threshold.
-ONE_SPAN = Combination(selector=0.0, scale=6.001, bias=-3.438, threshold=0.39, join=1)
+# "no-selector answerer" is the answerer before the learned selector ranked its candidates (the
+# feature score and the answer window, with the calibration fitted for them), kept as the same-run
+# baseline; "full answerer" is the product.
+SYSTEMS = ("BM25", "dense", "hybrid", "txtai hybrid", "naive answerer", "no-selector answerer", "full answerer")
+# What qa.answering.Combination shipped before the selector was given weight (2026-12-02).
+NO_SELECTOR = Combination(selector=0.0, scale=5.946, bias=-3.042, threshold=0.48, join=6, join_ratio=0.7)
 RETRIEVERS = {"BM25": "lexical", "dense": "dense", "hybrid": "hybrid"}
 
 
@@ -254,7 +254,9 @@ def evaluate_collection(
         seeded = SeededEmbedder(embedder, {normalize_question(q.text): qvecs[q.qid] for q in questions})
         engine = (engine_factory or default_engine)(index, seeded)
         threshold = engine.threshold
-        answers["one-span answerer"] = run_full(Engine(index, seeded, combination=ONE_SPAN), questions, enc_ms=enc_ms)
+        answers["no-selector answerer"] = run_full(
+            Engine(index, seeded, combination=NO_SELECTOR), questions, enc_ms=enc_ms
+        )
         answers["full answerer"] = run_full(engine, questions, enc_ms=enc_ms)
         log(f"[{name}] naive and full answerers done in {time.perf_counter() - t0:.1f} s")
         if name == "squad2":

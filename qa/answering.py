@@ -19,8 +19,9 @@ over-long one, or a whole reference entry; see ``qa.sentences``):
                     ask about sources.
 2. **Learned selector** (``select_candidates``, when the engine has one): the best
    ``Combination.rerank`` candidates are read by a cross-encoder (``qa.selector``)
-   and ranked by feature score + b * the selector's probability; the winner's
-   confidence is that value through a logistic calibration fitted on dev questions.
+   and ranked by feature score + b * the selector's probability. The confidence is
+   the best feature score through a logistic calibration fitted on dev questions:
+   the selector chooses among the candidates, the features decide whether to answer.
 
 3. **Answer window** (``answer_window``): neighbours of the winner in its passage that
    rank nearly as high join it, so a near-tie between adjacent sentences is shown
@@ -353,22 +354,22 @@ def score_candidates(
 
 @dataclass(frozen=True)
 class Combination:
-    """How the feature score and the learned selector combine. Candidates are ranked by
-    ``score + selector * P_selector`` (the selector's own probability, which saturates, so
-    it settles near-ties without overriding strong lexical and source evidence), and the
-    winner's confidence is ``sigmoid(scale * that + bias)``: Platt scaling fitted on dev
-    questions, so it reads as the probability that the answer is right. All fitted by
-    ``bench/tune_selector.py`` (figures in docs/answerer.md). ``rerank`` candidates, the
-    best by feature score, are read by the selector: its cost grows with each one."""
+    """How the feature score and the learned selector combine. The best ``rerank``
+    candidates by feature score are read by the selector, and all are ranked by
+    ``score + selector * P_selector`` (``P`` = 0 for the ones it did not read; the
+    probability saturates, so it settles near-ties without overriding strong lexical
+    and source evidence). The confidence is ``sigmoid(scale * s + bias)`` of the best
+    *feature* score ``s``: Platt scaling fitted on dev questions against "the answer
+    shown is right", so it reads as a probability. The selector only reorders: letting
+    it move the confidence cost refusals on every dev set (docs/answerer.md). All fitted
+    by ``bench/tune_selector.py``; each candidate the selector reads costs time."""
 
-    # Fitted by bench/tune_selector.py on the dev questions (docs/answerer.md): the shipped
-    # selector earns nothing on them (the best weight is 0), so it is not run; the feature
-    # score, calibrated, gives the confidence.
-    selector: float = 0.0
-    scale: float = 5.946
-    bias: float = -3.042
-    rerank: int = 8
-    threshold: float = 0.48
+    # Fitted by bench/tune_selector.py on the dev questions (docs/answerer.md).
+    selector: float = 0.1
+    scale: float = 5.908
+    bias: float = -2.94
+    rerank: int = 4
+    threshold: float = 0.5
     # The answer window (``answer_window``): those of the next ``join - 1`` candidates that
     # rank within ``join_ratio`` of the winner and neighbour it in its passage join it in one
     # contiguous span (at most ``join_chars`` characters). Where the ranking is split
@@ -376,14 +377,14 @@ class Combination:
     # of a coin toss between them. ``join=1`` turns it off. Fitted with the rest, under a
     # cap of 300 characters on the median dev answer.
     join: int = 6
-    join_ratio: float = 0.7
+    join_ratio: float = 0.6
     join_chars: int = 600
 
-    def rank(self, c: Candidate, selector_probability: float) -> float:
-        return c.score + self.selector * selector_probability
+    def rank(self, c: Candidate) -> float:
+        return c.score + self.selector * (c.selector or 0.0)
 
-    def probability(self, rank: float) -> float:
-        return _sigmoid(self.scale * rank + self.bias)
+    def probability(self, score: float) -> float:
+        return _sigmoid(self.scale * score + self.bias)
 
 
 Select = Callable[[str, Sequence[str]], np.ndarray]
@@ -395,21 +396,14 @@ DEFAULT_THRESHOLD = Combination.threshold
 def select_candidates(
     question: str, scored: Sequence[Candidate], select: Select, combination: Combination
 ) -> list[Candidate]:
-    """The best ``combination.rerank`` candidates with the selector's probability and
-    the combined probability filled in, most probable first."""
+    """All of ``scored``, the first ``combination.rerank`` with the selector's probability
+    filled in, best ``Combination.rank`` first."""
     top = list(scored[: combination.rerank])
     if not top:
         return []
     logits = np.asarray(select(question, [selector_input(c.locator, c.text) for c in top]), dtype=np.float64)
-    sel = [_sigmoid(float(z)) for z in logits]
-    out = [
-        dataclasses.replace(
-            c, selector=round(p, 6), probability=round(combination.probability(combination.rank(c, p)), 6)
-        )
-        for c, p in zip(top, sel, strict=True)
-    ]
-    out.sort(key=lambda c: -(c.probability or 0.0))
-    return out
+    read = [dataclasses.replace(c, selector=round(_sigmoid(float(z)), 6)) for c, z in zip(top, logits, strict=True)]
+    return sorted(read + list(scored[len(top) :]), key=lambda c: -combination.rank(c))
 
 
 def _sigmoid(z: float) -> float:
@@ -483,14 +477,19 @@ def answer_question(
         "source_question": is_source_question(question),
     }
     explain["combination"] = dataclasses.asdict(combination)
+    # The evidence that the corpus answers at all: the best feature score, taken before the
+    # selector reorders (the calibration was fitted on it).
+    evidence = combination.probability(scored[0].score)
     if select is not None and combination.selector > 0:
         scored = select_candidates(question, scored, select, combination)
-        rank = conf = lambda c: c.probability or 0.0  # noqa: E731
-    else:
-        rank, conf = (lambda c: c.score), (lambda c: combination.probability(c.score))  # noqa: E731
-    explain["candidates"] = [_explain_row(c) for c in scored[:10]]
+    rank = combination.rank
+
+    def conf(c: Candidate) -> float:
+        return combination.probability(c.score)
+
+    explain["candidates"] = [_explain_row(c, rank(c), conf(c)) for c in scored[:10]]
     best = scored[0]
-    confidence = conf(best)
+    confidence = evidence
     chunk_of = {h.chunk.chunk_id: h.chunk for h in hits}
     if confidence < threshold:
         closest = _closest(scored, documents, chunk_of, references, stale, conf)
@@ -509,8 +508,9 @@ def answer_question(
             continue
         chosen.append((c, *extend_span(documents[c.doc_id].text, c.start, c.end, chunk_of[c.chunk_id])))
         used_docs.add(c.doc_id)
+    # The answer's own citation carries the answer's confidence; further ones their own.
     citations = tuple(
-        _citation(n, c, s, e, documents, chunk_of[c.chunk_id], references, stale, conf(c))
+        _citation(n, c, s, e, documents, chunk_of[c.chunk_id], references, stale, confidence if n == 1 else conf(c))
         for n, (c, s, e) in enumerate(chosen, 1)
     )
     shown = [(c.doc_id, s, e) for c, s, e in chosen]
@@ -557,9 +557,7 @@ def answer_window(
     selector's share), the scale ``bench/tune_selector.py`` fits the ratio on.
     Returns (start, end, the candidates joined to it, best first)."""
 
-    def rank(c: Candidate) -> float:
-        return combination.rank(c, c.selector or 0.0)
-
+    rank = combination.rank
     best = ranked[0]
     text = documents[best.doc_id].text
     chunk = chunk_of[best.chunk_id]
@@ -630,7 +628,7 @@ def _enumerator_kind(sentence: str) -> str:
     return "roman" if set(label) <= set("ivx") else "letter"
 
 
-def _explain_row(c: Candidate) -> dict:
+def _explain_row(c: Candidate, rank: float, probability: float) -> dict:
     return {
         "doc_id": c.doc_id,
         "start": c.start,
@@ -644,7 +642,8 @@ def _explain_row(c: Candidate) -> dict:
         "source": c.source,
         "reference": c.is_reference,
         "selector": c.selector,
-        "probability": c.probability,
+        "rank": round(rank, 6),
+        "probability": round(probability, 6),
     }
 
 

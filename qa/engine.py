@@ -305,9 +305,9 @@ class Engine:
         """Load the index in ``index_dir``, the model it was built with, and the answer selector.
 
         ``selector="auto"`` loads the shipped selector (``$QA_SELECTOR`` overrides its
-        folder; ``none`` turns it off) when the fitted ``Combination`` gives it weight (today
-        it does not: docs/answerer.md), and never with the hash embedder of the tests, whose
-        features it was not fitted to; a path loads that selector; ``None`` runs without one.
+        folder; ``none`` turns it off) when the fitted ``Combination`` gives it weight, and
+        never with the hash embedder of the tests, whose features it was not fitted to; a
+        path loads that selector; ``None`` runs without one.
 
         Raises:
             IndexNotFoundError: no index there yet (build one with ``build``).

@@ -124,9 +124,8 @@ class Candidate:
     source: float = 0.0  # +1 a reference entry for a question about sources, -1 one for any other
     locator: str = ""
     # Set for the candidates the learned selector read (qa.selector): its probability that
-    # the span answers, and the calibrated probability of the combination with ``score``.
+    # the span answers.
     selector: float | None = None
-    probability: float | None = None
 
 
 @dataclass(frozen=True)

@@ -53,9 +53,14 @@ def test_the_selector_decides_among_the_feature_best(index_dir, tiny_corpus, emb
     assert asked == question and 0 < len(texts) <= 6
     assert all(" › " in t for t in texts)
     assert selector_input(c.locator, a.answer) in texts
-    # The confidence is the combined probability of the chosen candidate, and explain shows both parts.
+    # Whether to answer is the features' call: the confidence is the calibrated best feature
+    # score, as without the selector. Explain shows the parts of each candidate's rank.
+    assert a.confidence == pytest.approx(
+        engine.combination.probability(first.explain["candidates"][0]["score"]), abs=1e-4
+    )
     best = a.explain["candidates"][0]
-    assert best["probability"] == pytest.approx(a.confidence, abs=1e-4) and best["selector"] > 0.9
+    assert best["selector"] > 0.9 and best["rank"] == pytest.approx(best["score"] + 2.0 * best["selector"], abs=1e-5)
+    assert all(r["selector"] is None for r in a.explain["candidates"][6:])  # beyond `rerank`: not read
     assert a.explain["threshold"] == Combination().threshold == engine.threshold
 
 
@@ -72,18 +77,16 @@ def test_a_selector_without_weight_is_not_read_and_the_confidence_is_the_calibra
     assert a.confidence == pytest.approx(1 / (1 + np.exp(-(comb.scale * best["score"] + comb.bias))), abs=1e-4)
 
 
-def test_the_selectors_doubt_lowers_the_confidence(index_dir, tiny_corpus, embedder):
+def test_the_selectors_doubt_neither_refuses_nor_lowers_the_confidence(index_dir, tiny_corpus, embedder):
+    # Letting the selector move the confidence cost refusals on every dev set (docs/answerer.md):
+    # it only reorders candidates the features found.
     question = "Which treaty article forbids nuclear weapons in orbit around the earth?"
     comb = Combination(selector=0.5)
-    doubt = _engine(index_dir, tiny_corpus, embedder, FakeSelector("no such text"), combination=comb).ask(
-        question, threshold=0.0
-    )
-    trust = _engine(index_dir, tiny_corpus, embedder, FakeSelector("nuclear weapons"), combination=comb).ask(
-        question, threshold=0.0
-    )
-    assert all(c["selector"] < 0.1 for c in doubt.explain["candidates"])
-    assert trust.answer == doubt.answer  # both agree with the features here, so only the confidence moves
-    assert trust.confidence > doubt.confidence
+    doubt = _engine(index_dir, tiny_corpus, embedder, FakeSelector("no such text"), combination=comb).ask(question)
+    trust = _engine(index_dir, tiny_corpus, embedder, FakeSelector("nuclear weapons"), combination=comb).ask(question)
+    assert all(c["selector"] < 0.1 for c in doubt.explain["candidates"][: comb.rerank])
+    assert trust.answer == doubt.answer and not doubt.abstained
+    assert trust.confidence == doubt.confidence
 
 
 def test_combination_weights_and_threshold_shape_the_confidence(index_dir, tiny_corpus, embedder):

@@ -669,8 +669,9 @@ def _answer_tools(i: int, entry: dict[str, Any]) -> None:
         rows = [
             {
                 "in answer": "joined" if (c["start"], c["end"]) in joined else "",
-                "probability": c.get("probability"),
+                "rank": c.get("rank"),
                 "selector": c.get("selector"),
+                "probability": c.get("probability"),
                 "score": c["score"],
                 "text": c["text"],
                 "document": c["doc_id"],
@@ -683,23 +684,28 @@ def _answer_tools(i: int, entry: dict[str, Any]) -> None:
             }
             for c in ex.get("candidates", [])
         ]
-        if not any(r["selector"] is not None for r in rows):  # no selector ran: nothing to show there
-            rows = [{k: v for k, v in r.items() if k not in ("probability", "selector")} for r in rows]
+        if not any(r["selector"] is not None for r in rows):  # no selector ran: the rank is the score
+            rows = [{k: v for k, v in r.items() if k not in ("rank", "selector")} for r in rows]
         if rows:
             st.dataframe(
                 rows,
                 hide_index=True,
                 width="stretch",
                 column_config={
+                    "rank": st.column_config.NumberColumn(
+                        "rank", help="What orders the candidates: feature score + b × selector", format="%.3f"
+                    ),
+                    "selector": st.column_config.NumberColumn(
+                        "selector",
+                        help="The learned selector's probability that the span answers (only the best few are read)",
+                        format="%.3f",
+                    ),
                     "probability": st.column_config.ProgressColumn(
                         "probability",
-                        help="Calibrated probability that the span answers (selector + features)",
+                        help="The feature score, calibrated: the answer's confidence is the best candidate's",
                         min_value=0.0,
                         max_value=1.0,
                         format="%.3f",
-                    ),
-                    "selector": st.column_config.NumberColumn(
-                        "selector", help="The learned selector's own probability", format="%.3f"
                     ),
                     "score": st.column_config.NumberColumn("feature score", format="%.3f"),
                     "text": st.column_config.TextColumn("candidate span", width="large"),

@@ -138,3 +138,37 @@ def test_shipped_selector_is_small_local_and_prefers_the_answer():
     )
     assert p.shape == (2,) and np.all((p > 0) & (p < 1))
     assert p[0] > p[1]
+
+
+def test_the_tuning_script_replays_the_answerer_exactly(index_dir, tiny_corpus, embedder):
+    """bench/tune_selector.py fits the Combination on its own replay of the ranking, window and
+    calibrated value; if the replay drifted from qa.answering, the fitted settings would be for
+    an answerer that does not ship."""
+    from bench.tune_selector import Row, outcomes
+
+    engine_plain = Engine.open(index_dir, corpus=tiny_corpus, embedder=embedder)
+    answers = set()
+    for question in (
+        "Which treaty article forbids nuclear weapons in orbit around the earth?",
+        "Who is liable for damage caused by a space object?",
+    ):
+        first = engine_plain.ask(question, threshold=0.0)
+        fake = FakeSelector(first.explain["candidates"][2]["text"])  # lifts the third candidate
+        wide = Combination(selector=2.0, rerank=2, join=6, join_ratio=0.0, join_chars=2000)  # joins unread ones
+        for comb in (Combination(selector=0.0), Combination(selector=0.3, rerank=3), Combination(selector=2.0), wide):
+            engine = _engine(index_dir, tiny_corpus, embedder, fake, combination=comb)
+            a = engine.ask(question, threshold=0.0)
+            answers.add(a.answer)
+            qv = embedder.encode([question])[0]
+            hits = engine.hits(question, qv)
+            cands = engine.candidates(question, qv, hits)
+            logit = np.full(len(cands), np.nan)
+            logit[: comb.rerank] = fake.logits(question, [selector_input(c.locator, c.text) for c in cands])[
+                : comb.rerank
+            ]
+            chunks = {h.chunk.chunk_id: h.chunk for h in hits}
+            row = Row("eval", "dev", True, (a.answer,), cands, logit, engine.index.documents, chunks)
+            o = outcomes([row], comb)
+            assert bool(o.hit[0]) and o.length[0] == len(a.answer)  # the same span
+            assert comb.probability(float(o.rank[0])) == pytest.approx(a.confidence, abs=1e-4)
+    assert len(answers) > 2  # the selector changed some answers, so the replay was put to the test

@@ -19,7 +19,7 @@ import html
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,9 @@ CSS = """
 .qa-passage { white-space: pre-wrap; font-size: .93rem; line-height: 1.55; background: #fcfcfd;
   border: 1px solid #e5e7eb; border-radius: .5rem; padding: .6rem .8rem; max-height: 18rem; overflow: auto; }
 mark.qa-hit { background: #ffe27a; padding: 0 .1rem; border-radius: .15rem; }
+/* A PDF's page break: its label comes from CSS, so selecting and copying the text leaves it out. */
+.qa-page::before { content: attr(data-page); font: .72rem sans-serif; color: #6b7280; border: 1px solid #d1d5db;
+  border-radius: .6rem; padding: 0 .35rem; margin: 0 .25rem; user-select: none; }
 .qa-meta { border-collapse: collapse; font-size: .88rem; margin: .3rem 0; width: 100%; }
 .qa-meta th { text-align: left; color: #6b7280; font-weight: 500; padding: .15rem .8rem .15rem 0;
   vertical-align: top; white-space: nowrap; width: 7rem; }
@@ -148,26 +151,47 @@ def safe_href(url: str) -> str | None:
 # ------------------------------------------------------------------ HTML and links
 
 
-def highlight(text: str, start: int, end: int, *, mark_id: str | None = None) -> str:
-    """``text`` escaped for HTML with ``text[start:end]`` wrapped in a ``<mark>``."""
-    if not 0 <= start < end <= len(text):
-        return esc(text)
-    ident = f' id="{esc(mark_id)}"' if mark_id else ""
-    return f'{esc(text[:start])}<mark class="qa-hit"{ident}>{esc(text[start:end])}</mark>{esc(text[end:])}'
+def highlight(
+    text: str, start: int, end: int, *, mark_id: str | None = None, pages: Sequence[tuple[int, str]] = ()
+) -> str:
+    """``text`` escaped for HTML with ``text[start:end]`` wrapped in a ``<mark>`` (none when the
+    span is not inside ``text``) and an empty page marker at each ``(offset, label)`` of ``pages``."""
+    cuts: list[tuple[int, int, str]] = [
+        (o, 1, f'<span class="qa-page" data-page="p. {esc(label)}"></span>') for o, label in pages
+    ]
+    if 0 <= start < end <= len(text):
+        ident = f' id="{esc(mark_id)}"' if mark_id else ""
+        # At one offset a mark closes before a page marker and opens after it, so tags never cross.
+        cuts += [(start, 2, f'<mark class="qa-hit"{ident}>'), (end, 0, "</mark>")]
+    out, pos = [], 0
+    for offset, _, tag in sorted(c for c in cuts if 0 <= c[0] <= len(text)):
+        out += [esc(text[pos:offset]), tag]
+        pos = offset
+    return "".join(out) + esc(text[pos:])
 
 
 _HEADING = re.compile(r"(^|\n)(#{1,6} )([^\n]*)")
+_TAG = re.compile(r'(<mark [^>]*>|</mark>|<span class="qa-page"[^>]*></span>)')
 
 
-def source_html(text: str, start: int | None = None, end: int | None = None, *, mark_id: str | None = None) -> str:
+def source_html(
+    text: str,
+    start: int | None = None,
+    end: int | None = None,
+    *,
+    mark_id: str | None = None,
+    pages: Sequence[tuple[int, str]] = (),
+) -> str:
     """A document as ``highlight`` gives it, with Markdown heading lines set in bold and their
     ``#`` marks greyed: the characters stay exactly the ones citations count (nothing is
-    removed), only their look changes. Each escaped piece is styled on its own, so the tags
-    never cross the ``<mark>``; a piece that starts mid-line styles only from its first line break."""
-    html_text = highlight(text, start, end, mark_id=mark_id) if start is not None and end is not None else esc(text)
+    removed; a page marker shows its label from CSS, so it is not copied with the text), only
+    their look changes. Each escaped piece is styled on its own, so the tags never cross the
+    ``<mark>``; a piece that starts mid-line styles only from its first line break."""
+    span = (start, end) if start is not None and end is not None else (-1, -1)  # (-1, -1): no mark
+    html_text = highlight(text, *span, mark_id=mark_id, pages=pages)
     out, line_start = [], True
-    for part in re.split(r"(<mark [^>]*>|</mark>)", html_text):
-        if part.startswith(("<mark ", "</mark>")):
+    for part in _TAG.split(html_text):
+        if _TAG.fullmatch(part):
             out.append(part)
             continue
         cut = 0 if line_start else part.find("\n") + 1  # 0 mid-line: the piece has no line start
@@ -377,7 +401,7 @@ def render_source(engine: Engine | None) -> None:
                 "This file changed on disk since it was indexed; shown as indexed. Rebuild the index to refresh it.",
                 icon=":material/warning:",
             )
-        st.html(f'<div class="qa-source">{source_html(doc.text)}</div>')
+        st.html(f'<div class="qa-source">{source_html(doc.text, pages=doc.page_starts())}</div>')
         _reveal_source(doc_id)
         return
     if end > len(doc.text):
@@ -391,7 +415,10 @@ def render_source(engine: Engine | None) -> None:
         f"Cited span: characters {start:,}–{end:,} ({end - start:,} of {len(check.text):,}) · "
         f"showing the {md_escape(check.label)}"
     )
-    body = source_html(check.text, *check.hit, mark_id=SOURCE_MARK_ID) if check.hit else source_html(check.text)
+    # Page offsets are the indexed text's: a file changed since shows without them.
+    pages = doc.page_starts() if check.text == doc.text else ()
+    hit = check.hit or (None, None)
+    body = source_html(check.text, *hit, mark_id=SOURCE_MARK_ID, pages=pages)
     st.html(f'<div class="qa-source" data-doc="{esc(doc_id)}">{body}</div>')
     if check.hit:
         _scroll_to_mark(f"{doc_id}:{start}:{end}")

@@ -75,16 +75,15 @@ def sections(doc: Document) -> list[tuple[int, int, str]]:
         body_end = bounds[i + 1][0] if i + 1 < len(bounds) else len(text)
         path = " › ".join([short_title(doc)] + [t for _, t in stack])
         out.append((body_start, body_end, path))
-    pages = doc.metadata.get("pages")
-    if isinstance(pages, list) and pages:
+    if pages := doc.page_starts():
         # A PDF: sections are cut at page breaks too, so every chunk (and citation) has one page
         # number. A sentence that runs onto the next page stays whole, with the page it starts
         # on: the cut moves to the end of that sentence (of the entry, in a reference list).
         entries = [(r.start, r.end) for r in doc.references]
-        cuts = [0, *(_page_cut(text, p, entries) for p in pages[1:])]
+        cuts = [0, *(_page_cut(text, p, entries) for p, _ in pages[1:])]
         cuts = list(itertools.accumulate(cuts, max))
         ends = [*cuts[1:], len(text)]
-        labels = doc.metadata.get("page_labels") or [str(n) for n in range(1, len(pages) + 1)]
+        labels = [label for _, label in pages]
         out = [
             (max(s, lo), min(e, hi), f"{path} › p. {label}")
             for s, e, path in out

@@ -79,6 +79,16 @@ class Document:
     # (start, level, title) of every heading in ``text``, for locators.
     headings: tuple[tuple[int, int, str], ...] = ()
 
+    def page_starts(self) -> list[tuple[int, str]]:
+        """(offset in ``text``, printed page label) where each page of a PDF starts: the
+        label is the number printed on the page when the PDF says, else its page order.
+        Empty for documents without pages."""
+        pages = self.metadata.get("pages")
+        if not isinstance(pages, list) or not pages:
+            return []
+        labels = self.metadata.get("page_labels") or [str(n) for n in range(1, len(pages) + 1)]
+        return list(zip(pages, labels, strict=True))
+
 
 @dataclass(frozen=True)
 class Chunk:

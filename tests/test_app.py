@@ -526,6 +526,43 @@ def test_source_view_sets_headings_in_bold_without_changing_a_character():
     assert "</mark># 5\n" in cut and '<span class="qa-md"># </span>Next' in cut
 
 
+def test_source_view_marks_page_breaks_without_adding_a_character():
+    text = "First page ends mid sentence and the second page goes on. Third <page>."
+    pages = [(0, "1"), (text.index("the second"), "2"), (text.index("Third"), "iii<")]
+    start, end = text.index("sentence"), text.index("goes")  # a highlight across a page break
+    shown = app.source_html(text, start, end, mark_id="m", pages=pages)
+
+    def plain(fragment: str) -> str:
+        return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+    assert plain(shown) == text  # the label is CSS content, so offsets still hold
+    markers = list(re.finditer(r'<span class="qa-page" data-page="([^"]*)"></span>', shown))
+    assert [m.group(1) for m in markers] == ["p. 1", "p. 2", "p. iii&lt;"]
+    assert [len(plain(shown[: m.start()])) for m in markers] == [offset for offset, _ in pages]
+    assert re.search(r'<mark class="qa-hit" id="m">sentence and <span class="qa-page"[^>]*></span>the second', shown)
+    assert "qa-page" not in app.source_html(text)  # no pages given, no markers
+
+
+def test_a_pdf_source_shows_its_page_breaks(env):
+    from tests.test_formats import _pdf
+
+    (env.corpus / "notice.pdf").write_bytes(
+        _pdf(
+            [
+                "Launch notice\nThe operator shall notify the\nSecretary-General.",
+                "Debris shall be\nminimised at all times.",
+            ]
+        )
+    )
+    build(env.corpus, env.index, model="hash")
+    doc = load_index(env.index).documents["notice"]
+    second = doc.page_starts()[1][0]
+    at = run_app(doc="notice", start=str(second), end=str(second + len("Debris")))
+    source = next(v for v in html_values(at) if 'class="qa-source"' in v)
+    assert source.count('class="qa-page"') == 2 and 'data-page="p. 2"></span><mark' in source
+    assert any("Verified" in s.value for s in at.success)
+
+
 def test_long_links_are_shortened_for_reading_but_link_in_full():
     base = "https://github.com/statengeneraal/laws-markdown/blob/91556a80/verdrag/convention/on/"
     two = [base + "liability/BWBV0003725/README.md", base + "registration/BWBV0003900/README.md"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import math
 import re
 import signal
 import threading
@@ -23,7 +24,7 @@ import yaml
 
 from qa.errors import CorpusError, UnreadableDocumentError
 from qa.references import REFERENCE_SECTION, parse_reference
-from qa.reflow import reflow_pages
+from qa.reflow import pdf_title, reflow_pages
 from qa.types import Document
 
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".pdf", ".html", ".htm", ".docx", ".bib", ".ris")
@@ -259,7 +260,11 @@ def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Do
             raise UnreadableDocumentError(
                 f"{path}: the PDF has {len(reader.pages):,} pages, over the {PDF_MAX_PAGES:,}-page limit; split it"
             )
-        pages = [normalize_text(page.extract_text() or "").strip() for page in reader.pages]
+        runs: list[tuple[str, float]] = []  # the first page's text with its type size, for the title
+        pages = [
+            normalize_text(page.extract_text(visitor_text=_type_sizes(runs) if i == 0 else None) or "").strip()
+            for i, page in enumerate(reader.pages)
+        ]
         labels = _page_labels(reader)
         info_title = (reader.metadata or {}).get("/Title") if reader.metadata else None
     except UnreadableDocumentError:
@@ -278,7 +283,7 @@ def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Do
         raise UnreadableDocumentError(
             f"{path}: the PDF has no text besides running headers and page numbers; add a text version"
         )
-    title = str(info_title or fallback_title)
+    title = pdf_title(info_title, runs) or fallback_title
     return Document(
         doc_id=doc_id,
         path=path,
@@ -289,6 +294,17 @@ def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Do
         headings=flowed.headings,
         references=tuple(_references(text, flowed.headings, doc_id)),
     )
+
+
+def _type_sizes(runs: list[tuple[str, float]]):
+    """A pypdf text visitor appending (text, size in points) to ``runs``: the font size scaled by
+    the text and user matrices (many PDFs set size 1 and scale the matrix instead)."""
+
+    def visit(text, cm, tm, font_dict, font_size) -> None:
+        scale = math.hypot(tm[1], tm[3]) * math.hypot(cm[1], cm[3])
+        runs.append((text, float(font_size or 0) * scale))
+
+    return visit
 
 
 def _page_labels(reader) -> list[str] | None:

@@ -288,3 +288,37 @@ def _assemble(flat: list[Line], joins: list[str | None], pages: int) -> tuple[st
     while len(starts) < pages:
         starts.append(len(text))
     return text, starts, offsets
+
+
+# A PDF's /Title field is often the authoring tool's, not the work's.
+_TOOL_TITLE = re.compile(
+    r"(?i)^(microsoft (word|powerpoint) - .*|untitled.*|title|document\d*|.*\.(docx?|odt|rtf|tex|pdf|indd))$"
+)
+
+
+def pdf_title(info_title: object, first_page_runs: list[tuple[str, float]]) -> str | None:
+    """The title of a PDF: its /Title field unless an authoring tool wrote it ("Microsoft Word -
+    draft3.docx", "untitled"), else the text set largest on the first page when it stands out
+    from the body text (1.3 x its size or more) and reads like a title: 3-200 characters, at most
+    30 words. ``first_page_runs`` are (text, font size in points) in reading order. None when
+    neither holds, so the caller falls back to the file name."""
+    info = " ".join(str(info_title or "").split())
+    if info and not _TOOL_TITLE.match(info):
+        return info
+    runs = [(" ".join(t.split()), size) for t, size in first_page_runs if t.strip() and size > 0]
+    if not runs:
+        return None
+    body = statistics.median([size for t, size in runs for _ in t])  # by characters: the body text's size
+    largest = max(size for _, size in runs)
+    if largest < 1.3 * body:
+        return None
+    first = next(i for i, (_, size) in enumerate(runs) if size >= 0.95 * largest)
+    words = []
+    for t, size in runs[first:]:  # the first block set in that size, up to the next smaller text
+        if size < 0.95 * largest:
+            break
+        words.append(t)
+    title = " ".join(words)
+    if 3 <= len(title) <= 200 and len(title.split()) <= 30 and sum(ch.isalpha() for ch in title) >= 2:
+        return title
+    return None

@@ -275,3 +275,31 @@ def test_an_unexpected_parser_exception_skips_the_file_with_its_name(tmp_path, m
     monkeypatch.setattr(target, broken)
     with pytest.raises(UnreadableDocumentError, match=rf"^bad{suffix}: .*could not be parsed \(TypeError: 'NoneType'"):
         read_document(tmp_path / f"bad{suffix}", tmp_path)
+
+
+def test_a_pdf_without_a_title_field_is_named_by_its_largest_type(tmp_path: Path):
+    # The title in 20-point type (as size 1 scaled by the text matrix, as many PDF writers do),
+    # the body in 9-point; the /Title field is the word processor's.
+    stream = (
+        "BT /F1 1 Tf 20 0 0 20 50 740 Tm (Orbital Debris and the Law) Tj ET "
+        "BT /F1 9 Tf 50 700 Td (The growth of debris in low orbit raises questions of liability.) Tj "
+        "0 -12 Td (Operators shall report any break-up within thirty days.) Tj ET"
+    )
+    objs = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 600 800] /Contents 5 0 R "
+        "/Resources << /Font << /F1 3 0 R >> >> >>",
+        f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream",
+        "<< /Title (Microsoft Word - debris_v3.docx) >>",
+    ]
+    data = pdf_file(objs)
+    data = data.replace(b"trailer\n<< ", b"trailer\n<< /Info 6 0 R ", 1)
+    (tmp_path / "okafor_2025.pdf").write_bytes(data)
+    doc = read_document(tmp_path / "okafor_2025.pdf", tmp_path)
+    assert doc.title == doc.metadata["title"] == "Orbital Debris and the Law"
+    assert _check_offsets(doc)[0].locator.startswith("Orbital Debris and the Law")
+    # Without large type, the file name it is, as before.
+    (tmp_path / "plain.pdf").write_bytes(_pdf(["Operators shall report any break-up within thirty days."]))
+    assert read_document(tmp_path / "plain.pdf", tmp_path).title == "plain"

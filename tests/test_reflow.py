@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa.reflow import reflow_pages
+from qa.reflow import pdf_title, reflow_pages
 from qa.sentences import split_sentences
 
 FULL = "States Parties to the Treaty shall carry on activities in the exploration and use of"  # a full line
@@ -227,3 +227,27 @@ def test_contents_lines_are_not_headings_and_a_numbered_heading_is_never_run_in(
     r = reflow_pages([f"{toc}\n{FULL}\nends here.\n{body}"])
     assert [t for _, _, t in r.headings] == ["Table of Contents", "5. A registry of removal missions"]
     assert "5. A registry of removal missions\nWe propose" in r.text
+
+
+def test_a_pdf_title_is_its_title_field_unless_a_tool_wrote_it():
+    body = [("Body text of the article, set small.", 9.0)]
+    assert pdf_title("Orbital Debris  and the Law", body) == "Orbital Debris and the Law"
+    for junk in ("Microsoft Word - draft3.docx", "untitled", "paper_v2.pdf", "Document1", ""):
+        assert pdf_title(junk, body) is None  # nothing large on the page either: the file name
+
+
+def test_a_pdf_title_is_the_largest_type_on_the_first_page_when_it_stands_out():
+    runs = [
+        ("Journal of Space Law 47", 8.0),  # running head, small
+        ("Orbital Debris", 18.0),  # the title, over two lines
+        ("and the Law", 18.0),
+        ("A. Okafor", 11.0),
+        ("Abstract. The growth of debris in low orbit raises questions of liability.", 9.0),
+        ("Large Heading Later", 18.0),  # a later run in the same size is not part of the title
+    ]
+    assert pdf_title("untitled", runs) == "Orbital Debris and the Law"
+    # Everything the same size, or only a little larger: no title is guessed.
+    assert pdf_title(None, [("Orbital Debris", 10.0), ("Body text here.", 9.0)]) is None
+    assert pdf_title(None, []) is None
+    # A huge block of large text is not a title.
+    assert pdf_title(None, [(" ".join(["word"] * 40), 20.0), ("body " * 50, 9.0)]) is None

@@ -156,13 +156,14 @@ def highlight(
 ) -> str:
     """``text`` escaped for HTML with ``text[start:end]`` wrapped in a ``<mark>`` (none when the
     span is not inside ``text``) and an empty page marker at each ``(offset, label)`` of ``pages``."""
+    # (offset, order at that offset, tag): a mark closes before page markers and opens after them,
+    # so tags never cross; blank pages share an offset and keep their page order.
     cuts: list[tuple[int, int, str]] = [
-        (o, 1, f'<span class="qa-page" data-page="p. {esc(label)}"></span>') for o, label in pages
+        (o, 1 + n, f'<span class="qa-page" data-page="p. {esc(label)}"></span>') for n, (o, label) in enumerate(pages)
     ]
     if 0 <= start < end <= len(text):
         ident = f' id="{esc(mark_id)}"' if mark_id else ""
-        # At one offset a mark closes before a page marker and opens after it, so tags never cross.
-        cuts += [(start, 2, f'<mark class="qa-hit"{ident}>'), (end, 0, "</mark>")]
+        cuts += [(start, len(pages) + 1, f'<mark class="qa-hit"{ident}>'), (end, 0, "</mark>")]
     out, pos = [], 0
     for offset, _, tag in sorted(c for c in cuts if 0 <= c[0] <= len(text)):
         out += [esc(text[pos:offset]), tag]
@@ -729,7 +730,8 @@ def _answer_tools(i: int, entry: dict[str, Any]) -> None:
                     ),
                     "probability": st.column_config.ProgressColumn(
                         "probability",
-                        help="The feature score, calibrated: the answer's confidence is the best candidate's",
+                        help="The candidate's feature score, calibrated. The answer's confidence is the highest "
+                        "of these, whichever candidate the selector puts first",
                         min_value=0.0,
                         max_value=1.0,
                         format="%.3f",

@@ -140,7 +140,7 @@ def outcomes(rows: list[Row], comb: Combination) -> Outcomes:
             continue
         if comb.selector > 0:
             read = [
-                dataclasses.replace(c, selector=float(1 / (1 + np.exp(-z))))
+                dataclasses.replace(c, selector=round(float(1 / (1 + np.exp(-z))), 6))  # rounded as in qa
                 for c, z in zip(cands[: comb.rerank], r.logit, strict=False)
             ]
             cands = sorted(read + cands[len(read) :], key=lambda c: -comb.rank(c))

@@ -480,7 +480,7 @@ def answer_question(
     # The evidence that the corpus answers at all: the best feature score, taken before the
     # selector reorders (the calibration was fitted on it).
     evidence = combination.probability(scored[0].score)
-    if select is not None and combination.selector > 0:
+    if select is not None and combination.selector > 0 and evidence >= threshold:  # a refusal needs no order
         scored = select_candidates(question, scored, select, combination)
     rank = combination.rank
 
@@ -500,15 +500,18 @@ def answer_question(
     chosen = [(best, start, end)]
     used_docs = {best.doc_id}
     for c in scored[1:]:
-        if len(chosen) >= MAX_CITATIONS or conf(c) < threshold or rank(c) < SUPPORT_RATIO * rank(best):
+        if len(chosen) >= MAX_CITATIONS or rank(c) < SUPPORT_RATIO * rank(best):
             break
+        if conf(c) < threshold:  # the selector may have lifted it above stronger evidence further down
+            continue
         # Further citations come from other documents (or other reference entries), so
         # the user sees independent support, not the neighbouring sentence again.
         if c.doc_id in used_docs and not (c.is_reference and best.is_reference):
             continue
         chosen.append((c, *extend_span(documents[c.doc_id].text, c.start, c.end, chunk_of[c.chunk_id])))
         used_docs.add(c.doc_id)
-    # The answer's own citation carries the answer's confidence; further ones their own.
+    # The answer's own citation carries the answer's confidence (calibrated on whether the span
+    # shown, whichever the selector put first, was right); further ones their own.
     citations = tuple(
         _citation(n, c, s, e, documents, chunk_of[c.chunk_id], references, stale, confidence if n == 1 else conf(c))
         for n, (c, s, e) in enumerate(chosen, 1)

@@ -301,7 +301,7 @@ def _type_sizes(runs: list[tuple[str, float]]):
     the text and user matrices (many PDFs set size 1 and scale the matrix instead)."""
 
     def visit(text, cm, tm, font_dict, font_size) -> None:
-        scale = math.hypot(tm[1], tm[3]) * math.hypot(cm[1], cm[3])
+        scale = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])  # the length of the glyphs' upright
         runs.append((text, float(font_size or 0) * scale))
 
     return visit

@@ -305,20 +305,23 @@ def pdf_title(info_title: object, first_page_runs: list[tuple[str, float]]) -> s
     info = " ".join(str(info_title or "").split())
     if info and not _TOOL_TITLE.match(info):
         return info
-    runs = [(" ".join(t.split()), size) for t, size in first_page_runs if t.strip() and size > 0]
-    if not runs:
+    # Runs are pieces of text as drawn: a font change can split a word, and pypdf puts the
+    # spaces and line breaks between them in the runs, so they are joined as they come.
+    runs = [(t, abs(size)) for t, size in first_page_runs if size]
+    sized = [(t, size) for t, size in runs if t.strip()]
+    if not sized:
         return None
-    body = statistics.median([size for t, size in runs for _ in t])  # by characters: the body text's size
-    largest = max(size for _, size in runs)
+    body = statistics.median([size for t, size in sized for _ in t])  # by characters: the body text's size
+    largest = max(size for _, size in sized)
     if largest < 1.3 * body:
         return None
-    first = next(i for i, (_, size) in enumerate(runs) if size >= 0.95 * largest)
-    words = []
+    first = next(i for i, (t, size) in enumerate(runs) if t.strip() and size >= 0.95 * largest)
+    parts = []
     for t, size in runs[first:]:  # the first block set in that size, up to the next smaller text
-        if size < 0.95 * largest:
+        if t.strip() and size < 0.95 * largest:
             break
-        words.append(t)
-    title = " ".join(words)
+        parts.append(t)
+    title = " ".join("".join(parts).split())
     if 3 <= len(title) <= 200 and len(title.split()) <= 30 and sum(ch.isalpha() for ch in title) >= 2:
         return title
     return None

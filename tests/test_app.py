@@ -541,6 +541,9 @@ def test_source_view_marks_page_breaks_without_adding_a_character():
     assert [len(plain(shown[: m.start()])) for m in markers] == [offset for offset, _ in pages]
     assert re.search(r'<mark class="qa-hit" id="m">sentence and <span class="qa-page"[^>]*></span>the second', shown)
     assert "qa-page" not in app.source_html(text)  # no pages given, no markers
+    # Blank pages start where the next page does: their markers keep page order (9, 10, 11).
+    blank = app.source_html(text, pages=[(0, "8"), (5, "9"), (5, "10"), (5, "11")])
+    assert re.findall(r'data-page="p\. (\d+)"', blank) == ["8", "9", "10", "11"]
 
 
 def test_a_pdf_source_shows_its_page_breaks(env):

@@ -239,8 +239,10 @@ def test_a_pdf_title_is_its_title_field_unless_a_tool_wrote_it():
 def test_a_pdf_title_is_the_largest_type_on_the_first_page_when_it_stands_out():
     runs = [
         ("Journal of Space Law 47", 8.0),  # running head, small
-        ("Orbital Debris", 18.0),  # the title, over two lines
+        ("Orb", 18.0),  # the title, over two lines, "Orbital" split by a font change
+        ("ital Debris\n", 18.0),
         ("and the Law", 18.0),
+        ("\n", 0.0),
         ("A. Okafor", 11.0),
         ("Abstract. The growth of debris in low orbit raises questions of liability.", 9.0),
         ("Large Heading Later", 18.0),  # a later run in the same size is not part of the title

@@ -89,6 +89,13 @@ def test_the_selectors_doubt_neither_refuses_nor_lowers_the_confidence(index_dir
     assert trust.confidence == doubt.confidence
 
 
+def test_a_refusal_does_not_run_the_selector(index_dir, tiny_corpus, embedder):
+    fake = FakeSelector("nuclear weapons")
+    engine = _engine(index_dir, tiny_corpus, embedder, fake, combination=Combination(selector=0.5, bias=-20.0))
+    a = engine.ask("Which treaty article forbids nuclear weapons in orbit around the earth?")
+    assert a.abstained and fake.calls == []  # whether to answer is the features' call: nothing to reorder
+
+
 def test_combination_weights_and_threshold_shape_the_confidence(index_dir, tiny_corpus, embedder):
     question = "Which treaty article forbids nuclear weapons in orbit around the earth?"
     fake = FakeSelector("nuclear weapons")
@@ -172,3 +179,35 @@ def test_the_tuning_script_replays_the_answerer_exactly(index_dir, tiny_corpus, 
             assert bool(o.hit[0]) and o.length[0] == len(a.answer)  # the same span
             assert comb.probability(float(o.rank[0])) == pytest.approx(a.confidence, abs=1e-4)
     assert len(answers) > 2  # the selector changed some answers, so the replay was put to the test
+
+
+def test_a_sentence_the_selector_lifted_does_not_hide_stronger_support(index_dir, tiny_corpus, embedder, monkeypatch):
+    """Ranked by score + b * P, a weak sentence can sit between the answer and stronger evidence
+    from another document; it is skipped as support, not the end of the list."""
+    import dataclasses
+
+    import qa.answering as answering
+
+    scores = {"States shall not place": 0.57, "Space debris is a growing": 0.52, "Collisions create": 0.49}
+    real = answering.score_candidates
+
+    def fixed(*args, **kwargs):
+        out = [
+            dataclasses.replace(c, score=next((v for k, v in scores.items() if c.text.startswith(k)), 0.05))
+            for c in real(*args, **kwargs)
+        ]
+        return sorted(out, key=lambda c: -c.score)
+
+    monkeypatch.setattr(answering, "score_candidates", fixed)
+
+    class LikesNotes:
+        def logits(self, question, texts):
+            return np.array([4.0 if ("Space debris" in t or "Collisions" in t) else -4.0 for t in texts])
+
+    comb = Combination()
+    engine = _engine(index_dir, tiny_corpus, embedder, LikesNotes(), combination=comb)
+    a = engine.ask("Which risks threaten satellites in orbit?")
+    assert comb.probability(0.49) < comb.threshold <= comb.probability(0.52)  # "Collisions" is weak on its own
+    assert a.answer.startswith("Space debris") and a.confidence == pytest.approx(comb.probability(0.57), abs=1e-4)
+    assert [c.doc_id for c in a.citations] == ["notes", "treaty"]
+    assert a.citations[1].quote.startswith("States shall not place")

@@ -696,7 +696,8 @@ def _answer_tools(i: int, entry: dict[str, Any]) -> None:
         joined = {(s, e) for s, e in ex.get("joined", [])}
         rows = [
             {
-                "in answer": "joined" if (c["start"], c["end"]) in joined else "",
+                "in answer": ("answer" if n == 0 and not answer.get("abstained") else "")
+                or ("joined" if (c["start"], c["end"]) in joined else ""),
                 "rank": c.get("rank"),
                 "selector": c.get("selector"),
                 "probability": c.get("probability"),
@@ -710,7 +711,7 @@ def _answer_tools(i: int, entry: dict[str, Any]) -> None:
                 "question type": c.get("answer_type", 0.0),
                 "source": c.get("source", 0.0),
             }
-            for c in ex.get("candidates", [])
+            for n, c in enumerate(ex.get("candidates", []))
         ]
         if not any(r["selector"] is not None for r in rows):  # no selector ran: the rank is the score
             rows = [{k: v for k, v in r.items() if k not in ("rank", "selector")} for r in rows]

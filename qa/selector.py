@@ -80,7 +80,9 @@ class Selector:
             enc = self.tokenizer(
                 [question] * len(texts),
                 list(texts),
-                truncation="only_second",
+                # The span is cut first; a question too long to leave it room is cut too
+                # ("only_second" raises then, and questions may run to 2,000 characters).
+                truncation="longest_first",
                 max_length=MAX_LENGTH,
                 padding=True,
                 return_tensors="pt",

@@ -145,6 +145,9 @@ def test_shipped_selector_is_small_local_and_prefers_the_answer():
     )
     assert p.shape == (2,) and np.all((p > 0) & (p < 1))
     assert p[0] > p[1]
+    # A question longer than the selector reads (up to the 2,000-character limit) is cut, not an error.
+    long = sel.probabilities("Can a country claim the Moon? " * 60, ["The moon is not subject to appropriation."])
+    assert long.shape == (1,) and 0 < long[0] < 1
 
 
 def test_the_tuning_script_replays_the_answerer_exactly(index_dir, tiny_corpus, embedder):

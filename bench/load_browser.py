@@ -78,13 +78,16 @@ def cpu_since(before: dict[str, float], server_pid: int) -> dict[str, float]:
 # Reads one assistant turn. The quote is the text of its box without the label and the
 # [n] marker, between the curly quotes the app draws; doc and offsets come from the
 # citation's share link (?doc=…&start=…&end=…), the app's machine-readable address of a span.
+# Every citation is an expander; so is the list of runners-up, which is left out.
 READ_TURN = r"""msg => ({
   quotes: [...msg.querySelectorAll('.qa-quote')].map(q => {
     const c = q.cloneNode(true);
     c.querySelectorAll('.qa-label, .qa-marker').forEach(e => e.remove());
     return c.textContent;
   }),
-  cites: [...msg.querySelectorAll('[data-testid="stExpander"]')].map(e => ({
+  cites: [...msg.querySelectorAll('[data-testid="stExpander"]')]
+    .filter(e => !(e.querySelector('summary') || e).textContent.includes('Runners-up'))
+    .map(e => ({
     link: (e.querySelector('[data-testid="stCode"] code') || {}).textContent || '',
     flagged: !!e.querySelector('[data-testid="stAlertContentWarning"]'),
   })),

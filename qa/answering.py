@@ -57,7 +57,7 @@ MAX_CLOSEST = 3  # sentences shown as not an answer: the nearest on abstention, 
 # ...and only those the answerer gives at least this confidence. Off-topic questions (XQuAD's
 # asked of the space-law corpus) otherwise get three unrelated sentences; on the dev halves this
 # is the highest floor that keeps every closest sentence holding a gold answer (docs/answerer.md).
-CLOSEST_FLOOR = 0.16
+CLOSEST_FLOOR = 0.17
 NOTHING_CLOSE = "Nothing in the corpus comes close to this question."
 # A supporting citation must score at least this share of the answer's score.
 SUPPORT_RATIO = 0.9

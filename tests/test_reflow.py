@@ -251,5 +251,6 @@ def test_a_pdf_title_is_the_largest_type_on_the_first_page_when_it_stands_out():
     # Everything the same size, or only a little larger: no title is guessed.
     assert pdf_title(None, [("Orbital Debris", 10.0), ("Body text here.", 9.0)]) is None
     assert pdf_title(None, []) is None
+    assert pdf_title(None, [("Mirrored Title", -18.0), ("Body text of the page.", 9.0)]) == "Mirrored Title"
     # A huge block of large text is not a title.
     assert pdf_title(None, [(" ".join(["word"] * 40), 20.0), ("body " * 50, 9.0)]) is None

@@ -479,8 +479,8 @@ def answer_question(
     explain["combination"] = dataclasses.asdict(combination)
     # The evidence that the corpus answers at all: the best feature score, taken before the
     # selector reorders (the calibration was fitted on it).
-    evidence = combination.probability(scored[0].score)
-    if select is not None and combination.selector > 0 and evidence >= threshold:  # a refusal needs no order
+    confidence = combination.probability(scored[0].score)
+    if select is not None and combination.selector > 0 and confidence >= threshold:  # a refusal needs no order
         scored = select_candidates(question, scored, select, combination)
     rank = combination.rank
 
@@ -489,7 +489,6 @@ def answer_question(
 
     explain["candidates"] = [_explain_row(c, rank(c), conf(c)) for c in scored[:10]]
     best = scored[0]
-    confidence = evidence
     chunk_of = {h.chunk.chunk_id: h.chunk for h in hits}
     if confidence < threshold:
         closest = _closest(scored, documents, chunk_of, references, stale, conf)

@@ -86,8 +86,10 @@ class Document:
         pages = self.metadata.get("pages")
         if not isinstance(pages, list) or not pages:
             return []
-        labels = self.metadata.get("page_labels") or [str(n) for n in range(1, len(pages) + 1)]
-        return list(zip(pages, labels, strict=True))
+        labels = self.metadata.get("page_labels")
+        if not isinstance(labels, list) or len(labels) != len(pages):  # none, or not this index's
+            labels = [str(n) for n in range(1, len(pages) + 1)]
+        return list(zip(pages, map(str, labels), strict=True))
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from quality import Question, prepare, select  # noqa: E402
 
-from qa.answering import Combination, Weights, answer_window  # noqa: E402
+from qa.answering import Combination, Weights, answer_window, select_candidates  # noqa: E402
 from qa.embedding import load_embedder  # noqa: E402
 from qa.engine import Engine  # noqa: E402
 from qa.evaluation import contains_gold, load_questions  # noqa: E402
@@ -138,12 +138,8 @@ def outcomes(rows: list[Row], comb: Combination) -> Outcomes:
         if not cands:
             rank.append(np.nan), hit.append(False), length.append(0)
             continue
-        if comb.selector > 0:
-            read = [
-                dataclasses.replace(c, selector=round(float(1 / (1 + np.exp(-z))), 6))  # rounded as in qa
-                for c, z in zip(cands[: comb.rerank], r.logit, strict=False)
-            ]
-            cands = sorted(read + cands[len(read) :], key=lambda c: -comb.rank(c))
+        if comb.selector > 0:  # the product's own reorder, fed the logits scored once per row
+            cands = select_candidates("", cands, lambda _q, texts, z=r.logit: z[: len(texts)], comb)
         s, e, _ = answer_window(cands, r.documents, r.chunks, comb)
         rank.append(r.candidates[0].score)
         hit.append(r.answerable and contains_gold(r.documents[cands[0].doc_id].text[s:e], r.gold))

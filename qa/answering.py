@@ -59,7 +59,8 @@ MAX_CLOSEST = 3  # sentences shown as not an answer: the nearest on abstention, 
 # is the highest floor that keeps every closest sentence holding a gold answer (docs/answerer.md).
 CLOSEST_FLOOR = 0.17
 NOTHING_CLOSE = "Nothing in the corpus comes close to this question."
-# A supporting citation must score at least this share of the answer's score.
+# A supporting citation must score at least this share of the answer's score, and name one
+# of the question's terms in its own words (not only in its locator).
 SUPPORT_RATIO = 0.9
 ABSTAIN_TEXT = "The corpus does not answer this."
 
@@ -498,10 +499,17 @@ def answer_question(
     explain["joined"] = [[c.start, c.end] for c in joined]
     chosen = [(best, start, end)]
     used_docs = {best.doc_id}
+    q_terms = question_terms(question, tokenize, idf)
     for c in scored[1:]:
         if len(chosen) >= MAX_CITATIONS or rank(c) < SUPPORT_RATIO * rank(best):
             break
         if conf(c) < threshold:  # the selector may have lifted it above stronger evidence further down
+            continue
+        # The locator is shared context, not evidence: every entry of a reference list is
+        # "Space diplomacy › Reference N", so for a question about sources all of them score
+        # alike, and "A/RES/47/68; (16.11.2017)." would be cited as support for an answer
+        # about space security diplomacy. Support has to say something of the question itself.
+        if not q_terms.keys() & set(tokenize([c.text])[0]):
             continue
         # Further citations come from other documents (or other reference entries), so
         # the user sees independent support, not the neighbouring sentence again.
@@ -539,9 +547,12 @@ def _closest(
     for c in scored:
         if conf(c) >= CLOSEST_FLOOR:
             best_of.setdefault(c.chunk_id, c)
+    # Listed by the score each one shows (its own calibrated probability), not by the rank the
+    # selector gave it: a list whose printed scores go up and down reads as a bug.
+    shown = sorted(list(best_of.values())[:MAX_CLOSEST], key=lambda c: -conf(c))
     return tuple(
         _citation(n, c, c.start, c.end, documents, chunk_of[c.chunk_id], references, stale, conf(c))
-        for n, c in enumerate(list(best_of.values())[:MAX_CLOSEST], 1)
+        for n, c in enumerate(shown, 1)
     )
 
 

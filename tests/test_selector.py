@@ -214,3 +214,34 @@ def test_a_sentence_the_selector_lifted_does_not_hide_stronger_support(index_dir
     assert a.answer.startswith("Space debris") and a.confidence == pytest.approx(comb.probability(0.57), abs=1e-4)
     assert [c.doc_id for c in a.citations] == ["notes", "treaty"]
     assert a.citations[1].quote.startswith("States shall not place")
+
+
+def test_runners_up_are_listed_by_the_score_they_show(index_dir, tiny_corpus, embedder, monkeypatch):
+    """The selector can lift a weak sentence above a stronger one; the runners-up still read
+    top-down by the score printed next to each."""
+    import dataclasses
+
+    import qa.answering as answering
+
+    scores = {"States shall not place": 0.6, "Outer space shall be free": 0.35, "Collisions create": 0.3}
+    real = answering.score_candidates
+
+    def fixed(*args, **kwargs):
+        out = [
+            dataclasses.replace(c, score=next((v for k, v in scores.items() if c.text.startswith(k)), 0.05))
+            for c in real(*args, **kwargs)
+        ]
+        return sorted(out, key=lambda c: -c.score)
+
+    monkeypatch.setattr(answering, "score_candidates", fixed)
+
+    class LikesCollisions:
+        def logits(self, question, texts):
+            return np.array([4.0 if "Collisions" in t or "States shall not" in t else -4.0 for t in texts])
+
+    engine = _engine(index_dir, tiny_corpus, embedder, LikesCollisions(), combination=Combination(selector=1.0))
+    a = engine.ask("Which risks threaten satellites in orbit?")
+    rows = [r for r in a.explain["candidates"] if r["rank"] != a.explain["candidates"][0]["rank"]]
+    assert rows[0]["text"].startswith("Collisions")  # ranked first of the rest by the selector...
+    assert [c.quote[:10] for c in a.closest][:2] == ["Outer spac", "Collisions"]  # ...shown by its own score
+    assert [c.score for c in a.closest] == sorted((c.score for c in a.closest), reverse=True)

@@ -5,10 +5,11 @@ page number on every page, and words hyphenated across lines. Left as they are, 
 splitter (``qa.sentences``) ends a sentence at every line break, so answers would be half
 sentences ("It doesn't support the AUTOMATIC TAGS"), and "peace-\\nful" is not the word
 "peaceful" to BM25. ``reflow_pages`` joins the lines of a paragraph, undoes end-of-line
-hyphenation, drops running headers, footers and page numbers, and finds headings and the
-entries of a reference list. Pure functions on strings: ``qa.ingest.parse_pdf`` applies them,
-and the result is the document's canonical text, which citation offsets index into. Measured
-in docs/reliability.md, section 13 (``bench/pdf_reflow.py``).
+hyphenation, drops running headers, footers and page numbers, moves footnotes out of the
+sentence a page break cuts, and finds headings and the entries of a reference list. Pure
+functions on strings: ``qa.ingest.parse_pdf`` applies them, and the result is the document's
+canonical text, which citation offsets index into. Measured in docs/reliability.md, section 13
+(``bench/pdf_reflow.py``).
 
 Everything here errs towards keeping text: a line is dropped only as furniture that repeats
 (a running header on several pages, page numbers that count up with the pages).
@@ -40,6 +41,7 @@ _URL_END = re.compile(r"https?://\S+$")  # an entry that ends in its URL: the ne
 _LEADER = re.compile(r"(?:\.\s?){3}")
 _CODE = re.compile(r"[=(){}\[\]<>\\/+_|@#$%^&*]")
 _CLOSES = re.compile(r"[.,;:!?)\]”\"’']$")
+_ENDS_SENTENCE = re.compile(r"[.!?][)\]”\"’']?$")
 # Word parts typeset with a hyphen of their own: "non-binding" broken after "non-" keeps it.
 _HYPHENATED_PREFIXES = frozenset(
     ("non", "self", "well", "long", "short", "high", "low", "cross", "half", "quasi", "semi", "anti")
@@ -202,18 +204,95 @@ def reflow_pages(pages: list[str]) -> Reflowed:
     over a full line): it becomes a level-2 heading, so citations name their article as in a
     Markdown document. Under a "References" heading each entry becomes its own paragraph
     (``qa.references.ENTRY_START``), so the entries are parsed as a Markdown list's are.
+    Footnotes at a page's foot go after the sentence that crosses to the next page, so they
+    do not cut it in two (``_place_footnotes``).
     """
     lines = _strip_furniture([[ln.strip() for ln in p.splitlines() if ln.strip()] for p in pages])
+    bodies, notes = zip(*(_split_footnotes(p) for p in lines), strict=True) if lines else ((), ())
+    lines, starts_note = _place_footnotes(list(bodies), list(notes))
     flat = [(n, i == 0, line) for n, page in enumerate(lines) for i, line in enumerate(page)]
     full, wide = _widths(lines)
     joins = _joins(flat, full, wide, lines)
+    # A footnote is a paragraph of its own, and so is the text that resumes after it.
+    for k, edge in enumerate(starts_note):
+        if edge:
+            joins[k] = None
     heading = _headings(flat, joins, full, wide)
+    for k, edge in enumerate(starts_note):  # a short note ("² Ibid") is not a heading
+        heading[k] = heading[k] and not (edge and _NOTE_START.match(flat[k][2]))
     text, starts, offsets = _assemble(flat, joins, len(lines))
     headings = tuple((offsets[k], 2, flat[k][2]) for k in range(len(flat)) if heading[k])
     return Reflowed(text, starts, headings)
 
 
 Line = tuple[int, bool, str]  # (page index, first line of its page, text)
+
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+# A footnote opens with its number: set as superscript ("¹ D. J. Kessler …", what most text
+# layers give), or plain before a capital ("1 UN Doc. A/62/20"), then at least a word.
+_NOTE_START = re.compile(r"^(?:([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,3})\s?|(\d{1,3})\s+(?=[A-Z“\"(]))\S.{4,}")
+
+
+def _note_number(line: str, body: str) -> int | None:
+    """The number of the footnote ``line`` opens, if the page's ``body`` above it carries that
+    number as a mark: superscript anywhere ("in 2007²"), or plain right after a word or its
+    punctuation ("in 2007.2 The", as some text layers flatten a raised mark)."""
+    m = _NOTE_START.match(line)
+    if not m or _LEADER.search(line):
+        return None
+    if m.group(1):
+        return int(m.group(1).translate(_SUPERSCRIPT)) if m.group(1) in body else None
+    n = m.group(2)
+    # After a letter only: after a digit it is a decimal ("2.4 Naming" in a table of contents).
+    return int(n) if re.search(rf"(?<=[^\W\d_][.,;:”’\")]){n}(?=\s|$)|(?<=[^\W\d_]){n}(?=[\s.,;:]|$)", body) else None
+
+
+def _split_footnotes(page: list[str]) -> tuple[list[str], list[str]]:
+    """(body, footnotes) of a page's lines: the footnotes are the lines from the first note at
+    the page foot on, where every note's number is marked in the body and the numbers go up.
+    Only in the lower half of the page, so a numbered line of the body is never taken."""
+    for k in range(len(page) // 2, len(page)):
+        body = "\n".join(page[:k])
+        if (first := _note_number(page[k], body)) is None:
+            continue
+        numbers = [first]
+        for line in page[k + 1 :]:
+            if _NOTE_START.match(line) and (n := _note_number(line, body)) is not None:
+                numbers.append(n)
+        if numbers == sorted(set(numbers)):
+            return page[:k], page[k:]
+    return page, []
+
+
+def _place_footnotes(bodies: list[list[str]], notes: list[list[str]]) -> tuple[list[list[str]], list[bool]]:
+    """The pages' lines with each page's footnotes moved out of running text: where a
+    sentence crosses to the next page, after that sentence (the first line on the next page
+    that ends one), else at the foot of their page as printed. Left at the foot, the notes
+    sat between the halves of the sentence ("… is absolutely liable for damage ¹ D. J.
+    Kessler … caused by its space object"). Also, per line of the result, whether a paragraph
+    must start there (a note's first line, and the line after the notes)."""
+    pages = [list(b) for b in bodies]
+    edges = [[False] * len(b) for b in bodies]
+    for n in range(len(pages)):
+        block = notes[n]
+        if not block:
+            continue
+        marks = [bool(_NOTE_START.match(line)) for line in block]
+        nxt = n + 1
+        crosses = bodies[n] and not _ENDS_SENTENCE.search(bodies[n][-1]) and nxt < len(pages) and bodies[nxt]
+        if crosses:
+            end = next((i for i, line in enumerate(bodies[nxt]) if _ENDS_SENTENCE.search(line)), None)
+            if end is not None and end + 1 < len(bodies[nxt]):
+                at = end + 1
+                pages[nxt][at:at] = block
+                edges[nxt][at:at] = marks
+                edges[nxt][at + len(block)] = True
+                continue
+        pages[n] += block
+        edges[n] += marks
+        if nxt < len(pages) and pages[nxt]:
+            edges[nxt][0] = True
+    return pages, [e for page in edges for e in page]
 
 
 def _joins(flat: list[Line], full: list[float], wide: list[float], pages: list[list[str]]) -> list[str | None]:

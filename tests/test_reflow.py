@@ -254,3 +254,73 @@ def test_a_pdf_title_is_the_largest_type_on_the_first_page_when_it_stands_out():
     assert pdf_title(None, [("Mirrored Title", -18.0), ("Body text of the page.", 9.0)]) == "Mirrored Title"
     # A huge block of large text is not a title.
     assert pdf_title(None, [(" ".join(["word"] * 40), 20.0), ("body " * 50, 9.0)]) is None
+
+
+# A page of running text whose last sentence crosses to the next page, with two footnotes at
+# its foot (marks set as superscript in the body, as pypdf gives them).
+BODY = [
+    "Under the Liability Convention a launching State is absolutely liable for",
+    "damage on the surface of the Earth, as the drafters intended in 1972.¹ The",
+    "Guidelines adopted in 2007² say nothing about removal. A launching State is",
+    "also liable for damage caused elsewhere only where it was at fault, and a",
+    "removal mission operates entirely in orbit, where fault must be shown by the",
+]
+NOTES = [
+    "¹ Convention on International Liability for Damage Caused by Space Objects, 1972.",
+    "² UN Doc. A/62/20, annex; endorsed by resolution 62/217 of 22 December 2007.",
+]
+NEXT = [
+    "claimant State before any compensation is paid under the Convention as written.",
+    "Consent is the second difficulty that removal missions face in orbit today.",
+]
+
+
+def _words(text: str) -> list[str]:
+    return sorted(text.split())
+
+
+def test_footnotes_do_not_cut_the_sentence_that_crosses_the_page():
+    pages = ["\n".join(BODY + NOTES), "\n".join(NEXT)]
+    out = reflow_pages(pages)
+    sentences = [out.text[s:e] for s, e in split_sentences(out.text)]
+    crossing = next(s for s in sentences if s.startswith("A launching State is also liable"))
+    assert crossing.endswith("before any compensation is paid under the Convention as written.")
+    assert "¹" not in crossing and "UN Doc" not in crossing
+    # The notes are kept, each a paragraph of its own, after the sentence; nothing is lost.
+    paragraphs = out.text.split("\n")
+    assert NOTES[0] in paragraphs and NOTES[1] in paragraphs
+    assert out.text.index(NOTES[0]) > out.text.index("as written.")
+    assert "Consent is the second difficulty" in paragraphs[paragraphs.index(NOTES[1]) + 1]
+    assert _words(out.text) == _words(" ".join(pages))
+    assert out.pages[1] <= out.text.index("claimant State")  # page 2 still starts with its own text
+
+
+def test_footnotes_after_a_finished_sentence_stay_at_the_foot_of_their_page():
+    body = BODY[:2] + ["Guidelines adopted in 2007² say nothing about removal."]
+    out = reflow_pages(["\n".join(body + NOTES), "\n".join(NEXT)])
+    assert out.text.index(NOTES[1]) < out.pages[1] <= out.text.index("claimant State")
+    assert NOTES[1] + "\n\nclaimant State" in out.text  # the next page is not run into the note
+
+
+def test_plain_number_notes_are_found_by_their_mark_in_the_text():
+    body = [line.replace("in 1972.¹", "in the treaty.1").replace("in 2007²", "in that year2") for line in BODY]
+    notes = [line.replace("¹", "1").replace("²", "2") for line in NOTES]
+    out = reflow_pages(["\n".join(body + notes), "\n".join(NEXT)])
+    assert "where fault must be shown by the claimant State" in out.text
+    assert notes[1] in out.text.split("\n")
+
+
+def test_a_numbered_line_without_a_mark_in_the_text_stays_in_place():
+    body = BODY[:4] + ["removal mission operates entirely in orbit. It lists two duties:"]
+    listed = ["1 States shall register each removal mission with the Secretary-General.",
+              "2 States shall publish the orbit of every object they intend to remove."]  # fmt: skip
+    text = reflow_pages(["\n".join(body + listed), "\n".join(NEXT)]).text
+    assert text.index("It lists two duties:") < text.index(listed[0]) < text.index("claimant State")
+
+
+def test_a_table_of_contents_is_not_taken_for_footnotes():
+    toc = ["Contents", "1 Introduction . . . . . . . . 1", "2 Background . . . . . . . . 2"]
+    toc += ["2.3 Simple parsing . . . . . . . . 4", "2.4 Library Notes . . . . . . . . 4"]
+    toc += ["3 Utilities . . . . . . . . 5", "4 Function reference . . . . . . . . 8"]
+    text = reflow_pages(["\n".join(toc), "Libtasn1 is a library for ASN.1 structures.\nIt parses them."]).text
+    assert text.index("4 Function reference") < text.index("Libtasn1 is a library")

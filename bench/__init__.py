@@ -19,7 +19,8 @@ The scripts and the parts they are split into:
   ``perf_cold``, ``perf_experiments``, ``perf_report``.
 - ``load.py`` (docs/load.md): ``load_scenario``, ``load_browser``.
 - ``reindex.py`` (docs/performance.md), ``hostile.py``, ``resume.py`` and ``pdf_reflow.py``
-  (docs/reliability.md), ``ray_bench.py`` (docs/scale.md), ``closest.py`` (docs/answerer.md: what a refusal shows).
+  (docs/reliability.md), ``ray_bench.py`` (docs/scale.md), ``closest.py`` (docs/answerer.md: what a refusal shows),
+  ``language.py`` (README: which refusals say "not English").
 - ``tune_answerer.py``, ``tune_retrieval.py``, ``tune_selector.py``, ``train_selector.py``:
   the dev-split sweeps and the selector training behind the engine's defaults (docs/answerer.md).
 """

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.language import other_language
 from qa.selector import selector_input
 from qa.sentences import LONG_SENTENCE, candidate_spans, split_sentences
 from qa.types import Answer, Candidate, Chunk, Citation, Document, Hit, Passage, Reference
@@ -492,6 +493,8 @@ def answer_question(
     best = scored[0]
     chunk_of = {h.chunk.chunk_id: h.chunk for h in hits}
     if confidence < threshold:
+        if language := other_language(question):  # say why, instead of blaming the corpus alone
+            explain["language"] = language
         closest = _closest(scored, documents, chunk_of, references, stale, conf)
         return Answer(question, "", True, round(confidence, 4), (), passages, explain, closest)
 

@@ -12,6 +12,7 @@ from urllib.parse import quote as url_quote
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from qa.answering import NOTHING_CLOSE
+from qa.language import language_hint
 from qa.types import Answer
 
 
@@ -91,6 +92,8 @@ def answer_markdown(answer: Answer, *, footnote_prefix: str = "") -> str:
     lines = [f"**Question:** {_md_text(answer.question)}", ""]
     if answer.abstained:
         lines += [f"*The corpus does not answer this* (confidence {answer.confidence:.2f}).", ""]
+        if language := answer.explain.get("language"):
+            lines += [language_hint(language), ""]
         if answer.closest:
             lines.append("Closest sentences (not an answer):")
             lines.append("")

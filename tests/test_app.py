@@ -629,3 +629,11 @@ def test_a_joined_answer_sets_its_best_ranked_sentence_in_bold_and_escapes_the_r
     assert app.quote_html(cite, None) == plain
     elsewhere = {**explain, "candidates": [{"doc_id": "other", "start": 100, "end": 110}]}
     assert app.quote_html(cite, {"explain": elsewhere}) == plain
+
+
+def test_a_refusal_of_a_question_in_another_language_says_so(env):
+    at = ask(run_app(), "Qui est responsable des dommages causés par un objet spatial?")
+    answer = last_entry(at)["answer"]
+    assert answer["abstained"] and answer["explain"]["language"] == "French"
+    values = [h.value for h in at.chat_message[1].html]
+    assert any("qa-abstain" in v and "looks like French" in v for v in values)

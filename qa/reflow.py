@@ -78,7 +78,12 @@ def _running(pages: list[list[str]], pick: int) -> set[str]:
     "Table 2 …" topping two pages differ, so they stay). Only lines of two words or more: a lone
     "Article #" at the top of several pages is content."""
     keys = Counter(_key(p[pick]) for p in pages if p)
-    exact = Counter(" ".join(p[pick].split()) for p in pages if p)
+    lines = [" ".join(p[pick].split()) for p in pages if p]
+    exact = Counter(lines)
+    # A journal's header on later pages is often the first page's without its DOI: "Journal of
+    # Orbital Affairs 12 (2025) 211–216" under "… 211–216 doi:10.9999/joa.2025.0211".
+    for line in set(lines):
+        exact[line] += sum(other.startswith(line + " ") for other in lines)
     share = REPEAT_SHARE * len(pages)
     out = {k for k, n in keys.items() if n >= max(REPEATS, share)}
     out |= {_key(line) for line, n in exact.items() if n >= max(2, share)}
@@ -209,23 +214,28 @@ def reflow_pages(pages: list[str]) -> Reflowed:
     """
     lines = _strip_furniture([[ln.strip() for ln in p.splitlines() if ln.strip()] for p in pages])
     bodies, notes = zip(*(_split_footnotes(p) for p in lines), strict=True) if lines else ((), ())
-    lines, starts_note = _place_footnotes(list(bodies), list(notes))
+    bodies, floats = _lift_floats(list(bodies))
+    lines, edges, moved = _place_footnotes(bodies, floats, list(notes))
     flat = [(n, i == 0, line) for n, page in enumerate(lines) for i, line in enumerate(page)]
     full, wide = _widths(lines)
     joins = _joins(flat, full, wide, lines)
-    # A footnote is a paragraph of its own, and so is the text that resumes after it.
-    for k, edge in enumerate(starts_note):
+    # A footnote or a table row starts a line of its own, and so does the text after them.
+    for k, edge in enumerate(edges):
         if edge:
             joins[k] = None
     heading = _headings(flat, joins, full, wide)
-    for k, edge in enumerate(starts_note):  # a short note ("² Ibid") is not a heading
-        heading[k] = heading[k] and not (edge and _NOTE_START.match(flat[k][2]))
+    for k, was_moved in enumerate(moved):  # a short note ("² Ibid") or a table row is not a heading
+        heading[k] = heading[k] and not was_moved
     text, starts, offsets = _assemble(flat, joins, len(lines))
     headings = tuple((offsets[k], 2, flat[k][2]) for k in range(len(flat)) if heading[k])
     return Reflowed(text, starts, headings)
 
 
 Line = tuple[int, bool, str]  # (page index, first line of its page, text)
+
+# The caption that heads a table or figure: "Table 1.", "Figure 2:", "Fig. 3".
+_CAPTION = re.compile(r"^(?:Table|Figure|Fig\.|Chart|Map|Box|Exhibit)\s+(?:\d+|[IVX]+)(?:\.\d+)?[.:]?(?:\s|$)")
+MAX_FLOAT = 25  # lines a table or figure at a page top may take before the text goes on
 
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 # A footnote opens with its number: set as superscript ("¹ D. J. Kessler …", what most text
@@ -264,15 +274,44 @@ def _split_footnotes(page: list[str]) -> tuple[list[str], list[str]]:
     return page, []
 
 
-def _place_footnotes(bodies: list[list[str]], notes: list[list[str]]) -> tuple[list[list[str]], list[bool]]:
+def _lift_floats(bodies: list[list[str]]) -> tuple[list[list[str]], list[list[bool]]]:
+    """The pages' lines with a table or figure set at the top of a page (its caption, "Table
+    1. …", first) moved after the sentence that crosses into that page from the one before,
+    which it cut in two ("… even where nothing of Table 1. … Mission Year … value is saved.").
+    The block ends where the crossing sentence goes on (the first line in lower case). Also,
+    per line, whether it must start a line of its own: each of the block's (table rows are
+    not a paragraph) and the one after it."""
+    pages, edges = [], []
+    for n, page in enumerate(bodies):
+        before = bodies[n - 1] if n else []
+        k = None
+        if before and not _ENDS_SENTENCE.search(before[-1]) and page and _CAPTION.match(page[0]):
+            k = next((i for i, line in enumerate(page[:MAX_FLOAT]) if line[0].islower()), None)
+        rest = page[k:] if k else []
+        end = next((i for i, line in enumerate(rest) if _ENDS_SENTENCE.search(line)), None)
+        if not k or end is None:
+            pages.append(list(page))
+            edges.append([False] * len(page))
+            continue
+        block, after = page[:k], rest[end + 1 :]
+        pages.append(rest[: end + 1] + block + after)
+        edges.append([False] * (end + 1) + [True] * len(block) + [True] * bool(after) + [False] * (len(after) - 1))
+    return pages, edges
+
+
+def _place_footnotes(
+    bodies: list[list[str]], body_edges: list[list[bool]], notes: list[list[str]]
+) -> tuple[list[list[str]], list[bool], list[bool]]:
     """The pages' lines with each page's footnotes moved out of running text: where a
     sentence crosses to the next page, after that sentence (the first line on the next page
     that ends one), else at the foot of their page as printed. Left at the foot, the notes
     sat between the halves of the sentence ("… is absolutely liable for damage ¹ D. J.
-    Kessler … caused by its space object"). Also, per line of the result, whether a paragraph
-    must start there (a note's first line, and the line after the notes)."""
+    Kessler … caused by its space object"). Also, per line of the result, whether a line
+    must start there (``body_edges``, a note's first line, and the line after the notes), and
+    whether it was moved (a note, or a table ``_lift_floats`` moved: never a heading)."""
     pages = [list(b) for b in bodies]
-    edges = [[False] * len(b) for b in bodies]
+    edges = [list(e) for e in body_edges]
+    moved = [list(e) for e in body_edges]
     for n in range(len(pages)):
         block = notes[n]
         if not block:
@@ -286,13 +325,15 @@ def _place_footnotes(bodies: list[list[str]], notes: list[list[str]]) -> tuple[l
                 at = end + 1
                 pages[nxt][at:at] = block
                 edges[nxt][at:at] = marks
+                moved[nxt][at:at] = [True] * len(block)
                 edges[nxt][at + len(block)] = True
                 continue
         pages[n] += block
         edges[n] += marks
+        moved[n] += [True] * len(block)
         if nxt < len(pages) and pages[nxt]:
             edges[nxt][0] = True
-    return pages, [e for page in edges for e in page]
+    return pages, [e for page in edges for e in page], [m for page in moved for m in page]
 
 
 def _joins(flat: list[Line], full: list[float], wide: list[float], pages: list[list[str]]) -> list[str | None]:

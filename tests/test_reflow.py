@@ -324,3 +324,34 @@ def test_a_table_of_contents_is_not_taken_for_footnotes():
     toc += ["3 Utilities . . . . . . . . 5", "4 Function reference . . . . . . . . 8"]
     text = reflow_pages(["\n".join(toc), "Libtasn1 is a library for ASN.1 structures.\nIt parses them."]).text
     assert text.index("4 Function reference") < text.index("Libtasn1 is a library")
+
+
+def test_a_table_at_a_page_top_goes_after_the_sentence_it_cut():
+    table = [
+        "Table 1. Removal demonstrations flown so far.",
+        "Mission Year Capture method Target",
+        "RemoveDEBRIS 2018 Net and harpoon Own deployed cubesat",
+        "ELSA-d 2021 Magnetic docking plate Own client satellite",
+    ]
+    rest = ["value is saved. Commentators have suggested that a similar reward could", "finance debris removal."]
+    pages = ["\n".join(BODY[:4] + ["special compensation is paid even where nothing of"]), "\n".join(table + rest)]
+    out = reflow_pages(pages)
+    assert "even where nothing of value is saved." in out.text
+    lines = out.text.split("\n")
+    assert all(row in lines for row in table)  # each row a line of its own, none run together
+    assert lines.index(table[0]) > next(i for i, line in enumerate(lines) if "finance debris removal." in line)
+    assert [t for _, _, t in out.headings] == []  # "Mission Year Capture method Target" is a row
+    assert _words(out.text) == _words(" ".join(pages))
+    # After a finished sentence the table stays where it was printed.
+    done = reflow_pages(["\n".join(BODY[:2]), "\n".join(table + ["The analogy is limited."])]).text
+    assert done.index(table[0]) < done.index("The analogy is limited.")
+
+
+def test_a_later_pages_header_that_repeats_the_first_pages_without_its_doi_is_furniture():
+    first = "Journal of Orbital Affairs 12 (2025) 211–216 doi:10.9999/joa.2025.0211"
+    heads = [first, "A. Okafor, L. Brandt / Cleaning up orbit", "Journal of Orbital Affairs 12 (2025) 211–216"]
+    heads.append("A. Okafor, L. Brandt / Cleaning up orbit")
+    pages = [f"{h}\n{line}" for h, line in zip(heads, BODY[:4], strict=True)]
+    text = reflow_pages(pages).text
+    assert text.count("Journal of Orbital Affairs") == 1 and text.startswith(first)
+    assert "Okafor" not in text

@@ -223,7 +223,12 @@ def reflow_pages(pages: list[str]) -> Reflowed:
     for k, edge in enumerate(edges):
         if edge:
             joins[k] = None
+    sections = _numbered_sections(flat)
+    for k in sections:
+        joins[k] = joins[k + 1] = None
     heading = _headings(flat, joins, full, wide)
+    for k in sections:
+        heading[k] = True
     for k, was_moved in enumerate(moved):  # a short note ("² Ibid") or a table row is not a heading
         heading[k] = heading[k] and not was_moved
     text, starts, offsets = _assemble(flat, joins, len(lines))
@@ -233,6 +238,9 @@ def reflow_pages(pages: list[str]) -> Reflowed:
 
 Line = tuple[int, bool, str]  # (page index, first line of its page, text)
 
+# A section number opening a heading: "5. A registry of removal missions", "5 Conclusions".
+_SECTION = re.compile(r"^(\d{1,2})\.?\s+[A-Z]")
+MIN_SECTIONS = 3
 # The caption that heads a table or figure: "Table 1.", "Figure 2:", "Fig. 3".
 _CAPTION = re.compile(r"^(?:Table|Figure|Fig\.|Chart|Map|Box|Exhibit)\s+(?:\d+|[IVX]+)(?:\.\d+)?[.:]?(?:\s|$)")
 MAX_FLOAT = 25  # lines a table or figure at a page top may take before the text goes on
@@ -348,6 +356,30 @@ def _joins(flat: list[Line], full: list[float], wide: list[float], pages: list[l
             join = None
         joins.append(join)
     return joins
+
+
+def _numbered_sections(flat: list[Line]) -> list[int]:
+    """Lines that are section headings by their numbers, however long: in a narrow column
+    "5. A registry of removal missions" is nearly a full line, so length alone ran it into the
+    paragraph after it. A candidate is a line that opens with a section number, does not close
+    like a sentence, follows a line that does and comes before one in capitals; only a run of
+    at least ``MIN_SECTIONS`` of them numbered one after another (1., 2., 3., … in reading
+    order) counts, so a numbered list item that happens to fit is not taken."""
+    chain: dict[int, list[int]] = {}  # per candidate line: the longest run of numbers ending there
+    last: dict[int, int] = {}  # section number -> the latest candidate line with that number
+    for k in range(len(flat) - 1):
+        line = flat[k][2]
+        if REFERENCE_SECTION.match(line):
+            break  # a numbered reference list is entries, not sections
+        m = _SECTION.match(line)
+        after_sentence = k == 0 or _ENDS_SENTENCE.search(flat[k - 1][2])
+        if not m or _CLOSES.search(line) or not after_sentence or not flat[k + 1][2][0].isupper():
+            continue
+        v = int(m.group(1))
+        chain[k] = [*chain.get(last.get(v - 1, -1), []), k]
+        last[v] = k
+    best = max(chain.values(), key=len, default=[])
+    return best if len(best) >= MIN_SECTIONS else []
 
 
 def _headings(flat: list[Line], joins: list[str | None], full: list[float], wide: list[float]) -> list[bool]:

@@ -355,3 +355,38 @@ def test_a_later_pages_header_that_repeats_the_first_pages_without_its_doi_is_fu
     text = reflow_pages(pages).text
     assert text.count("Journal of Orbital Affairs") == 1 and text.startswith(first)
     assert "Okafor" not in text
+
+
+COLUMN_TEXT = [
+    "Remediation is therefore considered",
+    "necessary by most modelling studies of",
+    "the crowded shells between 750 and",
+    "1,000 kilometres above the Earth.",
+]
+
+
+def test_numbered_section_headings_in_a_narrow_column_are_found_however_long():
+    page = []
+    for title in ("3. Consent and jurisdiction", "4. Salvage by analogy", "5. A registry of removal mission"):
+        page += [title, *COLUMN_TEXT]
+    out = reflow_pages(["\n".join(page)])
+    assert [t for _, _, t in out.headings] == ["3. Consent and jurisdiction", "4. Salvage by analogy", page[10]]
+    assert "5. A registry of removal mission\nRemediation" in out.text  # not run into its paragraph
+
+
+def test_a_numbered_list_or_reference_list_is_not_taken_for_sections():
+    items = [
+        "1. States shall register every removal mission with the",
+        "Secretary-General before launch.",
+        "2. States shall publish the orbit of every object they intend",
+        "to remove.",
+        "3. States shall consult before any capture.",
+    ]
+    out = reflow_pages(["\n".join(["The protocol would say three things.", *items, "It would cost little."])])
+    assert out.headings == ()
+    assert "1. States shall register every removal mission with the Secretary-General before launch." in out.text
+    refs = ["References", "1. Hart, B. L. (2007). Anti-satellite weapons", "Montreal: McGill library."]
+    refs += ["2. Milik, P. (2016). Rules for the transfer", "Warsaw: Security Quarterly."]
+    refs += ["3. Chanock, A. (2013). The problems of Space", "Weapons in the 21st Century."]
+    out = reflow_pages(["\n".join(["Debris is a risk.", *refs])])
+    assert [t for _, _, t in out.headings] == ["References"]

@@ -262,7 +262,7 @@ def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Do
             )
         runs: list[tuple[str, float]] = []  # the first page's text with its type size, for the title
         pages = [
-            normalize_text(page.extract_text(visitor_text=_type_sizes(runs) if i == 0 else None) or "").strip()
+            normalize_text(page.extract_text(**(_type_sizes(runs, page) if i == 0 else {})) or "").strip()
             for i, page in enumerate(reader.pages)
         ]
         labels = _page_labels(reader)
@@ -296,15 +296,35 @@ def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Do
     )
 
 
-def _type_sizes(runs: list[tuple[str, float]]):
-    """A pypdf text visitor appending (text, size in points) to ``runs``: the font size scaled by
-    the text and user matrices (many PDFs set size 1 and scale the matrix instead)."""
+def _type_sizes(runs: list[tuple[str, float]], page) -> dict:
+    """pypdf text visitors (keyword arguments of ``extract_text``) appending (text, size in
+    points) to ``runs``: the font size scaled by the text and user matrices (many PDFs set size
+    1 and scale the matrix instead). Inside a form XObject pypdf starts its matrix afresh, so the
+    scale the form was drawn at (the matrix at its ``Do``, and the form's own /Matrix) is kept
+    here: a title set in a form drawn at twice the size is twice the size."""
+    forms: list[float] = []  # the upright scale of each form being drawn, outermost first
+
+    def _upright(m) -> float:
+        return math.hypot(float(m[2]), float(m[3]))
+
+    def before(op, args, cm, tm) -> None:
+        if op == b"Do":
+            try:
+                form = page["/Resources"]["/XObject"][args[0]].get_object()
+                matrix = form.get("/Matrix")
+                forms.append(_upright(cm) * (_upright(matrix) if matrix else 1.0))
+            except (KeyError, TypeError, IndexError, ValueError, AttributeError):
+                forms.append(_upright(cm))  # a form of a nested form's own resources: its draw scale only
+
+    def after(op, args, cm, tm) -> None:
+        if op == b"Do" and forms:
+            forms.pop()
 
     def visit(text, cm, tm, font_dict, font_size) -> None:
-        scale = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])  # the length of the glyphs' upright
+        scale = _upright(tm) * _upright(cm) * math.prod(forms)  # the length of the glyphs' upright
         runs.append((text, float(font_size or 0) * scale))
 
-    return visit
+    return {"visitor_text": visit, "visitor_operand_before": before, "visitor_operand_after": after}
 
 
 def _page_labels(reader) -> list[str] | None:

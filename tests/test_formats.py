@@ -303,3 +303,37 @@ def test_a_pdf_without_a_title_field_is_named_by_its_largest_type(tmp_path: Path
     # Without large type, the file name it is, as before.
     (tmp_path / "plain.pdf").write_bytes(_pdf(["Operators shall report any break-up within thirty days."]))
     assert read_document(tmp_path / "plain.pdf", tmp_path).title == "plain"
+
+
+def test_a_pdf_title_set_in_a_scaled_form_xobject_is_found(tmp_path: Path):
+    """pypdf restarts the matrix inside a form XObject, so a title drawn as a form at twice the
+    body's size read as body-sized text and the PDF was named after its file."""
+    title = b"BT /F1 10 Tf 0 0 Td (Orbital Debris and the Law) Tj ET"
+    body = (
+        "BT /F1 10 Tf 50 600 Td (Active debris removal raises questions of liability and consent.) Tj "
+        "0 -12 Td (Each of them is taken up in turn in what follows below.) Tj ET"
+    )
+
+    def pdf(place: str, matrix: str = "") -> bytes:
+        content = f"q {place} cm /Fm1 Do Q {body}"
+        return pdf_file(
+            [
+                "<< /Type /Catalog /Pages 2 0 R >>",
+                "<< /Type /Pages /Kids [5 0 R] /Count 1 >>",
+                "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+                f"<< /Type /XObject /Subtype /Form /BBox [0 0 300 50] {matrix}/Resources << /Font << /F1 3 0 R >> >> "
+                f"/Length {len(title)} >>\nstream\n{title.decode()}\nendstream",
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 600 800] /Contents 6 0 R "
+                "/Resources << /Font << /F1 3 0 R >> /XObject << /Fm1 4 0 R >> >> >>",
+                f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+            ]
+        )
+
+    for name, data in {
+        "drawn.pdf": pdf("2 0 0 2 50 700"),  # scaled where the form is drawn
+        "matrix.pdf": pdf("1 0 0 1 50 700", "/Matrix [2 0 0 2 0 0] "),  # scaled by the form's own matrix
+    }.items():
+        (tmp_path / name).write_bytes(data)
+        assert read_document(tmp_path / name, tmp_path).title == "Orbital Debris and the Law", name
+    (tmp_path / "plain.pdf").write_bytes(pdf("1 0 0 1 50 700"))  # body-sized: not a title
+    assert read_document(tmp_path / "plain.pdf", tmp_path).title == "plain"

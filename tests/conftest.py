@@ -82,3 +82,26 @@ def _isolated_env(monkeypatch):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     yield
+
+
+@pytest.fixture
+def pin_scores(monkeypatch):
+    """Pins candidates' feature scores by the start of their text (others 0.05), so a test can
+    set up the ranking it needs: ``pin_scores({"States shall not place": 0.6})``."""
+    import dataclasses
+
+    import qa.answering as answering
+
+    real = answering.score_candidates
+
+    def pin(scores: dict[str, float]) -> None:
+        def fixed(*args, **kwargs):
+            out = [
+                dataclasses.replace(c, score=next((v for k, v in scores.items() if c.text.startswith(k)), 0.05))
+                for c in real(*args, **kwargs)
+            ]
+            return sorted(out, key=lambda c: -c.score)
+
+        monkeypatch.setattr(answering, "score_candidates", fixed)
+
+    return pin

@@ -473,25 +473,11 @@ def test_a_without_question_matches_the_same_phrase_in_a_candidate():
     )
 
 
-def test_support_must_name_the_question_in_its_own_words(engine, monkeypatch):
+def test_support_must_name_the_question_in_its_own_words(engine, pin_scores):
     """Every entry of a reference list shares the locator "… › Reference N", so for a question
     about sources they all score alike. Only entries that say something of the question in
     their own text are cited as support; the rest stay runners-up."""
-    import dataclasses
-
-    import qa.answering as answering
-
-    scores = {"Hart, B. L.": 0.80, "A/RES/61/75": 0.79, "Milik, P.": 0.78}
-    real = answering.score_candidates
-
-    def fixed(*args, **kwargs):
-        out = [
-            dataclasses.replace(c, score=next((v for k, v in scores.items() if c.text.startswith(k)), 0.05))
-            for c in real(*args, **kwargs)
-        ]
-        return sorted(out, key=lambda c: -c.score)
-
-    monkeypatch.setattr(answering, "score_candidates", fixed)
+    pin_scores({"Hart, B. L.": 0.80, "A/RES/61/75": 0.79, "Milik, P.": 0.78})
     a = engine.ask("Who wrote about anti-satellite weapons?")
     assert [c.quote[:10] for c in a.citations] == ["Hart, B. L", "Milik, P. "]  # "weapons", in its title
     assert any(c.quote.startswith("A/RES/61/75") for c in a.closest)  # close, but no support

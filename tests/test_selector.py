@@ -184,24 +184,10 @@ def test_the_tuning_script_replays_the_answerer_exactly(index_dir, tiny_corpus, 
     assert len(answers) > 2  # the selector changed some answers, so the replay was put to the test
 
 
-def test_a_sentence_the_selector_lifted_does_not_hide_stronger_support(index_dir, tiny_corpus, embedder, monkeypatch):
+def test_a_sentence_the_selector_lifted_does_not_hide_stronger_support(index_dir, tiny_corpus, embedder, pin_scores):
     """Ranked by score + b * P, a weak sentence can sit between the answer and stronger evidence
     from another document; it is skipped as support, not the end of the list."""
-    import dataclasses
-
-    import qa.answering as answering
-
-    scores = {"States shall not place": 0.57, "Space debris is a growing": 0.52, "Collisions create": 0.49}
-    real = answering.score_candidates
-
-    def fixed(*args, **kwargs):
-        out = [
-            dataclasses.replace(c, score=next((v for k, v in scores.items() if c.text.startswith(k)), 0.05))
-            for c in real(*args, **kwargs)
-        ]
-        return sorted(out, key=lambda c: -c.score)
-
-    monkeypatch.setattr(answering, "score_candidates", fixed)
+    pin_scores({"States shall not place": 0.57, "Space debris is a growing": 0.52, "Collisions create": 0.49})
 
     class LikesNotes:
         def logits(self, question, texts):
@@ -216,24 +202,10 @@ def test_a_sentence_the_selector_lifted_does_not_hide_stronger_support(index_dir
     assert a.citations[1].quote.startswith("States shall not place")
 
 
-def test_runners_up_are_listed_by_the_score_they_show(index_dir, tiny_corpus, embedder, monkeypatch):
+def test_runners_up_are_listed_by_the_score_they_show(index_dir, tiny_corpus, embedder, pin_scores):
     """The selector can lift a weak sentence above a stronger one; the runners-up still read
     top-down by the score printed next to each."""
-    import dataclasses
-
-    import qa.answering as answering
-
-    scores = {"States shall not place": 0.6, "Outer space shall be free": 0.35, "Collisions create": 0.3}
-    real = answering.score_candidates
-
-    def fixed(*args, **kwargs):
-        out = [
-            dataclasses.replace(c, score=next((v for k, v in scores.items() if c.text.startswith(k)), 0.05))
-            for c in real(*args, **kwargs)
-        ]
-        return sorted(out, key=lambda c: -c.score)
-
-    monkeypatch.setattr(answering, "score_candidates", fixed)
+    pin_scores({"States shall not place": 0.6, "Outer space shall be free": 0.35, "Collisions create": 0.3})
 
     class LikesCollisions:
         def logits(self, question, texts):

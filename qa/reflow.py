@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from qa.references import ENTRY_START, REFERENCE_SECTION
+from qa.sentences import is_sentence_end
 
 _BULLET = re.compile(r"^[•●▪◦■\-–—*]\s")
 _ENUMERATOR = re.compile(r"^\(?(?:\d{1,3}|[a-z]|[ivxlc]{1,5})[.)]\s", re.I)
@@ -40,8 +41,9 @@ _CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 _URL_END = re.compile(r"https?://\S+$")  # an entry that ends in its URL: the next line is a new one
 _LEADER = re.compile(r"(?:\.\s?){3}")
 _CODE = re.compile(r"[=(){}\[\]<>\\/+_|@#$%^&*]")
-_CLOSES = re.compile(r"[.,;:!?)\]”\"’']$")
-_ENDS_SENTENCE = re.compile(r"[.!?][)\]”\"’']?$")
+# A line that closes (or ends a sentence), perhaps before a footnote mark: "never sat.⁷".
+_CLOSES = re.compile(r"[.,;:!?)\]”\"’'][⁰¹²³⁴⁵⁶⁷⁸⁹]*$")
+_ENDS_SENTENCE = re.compile(r"[.!?][)\]”\"’']?[⁰¹²³⁴⁵⁶⁷⁸⁹]*$")
 # Word parts typeset with a hyphen of their own: "non-binding" broken after "non-" keeps it.
 _HYPHENATED_PREFIXES = frozenset(
     ("non", "self", "well", "long", "short", "high", "low", "cross", "half", "quasi", "semi", "anti")
@@ -214,9 +216,11 @@ def reflow_pages(pages: list[str]) -> Reflowed:
     """
     lines = _strip_furniture([[ln.strip() for ln in p.splitlines() if ln.strip()] for p in pages])
     bodies, notes = zip(*(_split_footnotes(p) for p in lines), strict=True) if lines else ((), ())
-    bodies, floats = _lift_floats(list(bodies))
-    lines, edges, moved = _place_footnotes(bodies, floats, list(notes))
+    bodies, notes = _join_note_tails(list(bodies), list(notes))
+    bodies, floats = _lift_floats(bodies)
+    lines, edges, moved, begin = _place_footnotes(bodies, floats, list(notes))
     flat = [(n, i == 0, line) for n, page in enumerate(lines) for i, line in enumerate(page)]
+    begins = [i == begin[n] for n, page in enumerate(lines) for i in range(len(page))]
     full, wide = _widths(lines)
     joins = _joins(flat, full, wide, lines)
     # A footnote or a table row starts a line of its own, and so does the text after them.
@@ -231,7 +235,7 @@ def reflow_pages(pages: list[str]) -> Reflowed:
         heading[k] = True
     for k, was_moved in enumerate(moved):  # a short note ("² Ibid") or a table row is not a heading
         heading[k] = heading[k] and not was_moved
-    text, starts, offsets = _assemble(flat, joins, len(lines))
+    text, starts, offsets = _assemble(flat, joins, len(lines), begins)
     headings = tuple((offsets[k], 2, flat[k][2]) for k in range(len(flat)) if heading[k])
     return Reflowed(text, starts, headings)
 
@@ -249,6 +253,19 @@ _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 # A footnote opens with its number: set as superscript ("¹ D. J. Kessler …", what most text
 # layers give), or plain before a capital ("1 UN Doc. A/62/20"), then at least a word.
 _NOTE_START = re.compile(r"^(?:([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,3})\s?|(\d{1,3})\s+(?=[A-Z“\"(]))\S.{4,}")
+
+
+def _after_abbreviation(line: str) -> bool:
+    """Whether a line ends in the full stop of an abbreviation or an initial ("Nicaragua v.",
+    "Art.", "U.N."), which does not end the sentence."""
+    core = line.rstrip("⁰¹²³⁴⁵⁶⁷⁸⁹").rstrip(")]”\"’'")
+    return core.endswith(".") and not is_sentence_end(core, len(core))
+
+
+def _ends_sentence(line: str) -> bool:
+    """Whether a line ends a sentence: closing punctuation, perhaps then a quote or bracket and
+    a footnote mark ("negligent.²"), and not after an abbreviation."""
+    return bool(_ENDS_SENTENCE.search(line)) and not _after_abbreviation(line)
 
 
 def _note_number(line: str, body: str) -> int | None:
@@ -282,6 +299,23 @@ def _split_footnotes(page: list[str]) -> tuple[list[str], list[str]]:
     return page, []
 
 
+def _join_note_tails(bodies: list[list[str]], notes: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
+    """A footnote that runs onto the next page goes on at that page's foot, above its own notes
+    and without a number, so it was read as body text ("… has never sat.⁷ feared that a narrower
+    definition …"). When a page's last note does not end a sentence, the lines at the next
+    page's foot from one in lower case after a finished sentence are that note's tail."""
+    bodies, notes = [list(b) for b in bodies], [list(n) for n in notes]
+    for n in range(len(bodies) - 1):
+        body = bodies[n + 1]
+        if not notes[n] or _ends_sentence(notes[n][-1]) or not body:
+            continue
+        tail = [i for i in range(len(body) // 2, len(body)) if body[i][0].islower() and _ends_sentence(body[i - 1])]
+        if tail:
+            notes[n] += body[tail[-1] :]
+            del body[tail[-1] :]
+    return bodies, notes
+
+
 def _lift_floats(bodies: list[list[str]]) -> tuple[list[list[str]], list[list[bool]]]:
     """The pages' lines with a table or figure set at the top of a page (its caption, "Table
     1. …", first) moved after the sentence that crosses into that page from the one before,
@@ -293,10 +327,10 @@ def _lift_floats(bodies: list[list[str]]) -> tuple[list[list[str]], list[list[bo
     for n, page in enumerate(bodies):
         before = bodies[n - 1] if n else []
         k = None
-        if before and not _ENDS_SENTENCE.search(before[-1]) and page and _CAPTION.match(page[0]):
+        if before and not _ends_sentence(before[-1]) and page and _CAPTION.match(page[0]):
             k = next((i for i, line in enumerate(page[:MAX_FLOAT]) if line[0].islower()), None)
         rest = page[k:] if k else []
-        end = next((i for i, line in enumerate(rest) if _ENDS_SENTENCE.search(line)), None)
+        end = next((i for i, line in enumerate(rest) if _ends_sentence(line)), None)
         if not k or end is None:
             pages.append(list(page))
             edges.append([False] * len(page))
@@ -307,41 +341,74 @@ def _lift_floats(bodies: list[list[str]]) -> tuple[list[list[str]], list[list[bo
     return pages, edges
 
 
+# A sentence ending inside a line, before the next one: "… is launched.⁵ Several States …".
+_INNER_END = re.compile(r"[.!?][)\]”\"’']?[⁰¹²³⁴⁵⁶⁷⁸⁹]*(?=\s+[A-Z“\"(])")
+
+
+def _sentence_end(lines: list[str]) -> tuple[int, int] | None:
+    """Where the first sentence of ``lines`` ends: (line, position in it), unless a reference
+    list begins first."""
+    for i, line in enumerate(lines):
+        if REFERENCE_SECTION.match(line):
+            return None
+        for m in _INNER_END.finditer(line):
+            if not _after_abbreviation(line[: m.end()]):
+                return i, m.end()
+        if _ends_sentence(line):
+            return i, len(line)
+    return None
+
+
 def _place_footnotes(
     bodies: list[list[str]], body_edges: list[list[bool]], notes: list[list[str]]
-) -> tuple[list[list[str]], list[bool], list[bool]]:
-    """The pages' lines with each page's footnotes moved out of running text: where a
-    sentence crosses to the next page, after that sentence (the first line on the next page
-    that ends one), else at the foot of their page as printed. Left at the foot, the notes
-    sat between the halves of the sentence ("… is absolutely liable for damage ¹ D. J.
-    Kessler … caused by its space object"). Also, per line of the result, whether a line
-    must start there (``body_edges``, a note's first line, and the line after the notes), and
-    whether it was moved (a note, or a table ``_lift_floats`` moved: never a heading)."""
+) -> tuple[list[list[str]], list[bool], list[bool], list[int]]:
+    """The pages' lines with each page's footnotes moved out of running text. Left at the foot,
+    the notes sat between the halves of a sentence that crosses to the next page ("… is
+    absolutely liable for damage ¹ D. J. Kessler … caused by its space object"). They go:
+
+    - before a reference list that starts on their page (else they would join its last entry);
+    - after the crossing sentence (the first line on the next page that ends one); the next
+      page's own text then starts after them, so the notes keep their page in citations;
+    - else at the foot of their page, as printed.
+
+    Also, per line of the result, whether a line must start there (``body_edges``, a note's
+    first line, and the line after the notes) and whether it was moved (a note, or a table
+    ``_lift_floats`` moved: never a heading); and per page, the line where its own text starts."""
     pages = [list(b) for b in bodies]
     edges = [list(e) for e in body_edges]
     moved = [list(e) for e in body_edges]
-    for n in range(len(pages)):
-        block = notes[n]
+    begin = [0] * len(pages)
+
+    def insert(page: int, at: int, block: list[str]) -> None:
+        pages[page][at:at] = block
+        edges[page][at:at] = [bool(_NOTE_START.match(line)) for line in block]
+        moved[page][at:at] = [True] * len(block)
+        if at + len(block) < len(pages[page]):
+            edges[page][at + len(block)] = True
+
+    for n, block in enumerate(notes):
         if not block:
             continue
-        marks = [bool(_NOTE_START.match(line)) for line in block]
         nxt = n + 1
-        crosses = bodies[n] and not _ENDS_SENTENCE.search(bodies[n][-1]) and nxt < len(pages) and bodies[nxt]
-        if crosses:
-            end = next((i for i, line in enumerate(bodies[nxt]) if _ENDS_SENTENCE.search(line)), None)
-            if end is not None and end + 1 < len(bodies[nxt]):
-                at = end + 1
-                pages[nxt][at:at] = block
-                edges[nxt][at:at] = marks
-                moved[nxt][at:at] = [True] * len(block)
-                edges[nxt][at + len(block)] = True
-                continue
-        pages[n] += block
-        edges[n] += marks
-        moved[n] += [True] * len(block)
+        ref = next((i for i, line in enumerate(pages[n]) if REFERENCE_SECTION.match(line)), None)
+        if ref and _ends_sentence(pages[n][ref - 1]):
+            insert(n, ref, block)
+            continue
+        crosses = bodies[n] and not _ends_sentence(bodies[n][-1]) and nxt < len(pages) and bodies[nxt]
+        if crosses and (end := _sentence_end(pages[nxt])) is not None:
+            line, cut = end
+            text = pages[nxt][line]
+            if cut < len(text):  # the next sentence goes on in this line: it starts a line after the notes
+                pages[nxt][line : line + 1] = [text[:cut], text[cut:].lstrip()]
+                edges[nxt].insert(line + 1, False)
+                moved[nxt].insert(line + 1, False)
+            insert(nxt, line + 1, block)
+            begin[nxt] = line + 1 + len(block)
+            continue
+        insert(n, len(pages[n]), block)
         if nxt < len(pages) and pages[nxt]:
             edges[nxt][0] = True
-    return pages, [e for page in edges for e in page], [m for page in moved for m in page]
+    return pages, [e for page in edges for e in page], [m for page in moved for m in page], begin
 
 
 def _joins(flat: list[Line], full: list[float], wide: list[float], pages: list[list[str]]) -> list[str | None]:
@@ -352,7 +419,7 @@ def _joins(flat: list[Line], full: list[float], wide: list[float], pages: list[l
         join = _joiner(a, b, full[k], (wide[k], wide[k + 1]), vocabulary)
         # Across a page break a full line that ends a sentence ends its paragraph too, unless
         # the next page goes on in lower case: a page break is where paragraphs often end.
-        if first and join == "space" and _CLOSES.search(a) and not b[0].islower():
+        if first and join == "space" and _CLOSES.search(a) and not _after_abbreviation(a) and not b[0].islower():
             join = None
         joins.append(join)
     return joins
@@ -372,7 +439,7 @@ def _numbered_sections(flat: list[Line]) -> list[int]:
         if REFERENCE_SECTION.match(line):
             break  # a numbered reference list is entries, not sections
         m = _SECTION.match(line)
-        after_sentence = k == 0 or _ENDS_SENTENCE.search(flat[k - 1][2])
+        after_sentence = k == 0 or _ends_sentence(flat[k - 1][2])
         if not m or _CLOSES.search(line) or not after_sentence or not flat[k + 1][2][0].isupper():
             continue
         v = int(m.group(1))
@@ -414,8 +481,11 @@ def _headings(flat: list[Line], joins: list[str | None], full: list[float], wide
     return heading
 
 
-def _assemble(flat: list[Line], joins: list[str | None], pages: int) -> tuple[str, list[int], list[int]]:
-    """(text, where each page starts in it, where each line starts in it)."""
+def _assemble(
+    flat: list[Line], joins: list[str | None], pages: int, begins: list[bool]
+) -> tuple[str, list[int], list[int]]:
+    """(text, where each page starts in it, where each line starts in it). ``begins``: the line
+    where each page's own text starts (its first, or the first after notes moved there)."""
     text, starts, offsets = "", [], []
     for k, (n, first, line) in enumerate(flat):
         join = joins[k]
@@ -433,7 +503,7 @@ def _assemble(flat: list[Line], joins: list[str | None], pages: int) -> tuple[st
                 text = text[:-1]
         while len(starts) < n:  # pages with no text start where the next text does
             starts.append(len(text) + len(sep))
-        if first:
+        if begins[k]:
             starts.append(len(text) + len(sep))
         offsets.append(len(text) + len(sep))
         text += sep + line

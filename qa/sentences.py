@@ -68,7 +68,7 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     start = 0
     for m in _BOUNDARY.finditer(text):
         # Line breaks always end a sentence (treaty paragraphs, list items).
-        if "\n" not in m.group(0) and not _is_real_boundary(text, m.start()):
+        if "\n" not in m.group(0) and not is_sentence_end(text, m.start()):
             continue
         g = m.group(0)
         closers = len(g) - len(g.lstrip("\"'”’)]"))  # a closing quote belongs to its sentence
@@ -85,7 +85,9 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     return out
 
 
-def _is_real_boundary(text: str, pos: int) -> bool:
+def is_sentence_end(text: str, pos: int) -> bool:
+    """Whether the punctuation just before ``pos`` ends a sentence: not a full stop after an
+    abbreviation ("U.S.", "Art.", "et al."), an initial ("v.", "K.") or a list number."""
     before = text[:pos]
     if not before.endswith("."):
         return True

@@ -2,11 +2,13 @@
 many questions in other languages does it recognise?
 
 English: every question of the public sets (XQuAD-en, SQuAD 2.0 sample, spacelaw_qa, Cranfield),
-``tests/data/*.jsonl`` and a few keyword queries. Other languages: ``FOREIGN``, questions a user of
-this corpus might ask, written for this check in nine languages. The gate (``MIN_PROBABILITY``,
-the share of English function words) was set looking at the English side and the first dozen of
-these. A false alarm only adds a sentence to a refusal, never turns an answer into one, but it
-would still be wrong, so the gate is strict.
+``tests/data/*.jsonl``, keyword queries, legal Latin and names. Other languages: ``FOREIGN``,
+questions a user of this corpus might ask, written for this check in thirteen languages. The gate
+(the identifier's probability and the share of English function words, each wider for a question
+that ends in a question mark) was set looking at the English side, the first dozen of these, and
+a user test's lists (114 questions in 30 languages; Latin maxims, names and keyword queries as
+English), so these figures are not a held-out measure. A false alarm only adds a sentence to a
+refusal, never turns an answer into one, but it would still be wrong, so the gate is strict.
 
 Usage: .venv/bin/python bench/language.py  (a few seconds)
 """
@@ -34,6 +36,16 @@ KEYWORDS = [
     "A/RES/47/68",
     "Polkowska SSA Europe",
     "liability convention claims commission",
+    # Legal Latin, names and mixed requests: a user test's false alarms of the first version.
+    "cuius est solum eius est usque ad coelum et ad inferos",
+    "sic utere tuo ut alienum non laedas",
+    "condicio sine qua non causation damage",
+    "nullum crimen nulla poena sine lege",
+    "res communis omnium",
+    "Explain Traité de l'espace",
+    "Agenzia Spaziale Italiana",
+    "Declaración de Bogotá",
+    "Comisión Nacional de Actividades Espaciales",
 ]
 FOREIGN = {
     "French": [
@@ -62,6 +74,10 @@ FOREIGN = {
     "Polish": ["Kto odpowiada za szkody wyrządzone przez obiekt kosmiczny?", "Czym jest dyplomacja kosmiczna?"],
     "Italian": ["Chi è responsabile dei danni causati da un oggetto spaziale?", "Che cos'è la diplomazia spaziale?"],
     "Portuguese": ["Quem é responsável pelos danos causados por um objeto espacial?", "O que é a diplomacia espacial?"],
+    "Dutch": ["Wie is aansprakelijk voor schade door een ruimtevoorwerp?", "Wat is het Maanverdrag?"],
+    "Greek": ["Τι είναι η διαστημική διπλωματία;"],
+    "Hindi": ["अंतरिक्ष कूटनीति क्या है?"],
+    "Swedish": ["Vad säger rymdfördraget om kärnvapen?"],
 }
 
 

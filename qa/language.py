@@ -15,10 +15,12 @@ from __future__ import annotations
 import functools
 import re
 
-# Languages a user of a space-law corpus is likely to write in: the UN's six and the larger
-# languages of the space-faring States. Fewer candidates, fewer odd guesses ("Hart 2007": Dutch).
+# The languages the identifier chooses among: those a user of a space-law corpus is likely to
+# write in (the UN's six, the larger languages of the space-faring States and of Europe) and
+# Latin. Fewer candidates, fewer odd guesses ("Hart 2007": Dutch).
 LANGUAGES = {
     "en": "English",
+    "la": "Latin",
     "fr": "French",
     "es": "Spanish",
     "ru": "Russian",
@@ -33,16 +35,51 @@ LANGUAGES = {
     "ja": "Japanese",
     "ko": "Korean",
     "tr": "Turkish",
+    "el": "Greek",
+    "he": "Hebrew",
+    "hi": "Hindi",
+    "bg": "Bulgarian",
+    "be": "Belarusian",
+    "cs": "Czech",
+    "sk": "Slovak",
+    "sl": "Slovene",
+    "hr": "Croatian",
+    "sv": "Swedish",
+    "da": "Danish",
+    "no": "Norwegian",
+    "fi": "Finnish",
+    "hu": "Hungarian",
+    "ro": "Romanian",
+    "fa": "Persian",
+    "ur": "Urdu",
+    "gl": "Galician",
+    "ca": "Catalan",
+    "af": "Afrikaans",
+    "id": "Indonesian",
+    "vi": "Vietnamese",
+    "th": "Thai",
 }
-MIN_PROBABILITY = 0.9
+# Latin maxims ("cuius est solum eius est usque ad coelum") are part of English legal writing.
+READ_AS_ENGLISH = frozenset({"en", "la"})
+# The gate (bench/language.py): the identifier's probability, and the most English function
+# words a question in another language may have; wider for one that ends in a question mark.
+MIN_PROBABILITY, MAX_ENGLISH = 0.9, 0.2
+MIN_PROBABILITY_ASKED, MAX_ENGLISH_ASKED = 0.8, 1 / 3
+UNNAMED = "another language"
+_LATIN_END = 0x24F  # the last code point of the Latin alphabets (Latin Extended-B)
 MIN_WORDS = 3
-# English words that almost every English question has; a question in another language has
-# almost none of them (a few, "was", "die", "in", are words there too).
+# Without a question mark, a run of foreign words is more often a name typed on its own
+# ("Agenzia Spaziale Italiana", "Declaración de Bogotá") than a question.
+MIN_WORDS_UNASKED = 6
+_QUESTION_MARK = re.compile(r"[?？؟;;]\s*$")
+# English words that almost every English question or request has; a question in another
+# language has almost none of them ("was", "die", "in" are words there too).
 _ENGLISH_WORDS = (
     "a an the of to in on at by for from with about as into over under between is are was were be been "
     "do does did can could may might must shall should will would has have had what who whom whose "
     "which when where why how whether if or and not no than that this these those it its there their "
-    "they he she his her we our you your i my me any all some"
+    "they he she his her we our you your i my me any all some "
+    "explain define describe list compare summarize summarise tell give show name find"
 )
 _ENGLISH = frozenset(_ENGLISH_WORDS.split())
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -51,7 +88,7 @@ _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")  # Japanese
 
 def language_hint(language: str) -> str:
     """What a refusal says about a question in another language."""
-    return f"The question looks like {language}: the models here read English only, so ask it in English."
+    return f"The question seems to be in {language}: the models here read English only, so ask it in English."
 
 
 @functools.cache
@@ -64,14 +101,25 @@ def _identifier():
 
 
 def other_language(question: str) -> str | None:
-    """The name of the language ``question`` is written in, when that is clearly not English;
-    else None (English, or too short or too mixed to tell: "Kessler syndrome", "COPUOS")."""
+    """The name of the language ``question`` is written in, when that is clearly not English
+    (``UNNAMED`` when only its script says so); else None: English, Latin, or too short, too
+    mixed or too unlike a question to tell ("Kessler syndrome", "Agenzia Spaziale Italiana")."""
     words = _WORD.findall(question.lower())
-    if len(words) < MIN_WORDS and not _UNSPACED.search(question):
+    unspaced = bool(_UNSPACED.search(question))
+    if not unspaced and (
+        len(words) < MIN_WORDS or (len(words) < MIN_WORDS_UNASKED and not _QUESTION_MARK.search(question))
+    ):
         return None
-    if sum(w in _ENGLISH for w in words) > 0.2 * len(words):
+    # A question mark makes it a question, so the gate can open wider: "Was ist der
+    # Weltraumvertrag?" has "was" (1 word in 4), and short questions get lower probabilities.
+    asked = bool(_QUESTION_MARK.search(question))
+    if sum(w in _ENGLISH for w in words) > (MAX_ENGLISH_ASKED if asked else MAX_ENGLISH) * len(words):
         return None
     code, probability = _identifier().classify(question)
-    if code == "en" or probability < MIN_PROBABILITY:
+    if code in READ_AS_ENGLISH:
         return None
-    return LANGUAGES[code]
+    if probability >= (MIN_PROBABILITY_ASKED if asked else MIN_PROBABILITY):
+        return LANGUAGES[code]
+    # Unsure which (Russian or Bulgarian?), but written in another script: not English.
+    letters = [ch for ch in question if ch.isalpha()]
+    return UNNAMED if sum(ord(ch) > _LATIN_END for ch in letters) > 0.5 * len(letters) else None

@@ -636,4 +636,4 @@ def test_a_refusal_of_a_question_in_another_language_says_so(env):
     answer = last_entry(at)["answer"]
     assert answer["abstained"] and answer["explain"]["language"] == "French"
     values = [h.value for h in at.chat_message[1].html]
-    assert any("qa-abstain" in v and "looks like French" in v for v in values)
+    assert any("qa-abstain" in v and "seems to be in French" in v for v in values)

@@ -5,7 +5,7 @@ import pytest
 from qa.cli import format_answer
 from qa.engine import Engine, build
 from qa.export import answer_markdown
-from qa.language import other_language
+from qa.language import UNNAMED, other_language
 
 
 @pytest.mark.parametrize(
@@ -15,6 +15,9 @@ from qa.language import other_language
         ("¿Puede un país reclamar la Luna como su territorio?", "Spanish"),
         ("Кто несет ответственность за ущерб, причиненный космическим объектом?", "Russian"),
         ("谁对空间物体造成的损害负责？", "Chinese"),
+        ("Was ist der Weltraumvertrag?", "German"),  # "was" is an English word too
+        ("Τι είναι η διαστημική διπλωματία;", "Greek"),  # the Greek question mark
+        ("Что такое космическая дипломатия?", UNNAMED),  # Russian or Bulgarian? Not English, surely
     ],
 )
 def test_a_question_in_another_language_is_named(question, language):
@@ -30,6 +33,10 @@ def test_a_question_in_another_language_is_named(question, language):
         "Polkowska SSA Europe",
         "A/RES/47/68",
         "Who wrote about la diplomatie spatiale?",  # mostly English words
+        "cuius est solum eius est usque ad coelum et ad inferos",  # legal Latin is read as English
+        "condicio sine qua non causation damage",
+        "Explain Traité de l'espace",
+        "Agenzia Spaziale Italiana",  # a name typed on its own, not a question
     ],
 )
 def test_english_and_too_short_questions_are_not(question):
@@ -45,8 +52,8 @@ def engine(tiny_corpus, tmp_path, embedder):
 def test_a_refusal_names_the_language_in_the_cli_and_the_export(engine):
     refused = engine.ask("Qui est responsable des dommages causés par un objet spatial?", threshold=1.01)
     assert refused.abstained and refused.explain["language"] == "French"
-    assert "looks like French: the models here read English only" in format_answer(refused)
-    assert "looks like French" in answer_markdown(refused)
+    assert "seems to be in French: the models here read English only" in format_answer(refused)
+    assert "seems to be in French" in answer_markdown(refused)
     english = engine.ask("Who is liable for damage caused by a space object?", threshold=1.01)
     assert english.abstained and "language" not in english.explain
     assert "English only" not in format_answer(english)

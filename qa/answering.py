@@ -44,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.index import QUESTION_WORDS
 from qa.language import other_language
 from qa.selector import selector_input
 from qa.sentences import LONG_SENTENCE, candidate_spans, split_sentences
@@ -502,7 +503,7 @@ def answer_question(
     explain["joined"] = [[c.start, c.end] for c in joined]
     chosen = [(best, start, end)]
     used_docs = {best.doc_id}
-    q_terms = question_terms(question, tokenize, idf)
+    topic_terms = {t for t in question_terms(question, tokenize, idf) if t not in QUESTION_WORDS and not t.isdigit()}
     for c in scored[1:]:
         if len(chosen) >= MAX_CITATIONS or rank(c) < SUPPORT_RATIO * rank(best):
             break
@@ -511,8 +512,9 @@ def answer_question(
         # The locator is shared context, not evidence: every entry of a reference list is
         # "Space diplomacy › Reference N", so for a question about sources all of them score
         # alike, and "A/RES/47/68; (16.11.2017)." would be cited as support for an answer
-        # about space security diplomacy. Support has to say something of the question itself.
-        if not q_terms.keys() & set(tokenize([c.text])[0]):
+        # about space security diplomacy. Support has to say something of the question itself,
+        # in a word that names a topic (not "which", nor the "11" of "Article 11" in a date).
+        if not topic_terms & set(tokenize([c.text])[0]):
             continue
         # Further citations come from other documents (or other reference entries), so
         # the user sees independent support, not the neighbouring sentence again.

@@ -193,7 +193,7 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
 
 # Question words are not in bm25s's English stop list, yet they carry no topic, so
 # queries drop them (what that gained: docs/answerer.md, "Retrieval").
-_QUESTION_WORDS = frozenset(
+QUESTION_WORDS = frozenset(
     {
         "what",
         "who",
@@ -219,7 +219,7 @@ _QUESTION_WORDS = frozenset(
 
 def tokenize_query(text: str) -> list[str]:
     """BM25 tokens of a question: as ``tokenize``, without question words."""
-    kept = " ".join(w for w in text.split() if w.lower().strip("?,.!;:\"'“”‘’") not in _QUESTION_WORDS)
+    kept = " ".join(w for w in text.split() if w.lower().strip("?,.!;:\"'“”‘’") not in QUESTION_WORDS)
     return tokenize([kept])[0]
 
 

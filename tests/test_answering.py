@@ -481,3 +481,6 @@ def test_support_must_name_the_question_in_its_own_words(engine, pin_scores):
     a = engine.ask("Who wrote about anti-satellite weapons?")
     assert [c.quote[:10] for c in a.citations] == ["Hart, B. L", "Milik, P. "]  # "weapons", in its title
     assert any(c.quote.startswith("A/RES/61/75") for c in a.closest)  # close, but no support
+    # A number or a question word names no topic: "2006" is the resolution's date, not a subject.
+    a = engine.ask("Which works from 2006 discuss weapons?")
+    assert [c.quote[:10] for c in a.citations] == ["Hart, B. L", "Milik, P. "]

@@ -102,6 +102,25 @@ def year_match(question: str, ref: Reference | None) -> float:
     return 1.0 if asked & has else -1.0
 
 
+# The kind of source a question asks for, as ``qa.references`` parses an entry's kind.
+_KIND_ASKED = (
+    ("un_document", re.compile(r"\b(resolutions?|UN documents?|General Assembly documents?)\b", re.I)),
+    ("book", re.compile(r"\b(books?|monographs?|volumes?)\b", re.I)),
+    ("article", re.compile(r"\b(papers?|journal articles?|journals?)\b", re.I)),
+    ("report", re.compile(r"\breports?\b", re.I)),
+)
+
+
+def kind_match(question: str, ref: Reference | None) -> float:
+    """For a reference entry: 1 when the question asks for the kind of source it is ("which
+    resolutions …" and a UN document), -1 when it asks only for other kinds, 0 when it asks
+    for none (or the entry could not be parsed)."""
+    asked = {kind for kind, pattern in _KIND_ASKED if pattern.search(question)}
+    if not asked or ref is None or ref.kind == "unparsed":
+        return 0.0
+    return 1.0 if ref.kind in asked else -1.0
+
+
 @dataclass(frozen=True)
 class Weights:
     """How the candidate features combine into a score (see the module docstring)."""
@@ -326,7 +345,7 @@ def score_candidates(
         if c.is_reference:
             ref = references(c.chunk.ref_id or "")
             source = 1.0 if source_q or names_an_author(question, ref) else -1.0
-            kind += year_match(question, ref)
+            kind += year_match(question, ref) + kind_match(question, ref)
         score = (
             weights.semantic * float(semantic[i])
             + weights.lexical * lexical[i]
@@ -513,8 +532,11 @@ def answer_question(
         # "Space diplomacy › Reference N", so for a question about sources all of them score
         # alike, and "A/RES/47/68; (16.11.2017)." would be cited as support for an answer
         # about space security diplomacy. Support has to say something of the question itself,
-        # in a word that names a topic (not "which", nor the "11" of "Article 11" in a date).
-        if not topic_terms & set(tokenize([c.text])[0]):
+        # in a word that names a topic (not "which", nor the "11" of "Article 11" in a date),
+        # or, for a reference entry, by being the kind or year of source asked for ("which
+        # resolutions": every UN document of the list).
+        fits = c.is_reference and c.answer_type > 0
+        if not fits and not topic_terms & set(tokenize([c.text])[0]):
             continue
         # Further citations come from other documents (or other reference entries), so
         # the user sees independent support, not the neighbouring sentence again.

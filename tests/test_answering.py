@@ -481,6 +481,17 @@ def test_support_must_name_the_question_in_its_own_words(engine, pin_scores):
     a = engine.ask("Who wrote about anti-satellite weapons?")
     assert [c.quote[:10] for c in a.citations] == ["Hart, B. L", "Milik, P. "]  # "weapons", in its title
     assert any(c.quote.startswith("A/RES/61/75") for c in a.closest)  # close, but no support
-    # A number or a question word names no topic: "2006" is the resolution's date, not a subject.
-    a = engine.ask("Which works from 2006 discuss weapons?")
+    # A number or a question word names no topic: the "61" of "A/RES/61/75" is not a subject.
+    a = engine.ask("Which authors wrote about weapons in chapter 61?")
     assert [c.quote[:10] for c in a.citations] == ["Hart, B. L", "Milik, P. "]
+
+
+def test_a_question_for_a_kind_of_source_prefers_entries_of_that_kind(engine):
+    """The reference parser knows an entry's kind (UN document, book, journal article); a
+    question that asks for one kind ranks those entries first, like a year it names."""
+    kinds = {r.raw[:10]: r.kind for d in engine.index.documents.values() for r in d.references}
+    assert kinds["A/RES/61/7"] == "un_document" and kinds["Milik, P. "] == "article"
+    resolutions = engine.ask("Which resolutions are cited?", threshold=0.0)
+    assert resolutions.answer.startswith("A/RES/61/75")
+    papers = engine.ask("Which journal papers are cited?", threshold=0.0)
+    assert papers.answer.startswith("Milik, P.")

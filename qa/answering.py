@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.index import QUESTION_WORDS
+from qa.index import drop_question_words
 from qa.language import other_language
 from qa.selector import selector_input
 from qa.sentences import LONG_SENTENCE, candidate_spans, split_sentences
@@ -105,16 +105,18 @@ def year_match(question: str, ref: Reference | None) -> float:
 # The kind of source a question asks for, as ``qa.references`` parses an entry's kind.
 _KIND_ASKED = (
     ("un_document", re.compile(r"\b(resolutions?|UN documents?|General Assembly documents?)\b", re.I)),
-    ("book", re.compile(r"\b(books?|monographs?|volumes?)\b", re.I)),
-    ("article", re.compile(r"\b(papers?|journal articles?|journals?)\b", re.I)),
-    ("report", re.compile(r"\breports?\b", re.I)),
+    ("book", re.compile(r"\b(books?|monographs?)\b", re.I)),
+    ("article", re.compile(r"\b(papers|journal articles?|journals?)\b", re.I)),
+    ("report", re.compile(r"\breports\b", re.I)),
 )
 
 
 def kind_match(question: str, ref: Reference | None) -> float:
-    """For a reference entry: 1 when the question asks for the kind of source it is ("which
-    resolutions …" and a UN document), -1 when it asks only for other kinds, 0 when it asks
-    for none (or the entry could not be parsed)."""
+    """For a reference entry: 1 when a question about sources asks for the kind of source it
+    is ("which resolutions …" and a UN document), -1 when it asks only for other kinds, 0 when
+    it asks for none (or the entry could not be parsed)."""
+    if not is_source_question(question):  # "What must States report?" asks for no report
+        return 0.0
     asked = {kind for kind, pattern in _KIND_ASKED if pattern.search(question)}
     if not asked or ref is None or ref.kind == "unparsed":
         return 0.0
@@ -522,7 +524,7 @@ def answer_question(
     explain["joined"] = [[c.start, c.end] for c in joined]
     chosen = [(best, start, end)]
     used_docs = {best.doc_id}
-    topic_terms = {t for t in question_terms(question, tokenize, idf) if t not in QUESTION_WORDS and not t.isdigit()}
+    topic_terms = {t for t in question_terms(drop_question_words(question), tokenize, idf) if not t.isdigit()}
     for c in scored[1:]:
         if len(chosen) >= MAX_CITATIONS or rank(c) < SUPPORT_RATIO * rank(best):
             break

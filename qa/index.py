@@ -193,7 +193,7 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
 
 # Question words are not in bm25s's English stop list, yet they carry no topic, so
 # queries drop them (what that gained: docs/answerer.md, "Retrieval").
-QUESTION_WORDS = frozenset(
+_QUESTION_WORDS = frozenset(
     {
         "what",
         "who",
@@ -217,10 +217,14 @@ QUESTION_WORDS = frozenset(
 )
 
 
+def drop_question_words(text: str) -> str:
+    """``text`` without its question words ("why", "how many", …), before any stemming."""
+    return " ".join(w for w in text.split() if w.lower().strip("?,.!;:\"'“”‘’") not in _QUESTION_WORDS)
+
+
 def tokenize_query(text: str) -> list[str]:
     """BM25 tokens of a question: as ``tokenize``, without question words."""
-    kept = " ".join(w for w in text.split() if w.lower().strip("?,.!;:\"'“”‘’") not in QUESTION_WORDS)
-    return tokenize([kept])[0]
+    return tokenize([drop_question_words(text)])[0]
 
 
 def _stemmer():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 
 # The languages the identifier chooses among: those a user of a space-law corpus is likely to
 # write in (the UN's six, the larger languages of the space-faring States and of Europe) and
@@ -68,6 +69,7 @@ MIN_PROBABILITY_ASKED, MAX_ENGLISH_ASKED = 0.8, 1 / 3
 UNNAMED = "another language"
 _LATIN_END = 0x24F  # the last code point of the Latin alphabets (Latin Extended-B)
 MIN_WORDS = 3
+MIN_UNSPACED = 4  # characters of Chinese, Japanese or Korean
 # Without a question mark, a run of foreign words is more often a name typed on its own
 # ("Agenzia Spaziale Italiana", "Declaración de Bogotá") than a question.
 MIN_WORDS_UNASKED = 6
@@ -91,8 +93,16 @@ def language_hint(language: str) -> str:
     return f"The question seems to be in {language}: the models here read English only, so ask it in English."
 
 
-@functools.cache
+_LOADING = threading.Lock()  # concurrent first questions (app sessions) load the model once
+
+
 def _identifier():
+    with _LOADING:
+        return _load_identifier()
+
+
+@functools.cache
+def _load_identifier():
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
@@ -105,7 +115,11 @@ def other_language(question: str) -> str | None:
     (``UNNAMED`` when only its script says so); else None: English, Latin, or too short, too
     mixed or too unlike a question to tell ("Kessler syndrome", "Agenzia Spaziale Italiana")."""
     words = _WORD.findall(question.lower())
-    unspaced = bool(_UNSPACED.search(question))
+    letters = [ch for ch in question if ch.isalpha()]
+    # Chinese, Japanese and Korean are written without spaces, so they are counted in characters:
+    # most of the letters, and a few of them ("・" or a name in an English question is not enough).
+    cjk = len(_UNSPACED.findall(question))
+    unspaced = cjk >= MIN_UNSPACED and cjk > 0.5 * len(letters)
     if not unspaced and (
         len(words) < MIN_WORDS or (len(words) < MIN_WORDS_UNASKED and not _QUESTION_MARK.search(question))
     ):
@@ -121,5 +135,4 @@ def other_language(question: str) -> str | None:
     if probability >= (MIN_PROBABILITY_ASKED if asked else MIN_PROBABILITY):
         return LANGUAGES[code]
     # Unsure which (Russian or Bulgarian?), but written in another script: not English.
-    letters = [ch for ch in question if ch.isalpha()]
     return UNNAMED if sum(ord(ch) > _LATIN_END for ch in letters) > 0.5 * len(letters) else None

@@ -39,6 +39,7 @@ _EDGE_NUMBER = re.compile(r"^(\d{1,4})\s+[^\W\d_]|[^\W\d_]\W*\s(\d{1,4})$")
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 _URL_END = re.compile(r"https?://\S+$")  # an entry that ends in its URL: the next line is a new one
+_IDENTIFIER_TAIL = re.compile(r"\s+(?:doi:|https?://|ISSN\b|ISBN\b)\S*.*$", re.I)
 _LEADER = re.compile(r"(?:\.\s?){3}")
 _CODE = re.compile(r"[=(){}\[\]<>\\/+_|@#$%^&*]")
 # A line that closes (or ends a sentence), perhaps before a footnote mark: "never sat.⁷".
@@ -84,8 +85,8 @@ def _running(pages: list[list[str]], pick: int) -> set[str]:
     exact = Counter(lines)
     # A journal's header on later pages is often the first page's without its DOI: "Journal of
     # Orbital Affairs 12 (2025) 211–216" under "… 211–216 doi:10.9999/joa.2025.0211".
-    for line in set(lines):
-        exact[line] += sum(other.startswith(line + " ") for other in lines)
+    if pick == 0 and lines and (m := _IDENTIFIER_TAIL.search(lines[0])):
+        exact[lines[0][: m.start()].rstrip()] += 1
     share = REPEAT_SHARE * len(pages)
     out = {k for k, n in keys.items() if n >= max(REPEATS, share)}
     out |= {_key(line) for line, n in exact.items() if n >= max(2, share)}
@@ -245,6 +246,7 @@ Line = tuple[int, bool, str]  # (page index, first line of its page, text)
 # A section number opening a heading: "5. A registry of removal missions", "5 Conclusions".
 _SECTION = re.compile(r"^(\d{1,2})\.?\s+[A-Z]")
 MIN_SECTIONS = 3
+MAX_SECTION_WORDS = 8  # a heading names a section; a longer numbered line opens a paragraph
 # The caption that heads a table or figure: "Table 1.", "Figure 2:", "Fig. 3".
 _CAPTION = re.compile(r"^(?:Table|Figure|Fig\.|Chart|Map|Box|Exhibit)\s+(?:\d+|[IVX]+)(?:\.\d+)?[.:]?(?:\s|$)")
 MAX_FLOAT = 25  # lines a table or figure at a page top may take before the text goes on
@@ -268,31 +270,43 @@ def _ends_sentence(line: str) -> bool:
     return bool(_ENDS_SENTENCE.search(line)) and not _after_abbreviation(line)
 
 
-def _note_number(line: str, body: str) -> int | None:
-    """The number of the footnote ``line`` opens, if the page's ``body`` above it carries that
-    number as a mark: superscript anywhere ("in 2007²"), or plain right after a word or its
-    punctuation ("in 2007.2 The", as some text layers flatten a raised mark)."""
+# Marks in the text that a footnote's number answers: superscript digits anywhere, or plain
+# digits right after a word or its punctuation ("the treaty.1 The", as some text layers flatten
+# a raised mark); after a letter only, as after a digit they are a decimal ("2.4 Naming").
+_SUPERSCRIPT_MARK = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹]+")
+_PLAIN_MARK = re.compile(r"(?<=[^\W\d_][.,;:”’\")])(\d{1,3})(?=\s|$)|(?<=[^\W\d_])(\d{1,3})(?=[\s.,;:]|$)", re.M)
+MAX_NOTE_STARTS = 8  # first lines of a notes block tried per page (a page of numbered lines is not scanned for each)
+
+
+def _marks(body: str) -> tuple[list[str], set[int]]:
+    """The superscript runs and plain mark numbers of a page's body text."""
+    return _SUPERSCRIPT_MARK.findall(body), {int(a or b) for a, b in _PLAIN_MARK.findall(body)}
+
+
+def _note_number(line: str, marks: tuple[list[str], set[int]]) -> int | None:
+    """The number of the footnote ``line`` opens, if the body above it carries that number
+    as a mark (``_marks``)."""
     m = _NOTE_START.match(line)
     if not m or _LEADER.search(line):
         return None
+    superscripts, plain = marks
     if m.group(1):
-        return int(m.group(1).translate(_SUPERSCRIPT)) if m.group(1) in body else None
-    n = m.group(2)
-    # After a letter only: after a digit it is a decimal ("2.4 Naming" in a table of contents).
-    return int(n) if re.search(rf"(?<=[^\W\d_][.,;:”’\")]){n}(?=\s|$)|(?<=[^\W\d_]){n}(?=[\s.,;:]|$)", body) else None
+        return int(m.group(1).translate(_SUPERSCRIPT)) if any(m.group(1) in run for run in superscripts) else None
+    return int(m.group(2)) if int(m.group(2)) in plain else None
 
 
 def _split_footnotes(page: list[str]) -> tuple[list[str], list[str]]:
     """(body, footnotes) of a page's lines: the footnotes are the lines from the first note at
     the page foot on, where every note's number is marked in the body and the numbers go up.
     Only in the lower half of the page, so a numbered line of the body is never taken."""
-    for k in range(len(page) // 2, len(page)):
-        body = "\n".join(page[:k])
-        if (first := _note_number(page[k], body)) is None:
+    starts = [k for k in range(len(page) // 2, len(page)) if _NOTE_START.match(page[k])]
+    for k in starts[:MAX_NOTE_STARTS]:
+        marks = _marks("\n".join(page[:k]))
+        if (first := _note_number(page[k], marks)) is None:
             continue
         numbers = [first]
         for line in page[k + 1 :]:
-            if _NOTE_START.match(line) and (n := _note_number(line, body)) is not None:
+            if (n := _note_number(line, marks)) is not None:
                 numbers.append(n)
         if numbers == sorted(set(numbers)):
             return page[:k], page[k:]
@@ -309,7 +323,9 @@ def _join_note_tails(bodies: list[list[str]], notes: list[list[str]]) -> tuple[l
         body = bodies[n + 1]
         if not notes[n] or _ends_sentence(notes[n][-1]) or not body:
             continue
-        tail = [i for i in range(len(body) // 2, len(body)) if body[i][0].islower() and _ends_sentence(body[i - 1])]
+        tail = [
+            i for i in range(max(1, len(body) // 2), len(body)) if body[i][0].islower() and _ends_sentence(body[i - 1])
+        ]
         if tail:
             notes[n] += body[tail[-1] :]
             del body[tail[-1] :]
@@ -366,7 +382,7 @@ def _place_footnotes(
     the notes sat between the halves of a sentence that crosses to the next page ("… is
     absolutely liable for damage ¹ D. J. Kessler … caused by its space object"). They go:
 
-    - before a reference list that starts on their page (else they would join its last entry);
+    - before a reference list that starts on their page (else they would join its entries);
     - after the crossing sentence (the first line on the next page that ends one); the next
       page's own text then starts after them, so the notes keep their page in citations;
     - else at the foot of their page, as printed.
@@ -386,15 +402,21 @@ def _place_footnotes(
         if at + len(block) < len(pages[page]):
             edges[page][at + len(block)] = True
 
+    in_references = False
     for n, block in enumerate(notes):
+        ref = next((i for i, line in enumerate(pages[n]) if REFERENCE_SECTION.match(line)), None)
         if not block:
+            in_references = in_references or ref is not None
             continue
         nxt = n + 1
-        ref = next((i for i, line in enumerate(pages[n]) if REFERENCE_SECTION.match(line)), None)
-        if ref and _ends_sentence(pages[n][ref - 1]):
+        if ref is not None:
             insert(n, ref, block)
+            in_references = True
             continue
-        crosses = bodies[n] and not _ends_sentence(bodies[n][-1]) and nxt < len(pages) and bodies[nxt]
+        # Inside a reference list an entry, not a sentence, crosses the page: the notes stay
+        # at their page's foot (qa.ingest then reads them as part of the list, as before).
+        crosses = not in_references and bodies[n] and not _ends_sentence(bodies[n][-1]) and nxt < len(pages)
+        crosses = crosses and bodies[nxt]
         if crosses and (end := _sentence_end(pages[nxt])) is not None:
             line, cut = end
             text = pages[nxt][line]
@@ -428,10 +450,11 @@ def _joins(flat: list[Line], full: list[float], wide: list[float], pages: list[l
 def _numbered_sections(flat: list[Line]) -> list[int]:
     """Lines that are section headings by their numbers, however long: in a narrow column
     "5. A registry of removal missions" is nearly a full line, so length alone ran it into the
-    paragraph after it. A candidate is a line that opens with a section number, does not close
-    like a sentence, follows a line that does and comes before one in capitals; only a run of
-    at least ``MIN_SECTIONS`` of them numbered one after another (1., 2., 3., … in reading
-    order) counts, so a numbered list item that happens to fit is not taken."""
+    paragraph after it. A candidate is a line of at most ``MAX_SECTION_WORDS`` words that opens
+    with a section number, does not close like a sentence, follows a line that does and comes
+    before one in capitals; only a run of at least ``MIN_SECTIONS`` of them numbered one after
+    another (1., 2., 3., … in reading order) counts, so a numbered list item that happens to
+    fit is not taken."""
     chain: dict[int, list[int]] = {}  # per candidate line: the longest run of numbers ending there
     last: dict[int, int] = {}  # section number -> the latest candidate line with that number
     for k in range(len(flat) - 1):
@@ -441,6 +464,8 @@ def _numbered_sections(flat: list[Line]) -> list[int]:
         m = _SECTION.match(line)
         after_sentence = k == 0 or _ends_sentence(flat[k - 1][2])
         if not m or _CLOSES.search(line) or not after_sentence or not flat[k + 1][2][0].isupper():
+            continue
+        if len(line.split()) > MAX_SECTION_WORDS:  # "1. States Parties shall inform … of the United"
             continue
         v = int(m.group(1))
         chain[k] = [*chain.get(last.get(v - 1, -1), []), k]

@@ -88,7 +88,9 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
 def is_sentence_end(text: str, pos: int) -> bool:
     """Whether the punctuation just before ``pos`` ends a sentence: not a full stop after an
     abbreviation ("U.S.", "Art.", "et al."), an initial ("v.", "K.") or a list number."""
-    before = text[:pos]
+    # Only the last word matters; a bounded tail keeps the search linear on a long run of text.
+    offset = max(0, pos - 100)
+    before = text[offset:pos]
     if not before.endswith("."):
         return True
     word = re.search(r"(\S+)\.$", before)
@@ -100,7 +102,8 @@ def is_sentence_end(text: str, pos: int) -> bool:
     if len(token) == 1 and token.isalpha():  # an initial, as in "K. M. Campbell"
         return False
     # "1." or "(a)." opening a line or following a sentence numbers a list item.
-    opens_item = word.start() == before.rfind("\n") + 1 or re.search(r"[.;:]\s+$", before[: word.start()])
+    line_start = text.rfind("\n", 0, offset + word.start()) + 1
+    opens_item = offset + word.start() == line_start or re.search(r"[.;:]\s+$", before[: word.start()])
     return not (opens_item and re.fullmatch(r"\(?([0-9]{1,3}|[a-z]|[ivx]{1,4})\)?", token))
 
 

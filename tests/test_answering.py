@@ -495,3 +495,15 @@ def test_a_question_for_a_kind_of_source_prefers_entries_of_that_kind(engine):
     assert resolutions.answer.startswith("A/RES/61/75")
     papers = engine.ask("Which journal papers are cited?", threshold=0.0)
     assert papers.answer.startswith("Milik, P.")
+
+
+def test_kind_match_needs_a_question_about_sources():
+    from qa.answering import kind_match
+    from qa.types import Reference
+
+    report = Reference("r1", "d", 1, "UN report", 0, 9, "report", title="Debris")
+    book = Reference("r2", "d", 2, "A book", 0, 6, "book", title="Law")
+    assert kind_match("Which reports are cited?", report) == 1.0
+    assert kind_match("Which reports are cited?", book) == -1.0
+    assert kind_match("What must States report to the Secretary-General?", report) == 0.0  # a verb
+    assert kind_match("Who wrote about debris?", report) == 0.0  # no kind asked

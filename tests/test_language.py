@@ -37,6 +37,8 @@ def test_a_question_in_another_language_is_named(question, language):
         "condicio sine qua non causation damage",
         "Explain Traité de l'espace",
         "Agenzia Spaziale Italiana",  # a name typed on its own, not a question
+        "・",  # one CJK punctuation mark, or a Korean word in an English query, is not a question
+        "KAIST 한국",
     ],
 )
 def test_english_and_too_short_questions_are_not(question):

@@ -448,3 +448,53 @@ def test_a_short_last_line_that_ends_in_a_mark_is_not_a_heading():
     out = reflow_pages(["\n".join(body + ["⁷ It has never sat.", "12"]), "\n".join(NEXT)])
     assert out.headings == ()
     assert "shown by a Claims Commission.⁷" in out.text
+
+
+# Cases from a code review of the footnote and section rules (2026-12-03).
+
+
+def test_numbered_treaty_paragraphs_are_not_taken_for_sections():
+    page = [
+        "Article 5",
+        "The following obligations apply to all States Parties to this Agreement.",
+        "1. States Parties shall inform the Secretary-General of the United",
+        "Nations as well as the public of their activities concerned with the Moon.",
+        "2. States Parties shall also inform the Secretary-General of the United",
+        "Nations of areas of the Moon having special scientific interest.",
+        "3. The Secretary-General shall be informed of any station established by",
+        "States Parties on the Moon, with its location and purposes.",
+    ]
+    out = reflow_pages(["\n".join(page)])
+    assert [t for _, _, t in out.headings] == ["Article 5"]
+    assert "of the United Nations as well as the public" in out.text
+
+
+def test_notes_never_go_into_a_reference_list():
+    for before in (["Data and code are available at https://example.org/debris"], []):
+        page1 = ["The Convention binds the launching State in every case.¹", *before, "References"]
+        page1 += ["Hart, B. L. (2007). Space law and its limits. Journal of Space Law 33"]
+        page1 += ["Kessler, D. J. (1978). Collision frequency of artificial satellites", "¹ Cited in a UN report."]
+        page2 = ["Taylor, C. D. (2012). Liability for space objects. Oxford.", "Wong, E. F. (2015). Registration."]
+        text = reflow_pages(["\n".join(page1), "\n".join(page2)]).text
+        assert text.index("¹ Cited in a UN report.") < text.index("References")
+        assert "Taylor, C. D. (2012). Liability for space objects. Oxford." in text
+    # Notes on a later page of the list stay at their page's foot, not inside the next entry.
+    page2 = ["Taylor, C. D. (2012). Liability for space objects and the", "² A note on Taylor."]
+    page3 = ["registration of satellites. Oxford.", "Wong, E. F. (2015). Registration."]
+    text = reflow_pages(["References\nHart, B. L. (2007). Space law.²", "\n".join(page2), "\n".join(page3)]).text
+    assert "registration of satellites. Oxford." in text and "Oxford. ²" not in text
+
+
+def test_a_note_tail_is_not_taken_from_a_one_line_page():
+    page1 = BODY[:4] + ["removal mission operates entirely in orbit, where fault is hardest to show,¹"]
+    page1 += ["¹ D. J. Kessler and B. G. Cour-Palais, Collision frequency of artificial satellites, see"]
+    out = reflow_pages(["\n".join(page1), "which is why the regime is criticised."])
+    assert "hardest to show,¹ which is why the regime is criticised." in out.text
+
+
+def test_a_first_line_that_only_starts_the_next_pages_is_kept():
+    pages = ["Space Law Notes\nThe treaties are five.", "Outer Space Treaty\nStates shall not place weapons in orbit."]
+    pages.append("Outer Space Treaty of 1967 is the basis of space law.\nIt has over a hundred parties.")
+    pages.append("Registration is the other pillar.\nIt names the State of registry.")
+    out = reflow_pages(pages)
+    assert "Outer Space Treaty\nStates shall not" in out.text  # a heading, not a running header

@@ -46,6 +46,9 @@ KEYWORDS = [
     "Agenzia Spaziale Italiana",
     "Declaración de Bogotá",
     "Comisión Nacional de Actividades Espaciales",
+    "Spacecraft collision avoidance manoeuvre obligations?",
+    "Which Bundesverfassungsgericht rulings mention Weltraum?",
+    "Explain Ley de Navegación Aérea y Espacial Argentina?",
 ]
 FOREIGN = {
     "French": [

@@ -65,7 +65,7 @@ READ_AS_ENGLISH = frozenset({"en", "la"})
 # The gate (bench/language.py): the identifier's probability, and the most English function
 # words a question in another language may have; wider for one that ends in a question mark.
 MIN_PROBABILITY, MAX_ENGLISH = 0.9, 0.2
-MIN_PROBABILITY_ASKED, MAX_ENGLISH_ASKED = 0.8, 1 / 3
+MIN_PROBABILITY_ASKED, MAX_ENGLISH_ASKED = 0.85, 1 / 3
 UNNAMED = "another language"
 _LATIN_END = 0x24F  # the last code point of the Latin alphabets (Latin Extended-B)
 MIN_WORDS = 3
@@ -84,6 +84,13 @@ _ENGLISH_WORDS = (
     "explain define describe list compare summarize summarise tell give show name find"
 )
 _ENGLISH = frozenset(_ENGLISH_WORDS.split())
+# Words an English question or request opens with and no other language's does ("was", "die",
+# "is" and "in" open German and Dutch questions too).
+_OPENER_WORDS = (
+    "what which who whom whose when where why how does do did can could should would will are has have "
+    "explain define describe list compare summarize summarise tell give show name find"
+)
+_ENGLISH_OPENERS = frozenset(_OPENER_WORDS.split())
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")  # Japanese, Chinese, Korean
 
@@ -123,6 +130,8 @@ def other_language(question: str) -> str | None:
     if not unspaced and (
         len(words) < MIN_WORDS or (len(words) < MIN_WORDS_UNASKED and not _QUESTION_MARK.search(question))
     ):
+        return None
+    if words and words[0] in _ENGLISH_OPENERS:  # "Which Bundesverfassungsgericht rulings …?"
         return None
     # A question mark makes it a question, so the gate can open wider: "Was ist der
     # Weltraumvertrag?" has "was" (1 word in 4), and short questions get lower probabilities.

@@ -39,6 +39,8 @@ def test_a_question_in_another_language_is_named(question, language):
         "Agenzia Spaziale Italiana",  # a name typed on its own, not a question
         "・",  # one CJK punctuation mark, or a Korean word in an English query, is not a question
         "KAIST 한국",
+        "Spacecraft collision avoidance manoeuvre obligations?",  # a noun stack, asked
+        "Which Bundesverfassungsgericht rulings mention Weltraum?",  # opens in English
     ],
 )
 def test_english_and_too_short_questions_are_not(question):

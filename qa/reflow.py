@@ -44,6 +44,9 @@ _LEADER = re.compile(r"(?:\.\s?){3}")
 _CODE = re.compile(r"[=(){}\[\]<>\\/+_|@#$%^&*]")
 # A line that closes (or ends a sentence), perhaps before a footnote mark: "never sat.⁷".
 _CLOSES = re.compile(r"[.,;:!?)\]”\"’'][⁰¹²³⁴⁵⁶⁷⁸⁹]*$")
+# A footnote mark closing a line: superscript, or plain digits right after a word's punctuation
+# ("twice.2"; after a digit it is a number, "Article 2.2").
+_TRAILING_MARK = re.compile(r"(?<=[^\W\d_][.,;:!?])\d{1,3}$|(?<=[^\W\d_][.,;:!?][)\]”\"’'])\d{1,3}$|[⁰¹²³⁴⁵⁶⁷⁸⁹]+$")
 _ENDS_SENTENCE = re.compile(r"[.!?][)\]”\"’']?[⁰¹²³⁴⁵⁶⁷⁸⁹]*$")
 # Word parts typeset with a hyphen of their own: "non-binding" broken after "non-" keeps it.
 _HYPHENATED_PREFIXES = frozenset(
@@ -158,7 +161,7 @@ def _looks_like_heading(line: str, wide: float) -> bool:
     return (
         len(line) < HEADING * wide
         and (line[0].isupper() or line[0].isdigit())
-        and (not _CLOSES.search(line) or (line.endswith("?") and bool(_NUMBERED_HEADING.match(line))))
+        and (not _CLOSES.search(_bare(line)) or (line.endswith("?") and bool(_NUMBERED_HEADING.match(line))))
         and not _BULLET.match(line)
         and (not _ENUMERATOR.match(line) or bool(_NUMBERED_HEADING.match(line)))
         and sum(ch.isalpha() for ch in line) >= 2
@@ -228,7 +231,7 @@ def reflow_pages(pages: list[str]) -> Reflowed:
     for k, edge in enumerate(edges):
         if edge:
             joins[k] = None
-    sections = _numbered_sections(flat)
+    sections = _numbered_sections(flat, wide)
     for k in sections:
         joins[k] = joins[k + 1] = None
     heading = _headings(flat, joins, full, wide)
@@ -247,8 +250,9 @@ Line = tuple[int, bool, str]  # (page index, first line of its page, text)
 _SECTION = re.compile(r"^(\d{1,2})\.?\s+[A-Z]")
 MIN_SECTIONS = 3
 MAX_SECTION_WORDS = 8  # a heading names a section; a longer numbered line opens a paragraph
+MIN_SECTION_LINES = 4  # lines from one numbered section heading to the next, at least
 # The caption that heads a table or figure: "Table 1.", "Figure 2:", "Fig. 3".
-_CAPTION = re.compile(r"^(?:Table|Figure|Fig\.|Chart|Map|Box|Exhibit)\s+(?:\d+|[IVX]+)(?:\.\d+)?[.:]?(?:\s|$)")
+_CAPTION = re.compile(r"^(?:Table|Figure|Fig\.|Chart|Map|Box|Exhibit)\s+(?:\d+|[IVX]+)(?:\.\d+)?(?:[.:–—]\s|[.:]?$)")
 MAX_FLOAT = 25  # lines a table or figure at a page top may take before the text goes on
 
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
@@ -257,17 +261,35 @@ _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 _NOTE_START = re.compile(r"^(?:([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,3})\s?|(\d{1,3})\s+(?=[A-Z“\"(]))\S.{4,}")
 
 
+def _bare(line: str) -> str:
+    """The line without a footnote mark at its end ("twice.2", "negligent.²")."""
+    return _TRAILING_MARK.sub("", line) if line[-1:].isdigit() else line  # superscripts are digits too
+
+
 def _after_abbreviation(line: str) -> bool:
     """Whether a line ends in the full stop of an abbreviation or an initial ("Nicaragua v.",
-    "Art.", "U.N."), which does not end the sentence."""
-    core = line.rstrip("⁰¹²³⁴⁵⁶⁷⁸⁹").rstrip(")]”\"’'")
+    "Art.", "U.N."), which does not end the sentence. A footnote mark after it says it does
+    ("… and so on, etc.¹")."""
+    if _TRAILING_MARK.search(line):
+        return False
+    core = line.rstrip(")]”\"’'")
     return core.endswith(".") and not is_sentence_end(core, len(core))
 
 
 def _ends_sentence(line: str) -> bool:
     """Whether a line ends a sentence: closing punctuation, perhaps then a quote or bracket and
-    a footnote mark ("negligent.²"), and not after an abbreviation."""
-    return bool(_ENDS_SENTENCE.search(line)) and not _after_abbreviation(line)
+    a footnote mark ("negligent.²", "twice.2"), and not after an abbreviation."""
+    return bool(_ENDS_SENTENCE.search(_bare(line))) and not _after_abbreviation(line)
+
+
+def _crosses(last: str, going_on: str) -> bool:
+    """Whether the sentence of a page's ``last`` line goes on in the next page's line
+    ``going_on``: it does not end, and the next line is in lower case or the last line ended in
+    an abbreviation ("Nicaragua v." / "United States"). A page ending "as follows:" or in a
+    heading left at its foot is followed by a new sentence, whatever its case."""
+    if _ends_sentence(last) or last.endswith(":"):
+        return False
+    return going_on[:1].islower() or _after_abbreviation(last)
 
 
 # Marks in the text that a footnote's number answers: superscript digits anywhere, or plain
@@ -317,18 +339,23 @@ def _join_note_tails(bodies: list[list[str]], notes: list[list[str]]) -> tuple[l
     """A footnote that runs onto the next page goes on at that page's foot, above its own notes
     and without a number, so it was read as body text ("… has never sat.⁷ feared that a narrower
     definition …"). When a page's last note does not end a sentence, the lines at the next
-    page's foot from one in lower case after a finished sentence are that note's tail."""
+    page's foot from one in lower case after a finished sentence (up to the next note) are
+    that note's tail."""
     bodies, notes = [list(b) for b in bodies], [list(n) for n in notes]
     for n in range(len(bodies) - 1):
         body = bodies[n + 1]
-        if not notes[n] or _ends_sentence(notes[n][-1]) or not body:
+        # A note breaks off mid-sentence: in a word or after a comma, not after a year or a title.
+        if not notes[n] or not body or not re.search(r"[a-z,;–-]$", notes[n][-1]):
             continue
         tail = [
             i for i in range(max(1, len(body) // 2), len(body)) if body[i][0].islower() and _ends_sentence(body[i - 1])
         ]
         if tail:
-            notes[n] += body[tail[-1] :]
-            del body[tail[-1] :]
+            # ...up to a line that opens another note, even one whose mark was not recognised.
+            i = tail[-1]
+            j = next((j for j in range(i + 1, len(body)) if _NOTE_START.match(body[j])), len(body))
+            notes[n] += body[i:j]
+            del body[i:j]
     return bodies, notes
 
 
@@ -343,8 +370,10 @@ def _lift_floats(bodies: list[list[str]]) -> tuple[list[list[str]], list[list[bo
     for n, page in enumerate(bodies):
         before = bodies[n - 1] if n else []
         k = None
-        if before and not _ends_sentence(before[-1]) and page and _CAPTION.match(page[0]):
+        caption = page and _CAPTION.match(page[0]) and (_CLOSES.search(page[0]) or len(page[0].split()) <= 4)
+        if before and caption:  # a whole caption: one that wraps would read as the sentence going on
             k = next((i for i, line in enumerate(page[:MAX_FLOAT]) if line[0].islower()), None)
+            k = k if k and _crosses(before[-1], page[k]) else None
         rest = page[k:] if k else []
         end = next((i for i, line in enumerate(rest) if _ends_sentence(line)), None)
         if not k or end is None:
@@ -415,8 +444,8 @@ def _place_footnotes(
             continue
         # Inside a reference list an entry, not a sentence, crosses the page: the notes stay
         # at their page's foot (qa.ingest then reads them as part of the list, as before).
-        crosses = not in_references and bodies[n] and not _ends_sentence(bodies[n][-1]) and nxt < len(pages)
-        crosses = crosses and bodies[nxt]
+        crosses = not in_references and bodies[n] and nxt < len(pages) and bodies[nxt]
+        crosses = crosses and _crosses(bodies[n][-1], bodies[nxt][0])
         if crosses and (end := _sentence_end(pages[nxt])) is not None:
             line, cut = end
             text = pages[nxt][line]
@@ -441,13 +470,13 @@ def _joins(flat: list[Line], full: list[float], wide: list[float], pages: list[l
         join = _joiner(a, b, full[k], (wide[k], wide[k + 1]), vocabulary)
         # Across a page break a full line that ends a sentence ends its paragraph too, unless
         # the next page goes on in lower case: a page break is where paragraphs often end.
-        if first and join == "space" and _CLOSES.search(a) and not _after_abbreviation(a) and not b[0].islower():
+        if first and join == "space" and _CLOSES.search(_bare(a)) and not _after_abbreviation(a) and not b[0].islower():
             join = None
         joins.append(join)
     return joins
 
 
-def _numbered_sections(flat: list[Line]) -> list[int]:
+def _numbered_sections(flat: list[Line], wide: list[float]) -> list[int]:
     """Lines that are section headings by their numbers, however long: in a narrow column
     "5. A registry of removal missions" is nearly a full line, so length alone ran it into the
     paragraph after it. A candidate is a line of at most ``MAX_SECTION_WORDS`` words that opens
@@ -461,14 +490,19 @@ def _numbered_sections(flat: list[Line]) -> list[int]:
         line = flat[k][2]
         if REFERENCE_SECTION.match(line):
             break  # a numbered reference list is entries, not sections
-        m = _SECTION.match(line)
-        after_sentence = k == 0 or _ends_sentence(flat[k - 1][2])
-        if not m or _CLOSES.search(line) or not after_sentence or not flat[k + 1][2][0].isupper():
+        if not (m := _SECTION.match(line)) or _CLOSES.search(line) or not flat[k + 1][2][0].isupper():
+            continue
+        if k and not _ends_sentence(flat[k - 1][2]):
             continue
         if len(line.split()) > MAX_SECTION_WORDS:  # "1. States Parties shall inform … of the United"
             continue
+        nxt = flat[k + 1][2]
+        if len(nxt) < HEADING * wide[k + 1] and not _CLOSES.search(_bare(nxt)):
+            continue  # a heading that wraps ("2. The launching State under the" / "Convention")
         v = int(m.group(1))
-        chain[k] = [*chain.get(last.get(v - 1, -1), []), k]
+        before = last.get(v - 1, -1)
+        # Sections hold paragraphs; numbered items a line or two each (in a narrow column too).
+        chain[k] = [*(chain.get(before, []) if k - before >= MIN_SECTION_LINES else []), k]
         last[v] = k
     best = max(chain.values(), key=len, default=[])
     return best if len(best) >= MIN_SECTIONS else []

@@ -498,3 +498,41 @@ def test_a_first_line_that_only_starts_the_next_pages_is_kept():
     pages.append("Registration is the other pillar.\nIt names the State of registry.")
     out = reflow_pages(pages)
     assert "Outer Space Treaty\nStates shall not" in out.text  # a heading, not a running header
+
+
+# Cases from a second user test (2026-12-03): a page that does not cross keeps its order.
+
+
+def test_a_plain_mark_after_a_full_stop_ends_the_page_sentence():
+    body = [line.replace("in 1972.¹", "in the treaty.1").replace("in 2007²", "in that year2") for line in BODY[:4]]
+    body.append("removal mission is liable where the damage was caused twice.2")
+    notes = ["1 Convention on International Liability for Damage Caused by Space Objects, 1972.", "2 Ibid."]
+    out = reflow_pages(["\n".join(body + notes), "\n".join(["The Outer Space Treaty governs the rest.", *NEXT])])
+    assert out.text.index(notes[1]) < out.pages[1] == out.text.index("The Outer Space Treaty governs")
+
+
+def test_a_page_ending_in_a_colon_or_a_heading_is_not_crossed_into():
+    for last in ("The treaties provide as follows:", "3 Registration of fragments"):
+        body = [*BODY[:2], "Guidelines adopted in 2007² say nothing about removal.", last]
+        out = reflow_pages(["\n".join(body + NOTES), "\n".join(["Fragments are not registered.", *NEXT])])
+        assert out.text.index(NOTES[1]) < out.pages[1] == out.text.index("Fragments are not registered.")
+    prose = ["Table 1 shows the number of parties to each treaty at the end of 2023, taken from the"]
+    prose.append("status list kept by the Office for Outer Space Affairs.")
+    out = reflow_pages(["\n".join([*BODY[:3], "The figures show:"]), "\n".join(prose)])
+    assert " ".join(prose) in out.text  # prose that opens with "Table 1" is not a table
+
+
+def test_a_note_ending_in_a_year_takes_no_tail_from_the_next_page():
+    notes = [NOTES[0], "² Status of International Agreements relating to Activities in Outer Space, 2023"]
+    page2 = [*NEXT, "Private landers are the next question for the treaties.", "ispace, which built the lander,"]
+    page2.append("is a company of Japan.")
+    out = reflow_pages(["\n".join(BODY + notes), "\n".join(page2)])
+    assert "ispace, which built the lander, is a company of Japan." in out.text
+    assert "2023 ispace" not in out.text
+
+
+def test_a_numbered_list_in_a_narrow_column_is_not_taken_for_sections():
+    page = ["The treaties are these.", "1. Outer Space Treaty", "States Parties shall act.", "2. Rescue Agreement"]
+    page += ["States Parties shall help.", "3. Liability Convention", "States Parties shall pay.", "4. Moon Agreement"]
+    page += ["States Parties shall share."]
+    assert reflow_pages(["\n".join(page)]).headings == ()

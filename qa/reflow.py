@@ -215,8 +215,10 @@ def reflow_pages(pages: list[str]) -> Reflowed:
     over a full line): it becomes a level-2 heading, so citations name their article as in a
     Markdown document. Under a "References" heading each entry becomes its own paragraph
     (``qa.references.ENTRY_START``), so the entries are parsed as a Markdown list's are.
-    Footnotes at a page's foot go after the sentence that crosses to the next page, so they
-    do not cut it in two (``_place_footnotes``).
+    Footnotes at a page's foot, and a table at a page's top, go after the sentence that
+    crosses the page break, so they do not cut it in two (``_place_footnotes``,
+    ``_lift_floats``); numbered section headings are also found by their run of numbers
+    (``_numbered_sections``).
     """
     lines = _strip_furniture([[ln.strip() for ln in p.splitlines() if ln.strip()] for p in pages])
     bodies, notes = zip(*(_split_footnotes(p) for p in lines), strict=True) if lines else ((), ())

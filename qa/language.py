@@ -76,21 +76,18 @@ MIN_WORDS_UNASKED = 6
 _QUESTION_MARK = re.compile(r"[?？؟;;]\s*$")
 # English words that almost every English question or request has; a question in another
 # language has almost none of them ("was", "die", "in" are words there too).
+_REQUESTS = "explain define describe list compare summarize summarise tell give show name find"
 _ENGLISH_WORDS = (
     "a an the of to in on at by for from with about as into over under between is are was were be been "
     "do does did can could may might must shall should will would has have had what who whom whose "
     "which when where why how whether if or and not no than that this these those it its there their "
     "they he she his her we our you your i my me any all some "
-    "explain define describe list compare summarize summarise tell give show name find"
 )
-_ENGLISH = frozenset(_ENGLISH_WORDS.split())
+_ENGLISH = frozenset((_ENGLISH_WORDS + _REQUESTS).split())
 # Words an English question or request opens with and no other language's does ("was", "die",
 # "is" and "in" open German and Dutch questions too).
-_OPENER_WORDS = (
-    "what which who whom whose when where why how does do did can could should would will are has have "
-    "explain define describe list compare summarize summarise tell give show name find"
-)
-_ENGLISH_OPENERS = frozenset(_OPENER_WORDS.split())
+_OPENER_WORDS = "what which who whom whose when where why how does do did can could should would will are has have "
+_ENGLISH_OPENERS = frozenset((_OPENER_WORDS + _REQUESTS).split())
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")  # Japanese, Chinese, Korean
 

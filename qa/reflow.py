@@ -47,7 +47,7 @@ _CLOSES = re.compile(r"[.,;:!?)\]”\"’'][⁰¹²³⁴⁵⁶⁷⁸⁹]*$")
 # A footnote mark closing a line: superscript, or plain digits right after a word's punctuation
 # ("twice.2"; after a digit it is a number, "Article 2.2").
 _TRAILING_MARK = re.compile(r"(?<=[^\W\d_][.,;:!?])\d{1,3}$|(?<=[^\W\d_][.,;:!?][)\]”\"’'])\d{1,3}$|[⁰¹²³⁴⁵⁶⁷⁸⁹]+$")
-_ENDS_SENTENCE = re.compile(r"[.!?][)\]”\"’']?[⁰¹²³⁴⁵⁶⁷⁸⁹]*$")
+_ENDS_SENTENCE = re.compile(r"[.!?][)\]”\"’']?$")  # of a line without its mark (``_bare``)
 # Word parts typeset with a hyphen of their own: "non-binding" broken after "non-" keeps it.
 _HYPHENATED_PREFIXES = frozenset(
     ("non", "self", "well", "long", "short", "high", "low", "cross", "half", "quasi", "semi", "anti")

@@ -59,7 +59,7 @@ def main() -> None:
             (f"{prep.collection.label} (test)", Engine(prep.index, embedder), select(prep.collection.questions, "test"))
         )
     default = Engine(load_index(ROOT / "embeddings"), embedder)
-    for file in ("eval.jsonl", "paraphrase.jsonl"):
+    for file in ("eval.jsonl", "paraphrase_dev.jsonl", "paraphrase.jsonl"):
         qs = [
             Question(q.qid, q.question, q.gold, frozenset(), q.answerable)
             for q in load_questions(ROOT / "tests" / "data" / file)

@@ -44,7 +44,11 @@ from qa.retrieval import DEFAULT_K  # noqa: E402
 from qa.selector import load_selector, selector_input  # noqa: E402
 from qa.types import Candidate, Chunk, Document  # noqa: E402
 
-SETS = ("xquad", "squad2", "spacelaw", "eval")
+SETS = ("xquad", "squad2", "spacelaw", "eval", "paradev")
+# The project's own question sets over the default corpus, all dev: eval.jsonl (the only dev
+# questions about reference entries) and paraphrase_dev.jsonl (questions that avoid the
+# corpus's wording, written for tuning; tests/data/paraphrase.jsonl stays held out).
+OWN_SETS = {"eval": "eval.jsonl", "paradev": "paraphrase_dev.jsonl"}
 
 
 @dataclass
@@ -75,16 +79,16 @@ class Row:
         return np.array([self.answerable and contains_gold(c.text, self.gold) for c in self.candidates], dtype=bool)
 
 
-def collect(name: str, split: str, limit: int | None, pool: int, embedder, selector, weights: Weights) -> list[Row]:
-    if name == "eval":
-        # The project's dev set over the default corpus: the only dev questions about reference
-        # entries, so the only ones that can weigh the "source" feature. All of it is dev.
-        if split != "dev":
+def collect(
+    name: str, split: str, limit: int | None, pool: int, embedder, selector, weights: Weights, own_sets=("eval",)
+) -> list[Row]:
+    if name in OWN_SETS:
+        if split != "dev" or name not in own_sets:
             return []
         engine = Engine(load_index(ROOT / "embeddings"), embedder)
         questions = [
             Question(q.qid, q.question, q.gold, frozenset(), q.answerable)
-            for q in load_questions(ROOT / "tests" / "data" / "eval.jsonl")
+            for q in load_questions(ROOT / "tests" / "data" / OWN_SETS[name])
         ][:limit]
     else:
         prep = prepare(name, embedder)
@@ -234,12 +238,22 @@ def main() -> None:
         default=Weights().answer_type,
         help="weight of the question-type rules (0 = an ablation without them)",
     )
+    ap.add_argument(
+        "--paraphrase-dev",
+        action="store_true",
+        help="also fit on tests/data/paraphrase_dev.jsonl (questions that avoid the corpus's wording)",
+    )
     args = ap.parse_args()
+    own_sets = ("eval", "paradev") if args.paraphrase_dev else ("eval",)
     weights = Weights(answer_type=args.answer_type_weight)
     embedder = load_embedder(None)
     selector = None if args.no_selector else load_selector()
     rows = {
-        split: [r for name in SETS for r in collect(name, split, args.limit, args.pool, embedder, selector, weights)]
+        split: [
+            r
+            for name in SETS
+            for r in collect(name, split, args.limit, args.pool, embedder, selector, weights, own_sets)
+        ]
         for split in ("dev", "test")
     }
     if args.save:

@@ -77,3 +77,19 @@ def test_bad_question_file(tmp_path):
         load_questions(p)
     with pytest.raises(QAError, match="cannot read"):
         load_questions(tmp_path / "missing.jsonl")
+
+
+@pytest.mark.parametrize("name", ["eval.jsonl", "paraphrase.jsonl", "paraphrase_dev.jsonl"])
+def test_project_question_sets_are_well_formed(name):
+    # A gold string the corpus does not contain would count a right answer as a miss, and
+    # an unanswerable question with gold strings would count a refusal as a miss.
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    corpus = [p.read_text(encoding="utf-8") for p in sorted((repo / "corpus").glob("*.md"))]
+    questions = load_questions(repo / "tests" / "data" / name)
+    assert len({q.qid for q in questions}) == len(questions)
+    for q in questions:
+        assert q.question.strip() and q.answerable == bool(q.gold), q.qid
+        for g in q.gold:
+            assert any(contains_gold(text, [g]) for text in corpus), (q.qid, g)

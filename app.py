@@ -82,36 +82,39 @@ SOURCE_MARK_ID = "qa-source-hit"
 
 CSS = """
 <style>
+/* Colours: text inherits the theme's (light or dark); greys are the text colour made fainter and
+   backgrounds translucent, so nothing is near-white on white or dark grey on black in either. */
 .qa-quote { border-left: 4px solid #4f6bed; background: rgba(79,107,237,.07); border-radius: 0 .5rem .5rem 0;
-  padding: .7rem 1rem; margin: .2rem 0 .5rem 0; font-size: 1.06rem; line-height: 1.55; }
+  padding: .7rem 1rem; margin: .2rem 0 .5rem 0; font-size: 1.06rem; line-height: 1.55; white-space: pre-line; }
 .qa-quote.qa-support { border-left-color: #9aa7f0; font-size: .98rem; }
 .qa-quote .qa-label { display: block; font-size: .72rem; letter-spacing: .06em; text-transform: uppercase;
-  color: #6b7280; margin-bottom: .25rem; }
+  opacity: .7; margin-bottom: .25rem; }
 .qa-marker { display: inline-block; font-size: .75rem; font-weight: 600; color: #fff; background: #4f6bed;
   border-radius: .6rem; padding: 0 .45rem; margin-left: .3rem; vertical-align: .15em; }
-.qa-abstain { border: 2px dashed #c0c4cc; border-radius: .6rem; padding: .8rem 1rem; background: #fafafa;
-  color: #374151; }
+.qa-abstain { border: 2px dashed rgba(128,128,128,.5); border-radius: .6rem; padding: .8rem 1rem;
+  background: rgba(128,128,128,.06); }
 .qa-abstain strong { font-size: 1.05rem; }
-.qa-closest { margin: .5rem 0 0 0; padding-left: 1.1rem; color: #4b5563; font-size: .92rem; }
+.qa-closest { margin: .5rem 0 0 0; padding-left: 1.1rem; opacity: .85; font-size: .92rem; }
 .qa-closest li { margin-bottom: .35rem; }
-.qa-loc { font-weight: 600; color: #374151; }
-.qa-passage { white-space: pre-wrap; font-size: .93rem; line-height: 1.55; background: #fcfcfd;
-  border: 1px solid #e5e7eb; border-radius: .5rem; padding: .6rem .8rem; max-height: 18rem; overflow: auto; }
-mark.qa-hit { background: #ffe27a; padding: 0 .1rem; border-radius: .15rem; }
+.qa-loc { font-weight: 600; }
+.qa-passage { white-space: pre-wrap; font-size: .93rem; line-height: 1.55; background: rgba(128,128,128,.05);
+  border: 1px solid rgba(128,128,128,.3); border-radius: .5rem; padding: .6rem .8rem; max-height: 18rem; overflow: auto; }
+mark.qa-hit { background: #ffe27a; color: #111827; padding: 0 .1rem; border-radius: .15rem; }
 /* A PDF's page break: its label comes from CSS, so selecting and copying the text leaves it out. */
-.qa-page::before { content: attr(data-page); font: .72rem sans-serif; color: #6b7280; border: 1px solid #d1d5db;
+.qa-page::before { content: attr(data-page); font: .72rem sans-serif; opacity: .7; border: 1px solid rgba(128,128,128,.5);
   border-radius: .6rem; padding: 0 .35rem; margin: 0 .25rem; user-select: none; }
 .qa-meta { border-collapse: collapse; font-size: .88rem; margin: .3rem 0; width: 100%; }
-.qa-meta th { text-align: left; color: #6b7280; font-weight: 500; padding: .15rem .8rem .15rem 0;
+.qa-meta th { text-align: left; opacity: .7; font-weight: 500; padding: .15rem .8rem .15rem 0;
   vertical-align: top; white-space: nowrap; width: 7rem; }
 .qa-meta td { padding: .15rem 0; overflow-wrap: anywhere; }
 .qa-source { white-space: pre-wrap; font-family: Georgia, 'Times New Roman', serif; font-size: .98rem;
-  line-height: 1.6; border: 1px solid #e5e7eb; border-radius: .5rem; padding: .8rem 1rem; background: #fff;
+  line-height: 1.6; border: 1px solid rgba(128,128,128,.3); border-radius: .5rem; padding: .8rem 1rem;
+  background: rgba(128,128,128,.04);
   max-height: max(12rem, calc(100vh - 31rem)); overflow: auto; }
 .qa-source-title { font-weight: 600; font-size: 1.05rem; margin-bottom: .2rem; }
 .qa-h { font-weight: 700; }
-.qa-md { color: #b6bcc6; font-weight: 400; }
-.qa-muted { color: #6b7280; font-size: .85rem; }
+.qa-md { opacity: .45; font-weight: 400; }
+.qa-muted { opacity: .7; font-size: .85rem; }
 .qa-refs { padding-left: 1.2rem; font-size: .85rem; margin: .2rem 0; }
 .qa-refs li { margin-bottom: .25rem; overflow-wrap: anywhere; }
 .qa-flag { color: #b45309; font-weight: 600; }

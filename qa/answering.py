@@ -123,6 +123,48 @@ def kind_match(question: str, ref: Reference | None) -> float:
     return 1.0 if ref.kind in asked else -1.0
 
 
+# "Article IV", "article 5", "Art. 11": a question that names an article by number. Roman
+# numerals only in capitals, and a lone "I" not before a lower-case word other than "of"
+# ("the article I read" is no Article I).
+_ARTICLE_ASKED = re.compile(
+    r"\b(?:[Aa]rticle|ARTICLE|Art\.)\s+(\d+|[IVXLC]+)\b(?!\s+(?!of\b)[a-z])|"
+    r"\b(?:[Aa]rticle|ARTICLE|Art\.)\s+(\d+|[IVXLC]{2,})\b"
+)
+_ARTICLE_OF = re.compile(r"(?:^|›)\s*Article\s+(\d+|[IVXLC]+)\s*(?:›|$)")
+
+
+def _article_number(label: str) -> int | None:
+    if label.isdigit():
+        return int(label)
+    values = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+    digits = [values[ch] for ch in label]
+    # Subtractive notation: a smaller numeral before a larger one counts negative (IV = 4).
+    return sum(-d if i + 1 < len(digits) and d < digits[i + 1] else d for i, d in enumerate(digits))
+
+
+def asked_articles(question: str) -> set[int]:
+    """The article numbers a question names ("Article IV", "art. 5" -> {4, 5})."""
+    return {_article_number(a or b) for a, b in _ARTICLE_ASKED.findall(question)}
+
+
+def located_article(locator: str) -> int | None:
+    """The article a locator names ("Outer Space Treaty › Article IV" -> 4), if any."""
+    found = _ARTICLE_OF.search(locator)
+    return _article_number(found.group(1)) if found else None
+
+
+def article_match(question: str, locator: str) -> float:
+    """For a span whose locator names an article ("Liability Convention › Article II"): 1 when
+    the question asks for that article by number ("What does Article 2 say?"; roman and arabic
+    numbers are the same), -1 when it asks only for others, 0 when either names none. Article
+    numbers are a field of the document's structure, like a reference's year: "Article II"
+    and "Article XXII" share no word, and the lexical feature cannot tell them apart."""
+    asked, found = asked_articles(question), located_article(locator)
+    if not asked or found is None:
+        return 0.0
+    return 1.0 if found in asked else -1.0
+
+
 @dataclass(frozen=True)
 class Weights:
     """How the candidate features combine into a score (see the module docstring)."""
@@ -342,7 +384,7 @@ def score_candidates(
     semantic = np.clip(semantic, 0.0, 1.0)
     out = []
     for i, c in enumerate(spans):
-        kind = answer_type_match(question, texts[i])
+        kind = answer_type_match(question, texts[i]) + article_match(question, c.chunk.locator)
         source = 0.0
         if c.is_reference:
             ref = references(c.chunk.ref_id or "")

@@ -20,7 +20,18 @@ from typing import Literal
 
 import numpy as np
 
-from qa.answering import Combination, Weights, answer_question, idf_lookup, is_source_question, score_candidates
+from qa.answering import (
+    Combination,
+    Weights,
+    answer_question,
+    asked_articles,
+    idf_lookup,
+    is_source_question,
+    lexical_overlap,
+    located_article,
+    question_terms,
+    score_candidates,
+)
 from qa.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 from qa.embedding import Embedder, LazyEmbedder, load_embedder, model_dimension, model_name
 from qa.errors import BadQuestionError, IndexMismatchError, IndexNotFoundError, IndexOutOfDateError, QAError
@@ -44,6 +55,10 @@ from qa.uploads import UploadResult, corpus_file, save_uploads
 MAX_QUESTION_CHARS = 2000
 SOURCE_POOL = 30
 EXTRA_REFERENCES = 3
+# A question that names an article by number ("What does Article II say?") also reads the
+# passages of the articles so numbered that are closest to it in meaning, retrieved or not:
+# "Article II" is one short token that BM25 and the embedding barely weigh.
+EXTRA_ARTICLES = 3
 DEFAULT_CORPUS = "corpus"
 DEFAULT_INDEX = "embeddings"
 RAY_ADDRESS_ENV = "QA_RAY_ADDRESS"  # qa.cluster.RAY_ADDRESS_ENV; not imported from there, which imports Ray
@@ -290,6 +305,7 @@ class Engine:
         self.threshold = combination.threshold if threshold is None else threshold
         self._idf = idf_lookup(index.bm25)
         self._stale: dict[str, tuple[tuple[int, int], bool]] = {}
+        self._articles: dict[int, list[int]] | None = None
 
     @classmethod
     def open(
@@ -412,7 +428,37 @@ class Engine:
             keep = lambda row: chunks[row].doc_id in wanted  # noqa: E731
         hits = retrieve(self.index, question, question_vector, k=k + SOURCE_POOL, mode=mode, keep=keep)
         extra = [h for h in hits[k:] if h.chunk.ref_id][:EXTRA_REFERENCES] if is_source_question(question) else []
-        return hits[:k] + extra
+        return hits[:k] + extra + self._article_hits(question, question_vector, hits, k, keep)
+
+    def _article_hits(self, question: str, question_vector: np.ndarray, pool: Sequence[Hit], k: int, keep) -> list[Hit]:
+        """Passages of the articles the question names by number, outside the first ``k``:
+        the ``EXTRA_ARTICLES`` closest to the question by cosine, with their fused score
+        when retrieval found them (else 0: no passage credit)."""
+        asked = asked_articles(question)
+        if not asked:
+            return []
+        if self._articles is None:  # built once per engine: article number -> chunk rows
+            self._articles = {}
+            for row, chunk in enumerate(self.index.chunks):
+                number = located_article(chunk.locator)
+                if number is not None:
+                    self._articles.setdefault(number, []).append(row)
+        shown = {h.row for h in pool[:k]}
+        rows = [r for n in asked for r in self._articles.get(n, ()) if r not in shown and (keep is None or keep(r))]
+        if not rows:
+            return []
+        # Best first: the articles of the document the question names ("… of the Outer Space
+        # Treaty": the share of the question's term weight its title holds), then by meaning.
+        terms = question_terms(question, tokenize, self._idf)
+        vectors = self.index.vectors()
+
+        def closeness(row: int) -> tuple[float, float]:
+            title = self.index.chunks[row].locator.split(" › ", 1)[0]
+            return lexical_overlap(terms, set(tokenize([title])[0])), float(vectors[row] @ question_vector)
+
+        rows = sorted(rows, key=closeness, reverse=True)[:EXTRA_ARTICLES]
+        fused = {h.row: h for h in pool}
+        return [fused.get(r) or Hit(self.index.chunks[r], 0.0, 0, 0, r) for r in rows]
 
     def canonical_text(self, doc_id: str) -> str:
         """The text that citation offsets of ``doc_id`` index into."""

@@ -507,3 +507,61 @@ def test_kind_match_needs_a_question_about_sources():
     assert kind_match("Which reports are cited?", book) == -1.0
     assert kind_match("What must States report to the Secretary-General?", report) == 0.0  # a verb
     assert kind_match("Who wrote about debris?", report) == 0.0  # no kind asked
+
+
+def test_article_numbers_asked_and_located():
+    from qa.answering import article_match, asked_articles, located_article
+
+    assert asked_articles("What does Article IV of the Outer Space Treaty say?") == {4}
+    assert asked_articles("Compare Art. 11 and article XXII.") == {11, 22}
+    assert asked_articles("What does article 5 say about rescue?") == {5}
+    assert asked_articles("Is the article I read about debris right?") == set()
+    assert asked_articles("Who may claim the Moon?") == set()
+    assert located_article("Liability Convention › Article XIV") == 14
+    assert located_article("Moon Agreement › Article 11 › 2") == 11
+    assert located_article("Space diplomacy › Reference 4") is None
+    # Roman and arabic numbers are one article; "II" is not "XXII".
+    assert article_match("What does Article 2 say?", "Liability Convention › Article II") == 1.0
+    assert article_match("What does Article II say?", "Liability Convention › Article XXII") == -1.0
+    assert article_match("Who is liable?", "Liability Convention › Article II") == 0.0
+    assert article_match("What does Article II say?", "Liability Convention › Preamble") == 0.0
+
+
+ARTICLES = "# Widget Treaty\n\n" + "\n\n".join(
+    f"## Article {roman}\n\nThe parties shall {verb} widgets in every {place}. "
+    # Filler, so that each article is a passage of its own (chunks hold about 1,000 characters).
+    + " ".join(f"Clause {n} concerns procedure number {n}." for n in range(1, 20))
+    for roman, verb, place in [
+        ("I", "register", "orbit"),
+        ("II", "inspect", "harbour"),
+        ("III", "paint", "garden"),
+        ("IV", "count", "warehouse"),
+        ("V", "insure", "museum"),
+        ("VI", "polish", "station"),
+        ("VII", "share", "port"),
+        ("VIII", "store", "vault"),
+    ]
+)
+
+
+def test_a_question_naming_an_article_reads_it_even_when_retrieval_misses_it(tmp_path, embedder, monkeypatch):
+    import qa.engine
+    from qa.types import Hit
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "widgets.md").write_text(ARTICLES, encoding="utf-8")
+    build(corpus, tmp_path / "idx", embedder=embedder)
+    engine = Engine.open(tmp_path / "idx", corpus=corpus, embedder=embedder)
+    # Retrieval finds only Article I (as BM25 and the embedding barely weigh "VI").
+    first = next(r for r, c in enumerate(engine.index.chunks) if c.locator.endswith("Article I"))
+    monkeypatch.setattr(qa.engine, "retrieve", lambda *a, **kw: [Hit(engine.index.chunks[first], 1.0, 1, 1, first)])
+    question = "What does Article VI of the Widget Treaty say?"
+    qv = embedder.encode([question])[0]
+    retrieved = [h.chunk.locator for h in engine.hits(question, qv, k=1)]
+    assert "Widget Treaty › Article VI" in retrieved  # added although k=1
+    answer = engine.ask(question, k=1, threshold=0.0)
+    assert answer.citations[0].locator == "Widget Treaty › Article VI"
+    cited = answer.citations[0]
+    assert engine.canonical_text("widgets")[cited.start : cited.end] == cited.quote
+    assert [h.chunk.locator for h in engine.hits("What does Article IX say?", qv, k=1)] == ["Widget Treaty › Article I"]

@@ -157,3 +157,19 @@ def test_readme_python_quickstart_runs(tmp_path, monkeypatch, engine):
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {})
     assert (tmp_path / "embeddings" / "CURRENT").is_file()
+
+
+@pytest.mark.parametrize(
+    "question, locator",
+    [
+        ("What does Article II of the Liability Convention say?", "Liability Convention › Article II"),
+        ("What does Article IV of the Outer Space Treaty say?", "Outer Space Treaty › Article IV"),
+        ("What does Article 5 of the Rescue Agreement provide?", "Rescue Agreement › Article 5"),
+        ("What does Article 51 of the UN Charter say?", "Charter of the United Nations › Article 51"),
+    ],
+)
+def test_asking_for_an_article_by_number_cites_it(engine, question, locator):
+    # A user test found "Article II" answered from Article XXII and "Article IV" from Article III.
+    a = engine.ask(question)
+    assert not a.abstained and a.citations[0].locator.startswith(locator), a.citations[0].locator
+    _exact(engine, a)

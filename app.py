@@ -98,11 +98,13 @@ CSS = """
 .qa-closest li { margin-bottom: .35rem; }
 .qa-loc { font-weight: 600; }
 .qa-passage { white-space: pre-wrap; font-size: .93rem; line-height: 1.55; background: rgba(128,128,128,.05);
-  border: 1px solid rgba(128,128,128,.3); border-radius: .5rem; padding: .6rem .8rem; max-height: 18rem; overflow: auto; }
+  border: 1px solid rgba(128,128,128,.3); border-radius: .5rem; padding: .6rem .8rem; max-height: 18rem;
+  overflow: auto; }
 mark.qa-hit { background: #ffe27a; color: #111827; padding: 0 .1rem; border-radius: .15rem; }
 /* A PDF's page break: its label comes from CSS, so selecting and copying the text leaves it out. */
-.qa-page::before { content: attr(data-page); font: .72rem sans-serif; opacity: .7; border: 1px solid rgba(128,128,128,.5);
-  border-radius: .6rem; padding: 0 .35rem; margin: 0 .25rem; user-select: none; }
+.qa-page::before { content: attr(data-page); font: .72rem sans-serif; opacity: .7;
+  border: 1px solid rgba(128,128,128,.5); border-radius: .6rem; padding: 0 .35rem; margin: 0 .25rem;
+  user-select: none; }
 .qa-meta { border-collapse: collapse; font-size: .88rem; margin: .3rem 0; width: 100%; }
 .qa-meta th { text-align: left; opacity: .7; font-weight: 500; padding: .15rem .8rem .15rem 0;
   vertical-align: top; white-space: nowrap; width: 7rem; }

@@ -123,11 +123,22 @@ mark.qa-hit { background: #ffe27a; color: #111827; padding: 0 .1rem; border-radi
 /* The source column follows the reader down a long chat. */
 [data-testid="stColumn"]:has(.st-key-source_panel) { position: sticky; top: 3.5rem; align-self: flex-start; }
 [data-testid="stAppDeployButton"] { display: none; }
+/* A new question is scrolled to the top of the view: below the app's header, not under it. */
+[data-testid="stChatMessage"] { scroll-margin-top: 4rem; }
 </style>
 """
 
 
 # ------------------------------------------------------------------ escaping
+
+
+def as_sentence(message: str) -> str:
+    """An error message of the engine ("the question is …; ask …", written for the command
+    line's "error: " prefix) as a sentence on its own: capital first, full stop last."""
+    message = message.strip()
+    if not message:
+        return message
+    return message[0].upper() + message[1:] + ("" if message[-1] in ".!?)" else ".")
 
 
 def esc(value: Any) -> str:
@@ -607,7 +618,7 @@ def quote_html(citation: dict[str, Any], answer: dict[str, Any] | None) -> str:
 def render_answer(i: int, entry: dict[str, Any], engine: Engine | None) -> None:
     """One assistant turn, drawn only from the stored entry (plus live staleness checks)."""
     if entry.get("error"):
-        st.error(md_escape(entry["error"]), icon=":material/error:")
+        st.error(md_escape(as_sentence(entry["error"])), icon=":material/error:")
         if entry.get("unsent"):
             st.caption("Your question as sent, to shorten and ask again (copy button at the top right):")
             st.code(entry["unsent"], language=None, wrap_lines=True, height=160)
@@ -688,8 +699,12 @@ def _answer_tools(i: int, entry: dict[str, Any]) -> None:
         st.code(md, language="markdown", wrap_lines=True)
     explain = row.toggle("Explain", key=f"explain-{i}", help="Show the candidate spans and their scores")
     settings = entry.get("settings", {})
+    # A restricted search says so: otherwise its answer reads like one from the whole corpus.
+    only = settings.get("doc_ids") or []
     row.caption(
-        f"{settings.get('mode', 'hybrid')} · k={settings.get('k', DEFAULT_K)} · {entry.get('ms', 0):,.0f} ms",
+        f"{settings.get('mode', 'hybrid')} · k={settings.get('k', DEFAULT_K)}"
+        + (f" · only {', '.join(only)}" if only else "")
+        + f" · {entry.get('ms', 0):,.0f} ms",
         width="content",
     )
     if explain:

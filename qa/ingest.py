@@ -252,6 +252,12 @@ def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Do
     # Its logged warnings ("EOF marker not found") would print bare on every index run;
     # a file it cannot read is reported as skipped, with the reason, instead.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+    # A PDF opens with "%PDF-" (readers allow 1 KB of junk before it). Anything else is another
+    # kind of file with a .pdf name, which pypdf would report as a stream error.
+    if b"%PDF-" not in data[:1024]:
+        raise UnreadableDocumentError(
+            f"{path}: this is not a PDF (no %PDF- header); export it as PDF, or give the file its real extension"
+        )
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:

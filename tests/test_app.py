@@ -251,6 +251,8 @@ def test_settings_filter_mode_and_k_reach_the_engine(env):
     assert entry["settings"] == {"k": 2, "mode": "lexical", "doc_ids": ["liability"]}
     docs = {p["doc_id"] for p in entry["answer"]["passages"]}
     assert docs == {"liability"}
+    # ... and the answer says it was searched in that document only.
+    assert any("lexical · k=2 · only liability ·" in c.value for c in at.chat_message[1].caption)
 
 
 # ------------------------------------------------------------------ verify and deep links
@@ -445,7 +447,7 @@ def test_corrupt_index_shows_an_error_and_the_app_keeps_working(env):
     assert at.chat_input, "the chat stays usable"
     ask(at, REGISTRATION_Q)
     assert "no index is loaded" in last_entry(at)["error"]
-    assert any("no index is loaded" in unescape_md(e.value) for e in at.chat_message[1].error)
+    assert any("No index is loaded" in unescape_md(e.value) for e in at.chat_message[1].error)
 
     at.button(key="rebuild_index").click().run()
     assert not at.exception
@@ -479,7 +481,8 @@ def test_over_long_question_is_refused_with_a_message(env):
 
     entry = last_entry(at)
     assert entry["answer"] is None and "the limit is 2,000" in entry["error"]
-    assert any("limit is 2,000" in unescape_md(e.value) for e in at.chat_message[1].error)
+    shown = [unescape_md(e.value) for e in at.chat_message[1].error]
+    assert any("limit is 2,000" in e and e.startswith("The question") and e.endswith(".") for e in shown), shown
     assert not any("qa-quote" in h.value for h in at.chat_message[1].html)
     # The chat box was cleared on send: the whole question is given back to shorten and resend.
     assert [c.value for c in at.chat_message[1].code] == [question]

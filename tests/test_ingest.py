@@ -105,6 +105,10 @@ def test_pdf_pages_become_offsets(tmp_path: Path):
         parse_pdf(path.read_bytes(), doc_id="blank", path="blank.pdf", fallback_title="blank")
     with pytest.raises(UnreadableDocumentError, match="corrupt"):
         parse_pdf(b"%PDF-1.4 garbage", doc_id="bad", path="bad.pdf", fallback_title="bad")
+    # A program or a picture renamed .pdf is named for what it is, not as a damaged PDF.
+    for data in (b"\x7fELF\x02\x01\x01" + bytes(500), b"\x89PNG\r\n\x1a\n" + bytes(100)):
+        with pytest.raises(UnreadableDocumentError, match="not a PDF"):
+            parse_pdf(data, doc_id="bad", path="bad.pdf", fallback_title="bad")
 
 
 # ------------------------------------------------------------------ hostile input

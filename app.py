@@ -352,6 +352,11 @@ def open_source(doc_id: str, start: int | None, end: int | None) -> None:
         st.query_params.pop("end", None)
 
 
+def clear_chat() -> None:
+    st.session_state["history"] = []
+    close_source()
+
+
 def close_source() -> None:
     for key in ("doc", "start", "end"):
         st.query_params.pop(key, None)
@@ -687,7 +692,9 @@ def _answer_tools(i: int, entry: dict[str, Any]) -> None:
     row.download_button(
         "Markdown",
         md,
-        file_name=f"answer-{i + 1}.md",
+        # The time asked, not the turn number: a reload starts the count again, and the second
+        # "answer-1.md" of the day would overwrite the first (or become "answer-1 (1).md").
+        file_name=f"answer-{entry.get('asked', i + 1)}.md",
         mime="text/markdown",
         key=f"download-{i}",
         icon=":material/download:",
@@ -771,6 +778,7 @@ def _answer_tools(i: int, entry: dict[str, Any]) -> None:
 def ask(engine: Engine | None, question: str, settings: dict[str, Any]) -> dict[str, Any]:
     """One history entry for ``question``: the answer as a dict, or the error message."""
     t0 = time.perf_counter()
+    asked = time.strftime("%Y%m%d-%H%M%S")
     shown = question if len(question) <= 300 else question[:300] + "…"
     try:
         question = validate_question(question)
@@ -790,6 +798,7 @@ def ask(engine: Engine | None, question: str, settings: dict[str, Any]) -> dict[
             "unsent": question if shown != question and len(question) <= MAX_UNSENT_CHARS else None,
             "settings": settings,
             "ms": (time.perf_counter() - t0) * 1000,
+            "asked": asked,
         }
     return {
         "question": question,
@@ -797,6 +806,7 @@ def ask(engine: Engine | None, question: str, settings: dict[str, Any]) -> dict[
         "error": None,
         "settings": settings,
         "ms": (time.perf_counter() - t0) * 1000,
+        "asked": asked,
     }
 
 
@@ -852,6 +862,13 @@ def render_sidebar(engine: Engine | None) -> dict[str, Any]:
     )
     if note := st.session_state.pop("filter_note", None):
         sb.warning(md_escape(note), icon=":material/filter_alt_off:")
+    sb.button(
+        "New conversation",
+        key="clear_chat",
+        on_click=clear_chat,
+        icon=":material/restart_alt:",
+        help="Clear the questions and answers of this tab (a reload of the page does the same)",
+    )
 
     sb.space("small")
     sources_tab, add_tab = sb.tabs(["Sources", "Add documents"])
@@ -1030,7 +1047,8 @@ def chat(engine: Engine | None, settings: dict[str, Any], source: Any) -> None:
     if not history and not (prompt and prompt.strip()):
         st.info(
             "Try: “Which organizations deal with space security?” · “Who wrote about anti-satellite "
-            "weapons?” · “How many members does the Claims Commission have?”",
+            "weapons?” · “How many members does the Claims Commission have?” The conversation lives in this "
+            "browser tab: reloading the page starts a new one (the Markdown button under an answer keeps it).",
             icon=":material/lightbulb:",
         )
     for i, entry in enumerate(history):

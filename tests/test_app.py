@@ -640,3 +640,14 @@ def test_a_refusal_of_a_question_in_another_language_says_so(env):
     assert answer["abstained"] and answer["explain"]["language"] == "French"
     values = [h.value for h in at.chat_message[1].html]
     assert any("qa-abstain" in v and "seems to be in French" in v for v in values)
+
+
+def test_new_conversation_clears_the_chat_and_downloads_are_named_by_time(env):
+    at = run_app()
+    ask(at, REGISTRATION_Q)
+    entry = last_entry(at)
+    # A reload restarts turn numbers; the time asked keeps download names apart.
+    assert re.fullmatch(r"\d{8}-\d{6}", entry["asked"])
+    assert at.chat_message
+    at.button(key="clear_chat").click().run()
+    assert not at.exception and at.session_state["history"] == [] and not at.chat_message

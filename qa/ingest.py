@@ -717,6 +717,7 @@ def load_corpus(
     documents: list[Document] = []
     skipped: list[Skipped] = []
     seen: dict[str, str] = {}
+    ids: dict[str, str] = {}
     for path in corpus_files(root):
         name = path.relative_to(root).as_posix()
         try:
@@ -736,7 +737,20 @@ def load_corpus(
         if doc.sha256 in seen:
             skipped.append(Skipped(name, f"same content as {seen[doc.sha256]}; indexed once"))
             continue
+        # Citations, `qa show` and `qa remove` name a document by its id (the path without its
+        # extension), so two files with one id ("report.html", "report.txt") cannot both be
+        # indexed: the first in sorted order is, the other is reported.
+        if doc.doc_id in ids:
+            skipped.append(
+                Skipped(
+                    name,
+                    f"has the same document id {doc.doc_id!r} as {ids[doc.doc_id]} (ids are file names "
+                    "without their extension); rename one of the two",
+                )
+            )
+            continue
         seen[doc.sha256] = name
+        ids[doc.doc_id] = name
         documents.append(doc)
     if not documents:
         detail = "; ".join(str(s) for s in skipped[:3])

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 
 from qa.errors import QAError, UnreadableDocumentError
-from qa.ingest import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, read_document
+from qa.ingest import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, corpus_files, doc_id_for, read_document
 
 
 def corpus_file(corpus: Path | str, name: str) -> Path:
@@ -89,6 +89,20 @@ def place_checked(
         tmp.unlink(missing_ok=True)
 
 
+def _id_clash(root: Path, base: str) -> str | None:
+    """The name of another corpus file that has the document id ``base`` would get, if any."""
+    wanted = doc_id_for(root / base, root)
+    for other in corpus_files(root):
+        if (
+            other.name != base
+            and other.parent == root
+            and other.suffix.lower() in SUPPORTED_SUFFIXES
+            and doc_id_for(other, root) == wanted
+        ):
+            return other.name
+    return None
+
+
 def save_uploads(files: Iterable[tuple[str, bytes]], corpus: Path | str, *, replace: bool = False) -> UploadResult:
     """Write uploaded files (name, content) into the corpus folder, each checked as readable first.
 
@@ -127,6 +141,16 @@ def save_uploads(files: Iterable[tuple[str, bytes]], corpus: Path | str, *, repl
             continue
         if target.parent != root or (target.exists() and not target.is_file()):
             rejected.append((name, f"{base} cannot be written in the corpus folder"))
+            continue
+        clash = _id_clash(root, base)
+        if clash is not None:
+            rejected.append(
+                (
+                    name,
+                    f"{clash} is already in the corpus and {base} would get the same document id "
+                    f"{doc_id_for(target, root)!r} (ids are file names without their extension); rename the file",
+                )
+            )
             continue
         if not replace and target.is_file() and target.read_bytes() != data:
             rejected.append(

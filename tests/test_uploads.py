@@ -80,3 +80,28 @@ def test_an_upload_replaces_a_document_of_the_same_name_only_when_told(tmp_path)
     assert save_uploads([("ost.md", original)], corpus).saved == ("ost.md",)  # same bytes: nothing lost
     assert save_uploads([("ost.md", fake)], corpus, replace=True).saved == ("ost.md",)
     assert (corpus / "ost.md").read_bytes() == fake
+
+
+def test_a_file_whose_id_is_taken_is_refused_and_the_index_stays_whole(tiny_corpus, tmp_path):
+    # A user test added outer_space_treaty_1967.html next to the .md: both got one id, the
+    # index would no longer load, and `qa remove` deleted the original.
+    index = tmp_path / "idx"
+    add_documents([("lunar.md", b"# Lunar Mining\n\nHelium three needs a permit.\n")], tiny_corpus, index, model="hash")
+    for name in ("lunar.txt", "lunar.html"):
+        report = add_documents([(name, b"Something else about the Moon entirely.\n")], tiny_corpus, index, model="hash")
+        assert report.uploads.saved == () and report.build is None
+        assert "same document id 'lunar'" in report.uploads.rejected[0][1]
+        assert not (tiny_corpus / name).exists()
+    assert "Helium three" in load_index(index).documents["lunar"].text
+
+
+def test_files_sharing_an_id_in_the_corpus_folder_index_one_and_report_the_other(tiny_corpus, tmp_path):
+    from qa.engine import Engine, build
+    from qa.ingest import load_corpus
+
+    (tiny_corpus / "notes.md").write_text("# Notes\n\nA different text with the id of notes.txt.\n", encoding="utf-8")
+    load = load_corpus(tiny_corpus)
+    assert [d.path for d in load.documents if d.doc_id == "notes"] == ["notes.md"]
+    assert any(s.path == "notes.txt" and "same document id 'notes'" in s.reason for s in load.skipped)
+    build(tiny_corpus, tmp_path / "idx", model="hash")
+    Engine.open(tmp_path / "idx", corpus=tiny_corpus, model="hash").ask("What do the notes say?")  # it loads

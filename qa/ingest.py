@@ -7,6 +7,7 @@ that canonical text.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import hashlib
 import logging
@@ -81,12 +82,32 @@ def doc_id_for(path: Path, root: Path) -> str:
     return re.sub(r"[^\w\-/.]+", "_", rel.as_posix())
 
 
-def decode_bytes(data: bytes, name: str) -> str:
+# An HTML page's own statement of its encoding: <meta charset="…"> or the http-equiv form.
+_HTML_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.I)
+# At most this many undecodable bytes in text that is otherwise UTF-8 are read as U+FFFD:
+# one stray byte must not turn every accented letter of a page into mojibake.
+MAX_STRAY_BYTES = 8
+
+
+def declared_charset(data: bytes) -> str | None:
+    """The encoding an HTML file declares in its first 4 KB, as a Python codec name, if known."""
+    m = _HTML_CHARSET.search(data[:4096])
+    if not m:
+        return None
+    try:
+        return codecs.lookup(m.group(1).decode("ascii")).name
+    except (LookupError, UnicodeDecodeError):
+        return None
+
+
+def decode_bytes(data: bytes, name: str, *, declared: str | None = None) -> str:
     """Decode text bytes, refusing binary data instead of indexing mojibake.
 
-    UTF-8 is tried first (strictly); a file that is not UTF-8 but decodes as
-    Windows-1252 without control characters is accepted as such, since that is
-    what word processors on Windows write.
+    Valid UTF-8 is read as UTF-8. Otherwise an encoding the file declares (``declared``: an
+    HTML page's charset) is used when the bytes decode with it; then UTF-8 again, allowing up
+    to ``MAX_STRAY_BYTES`` bad bytes (read as U+FFFD) in text that is otherwise UTF-8; then
+    Windows-1252 without control characters, since that is what word processors on Windows
+    write.
     """
     if not data.strip():
         raise UnreadableDocumentError(f"{name}: the file is empty; add text to it or remove it")
@@ -103,14 +124,27 @@ def decode_bytes(data: bytes, name: str) -> str:
             f"save it as UTF-8 text or use a supported format ({', '.join(SUPPORTED_SUFFIXES)})"
         )
     try:
+        # Bytes that are valid UTF-8 are UTF-8, whatever a page declares: pages saved as UTF-8
+        # often keep an old "iso-8859-1" declaration, and other encodings rarely pass as UTF-8.
         return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    if declared and declared not in ("utf-8", "utf-16", "utf-16-le", "utf-16-be"):
+        try:
+            return data.decode(declared)
+        except UnicodeDecodeError:
+            pass  # the declaration is wrong too: judge the bytes themselves
+    text = data.decode("utf-8", errors="replace")
+    stray = text.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd")
+    # Several valid multi-byte sequences say the file is UTF-8; a few bad bytes are damage in it.
+    if stray <= MAX_STRAY_BYTES and len(re.findall(rb"[\xc2-\xf4][\x80-\xbf]+", data)) > 2 * stray:
+        return text
     try:
         text = data.decode("cp1252")
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
         raise UnreadableDocumentError(
-            f"{name}: not valid UTF-8 or Windows-1252 text ({exc.reason} at byte {exc.start}); re-save it as UTF-8"
+            f"{name}: not valid UTF-8 (the first bad byte is at {first_bad:,}) or Windows-1252 text; "
+            "re-save it as UTF-8"
         ) from None
     if re.search(r"[\x00-\x08\x0e-\x1f\x7f]", text):
         raise UnreadableDocumentError(
@@ -655,7 +689,7 @@ def _parse(data: bytes, *, path: Path, root: Path, name: str) -> Document:
         body, title = docx_to_markdown(data, name)
         doc = parse_markdown(body, doc_id=doc_id, path=name, fallback_title=title or fallback)
         return dataclasses.replace(doc, metadata={"title": doc.title, **doc.metadata})
-    text = decode_bytes(data, name)
+    text = decode_bytes(data, name, declared=declared_charset(data) if suffix in (".html", ".htm") else None)
     if suffix in (".md", ".markdown"):
         return parse_markdown(text, doc_id=doc_id, path=name, fallback_title=fallback)
     if suffix in (".html", ".htm"):

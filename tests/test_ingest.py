@@ -6,7 +6,15 @@ import pytest
 
 from qa import ingest
 from qa.errors import CorpusError, UnreadableDocumentError
-from qa.ingest import corpus_path, decode_bytes, load_corpus, normalize_text, parse_markdown, read_document
+from qa.ingest import (
+    corpus_path,
+    declared_charset,
+    decode_bytes,
+    load_corpus,
+    normalize_text,
+    parse_markdown,
+    read_document,
+)
 
 
 def test_front_matter_becomes_metadata_not_text(tiny_corpus):
@@ -59,6 +67,28 @@ def test_bad_files_are_reported_and_the_rest_loaded(tiny_corpus):
 def test_windows_1252_is_decoded_not_mojibake():
     data = "Café – “quoted”".encode("cp1252")
     assert decode_bytes(data, "x.txt") == "Café – “quoted”"
+
+
+def test_one_stray_byte_in_utf8_text_does_not_garble_the_rest():
+    # A user test: one 0x96 in a UTF-8 page's footer made every "’" of it read "â€™".
+    text = "ESA’s statement on Côte d’Ivoire’s “Zero Debris” charter. " * 3
+    data = text.encode("utf-8") + b"Footer \x96 2024."
+    assert decode_bytes(data, "x.html") == text + "Footer \ufffd 2024."
+    # Many bad bytes are not damage in UTF-8: that is another encoding.
+    assert decode_bytes("Café crème brûlée à la carte".encode("cp1252"), "x.txt") == "Café crème brûlée à la carte"
+
+
+def test_an_html_page_is_read_in_the_encoding_it_declares(tiny_corpus):
+    polish = "<html><head><meta charset='iso-8859-2'><title>Umowa</title></head><body><p>Podpisał w Białymstoku.</p>"
+    russian = '<meta http-equiv="Content-Type" content="text/html; charset=windows-1251"><p>Заявление Роскосмоса.</p>'
+    (tiny_corpus / "polish.html").write_bytes(polish.encode("iso-8859-2"))
+    (tiny_corpus / "russian.html").write_bytes(russian.encode("cp1251"))
+    docs = {d.doc_id: d for d in load_corpus(tiny_corpus).documents}
+    assert "Podpisał w Białymstoku." in docs["polish"].text
+    assert "Заявление Роскосмоса." in docs["russian"].text
+    # Valid UTF-8 is UTF-8 whatever the page declares (an old declaration kept on re-saving).
+    wrong = "<meta charset='iso-8859-1'><p>Café “quoted”.</p>".encode()
+    assert "Café “quoted”." in decode_bytes(wrong, "w.html", declared=declared_charset(wrong))
 
 
 def test_utf16_with_a_byte_order_mark_is_decoded_not_called_binary(tiny_corpus):

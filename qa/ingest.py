@@ -407,6 +407,62 @@ def html_to_markdown(html: str, name: str) -> tuple[str, str | None]:
     return body, (meta.title if meta and meta.title else None)
 
 
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+
+
+def _docx_text(element) -> str:
+    """The text of a paragraph or cell as Word shows it: every run, also inside tracked
+    insertions, links and content controls (deleted text is ``w:delText``, left out), tabs
+    and line breaks as spaces."""
+    parts = []
+    for node in element.iter(_W + "t", _W + "tab", _W + "br", _FALLBACK):
+        if node.tag == _FALLBACK:
+            continue
+        parts.append(node.text or "" if node.tag == _W + "t" else " ")
+    return " ".join("".join(parts).split())
+
+
+def _docx_blocks(document) -> list[tuple[str, str]]:
+    """(text, style name) per paragraph in reading order, also those that python-docx's
+    ``paragraphs`` skips: inside content controls (a Word bibliography, a citation manager's
+    list) and tables, whose rows become one line each ("cell | cell | cell")."""
+    from docx.text.paragraph import Paragraph
+
+    out: list[tuple[str, str]] = []
+
+    def walk(parent) -> None:
+        for child in parent:
+            if child.tag == _W + "p":
+                style = Paragraph(child, document).style
+                out.append((_docx_text(child), (style.name if style is not None else "") or ""))
+            elif child.tag == _W + "tbl":
+                for row in child.iter(_W + "tr"):
+                    cells = [_docx_text(cell) for cell in row.iter(_W + "tc")]
+                    out.append((" | ".join(c for c in cells if c), ""))
+            elif child.tag in (_W + "sdt", _W + "sdtContent", _W + "customXml", _W + "ins"):
+                walk(child)
+
+    walk(document.element.body)
+    return out
+
+
+def _docx_footnotes(archive) -> list[tuple[str, str]]:
+    """(number, text) of each footnote and endnote (their separators left out)."""
+    from docx.oxml import parse_xml  # python-docx's parser: no entities resolved, no network
+
+    notes = []
+    for part, tag in (("word/footnotes.xml", "footnote"), ("word/endnotes.xml", "endnote")):
+        try:
+            root = parse_xml(archive.read(part))
+        except KeyError:
+            continue
+        for note in root.iter(_W + tag):
+            if note.get(_W + "type") in (None, "normal") and (text := _docx_text(note)):
+                notes.append((note.get(_W + "id", ""), text))
+    return notes
+
+
 def docx_to_markdown(data: bytes, name: str) -> tuple[str, str | None]:
     """Paragraphs of a Word file; "Heading N" styles become Markdown headings (locators)."""
     import io
@@ -427,10 +483,10 @@ def docx_to_markdown(data: bytes, name: str) -> tuple[str, str | None]:
                 "it may be a zip bomb, re-save it from Word"
             )
         document = docx.Document(io.BytesIO(data))
-        paragraphs = [
-            (p.text.strip(), (p.style.name if p.style is not None else "") or "") for p in document.paragraphs
-        ]
+        paragraphs = _docx_blocks(document)
         title = document.core_properties.title or None
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            notes = _docx_footnotes(archive)
     except UnreadableDocumentError:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
@@ -447,7 +503,11 @@ def docx_to_markdown(data: bytes, name: str) -> tuple[str, str | None]:
         elif style.startswith("Heading ") and level.isdigit():
             lines.append(f"{'#' * min(int(level) + 1, 6)} {text}")
         else:
-            lines.append(text)
+            # A body paragraph that opens with "#" ("# of fragments: 3,500") is no heading:
+            # a space before it keeps it text.
+            lines.append(f" {text}" if text.startswith("#") else text)
+    if notes:
+        lines += ["## Notes"] + [f"[{n}] {text}" for n, text in notes]
     if not lines:
         raise UnreadableDocumentError(f"{name}: the .docx file has no text")
     return "\n\n".join(lines), title

@@ -46,6 +46,50 @@ def test_docx_headings_become_locators(tmp_path):
     assert chunks[-1].locator == "Space security report › Findings"
 
 
+def test_docx_tables_insertions_content_controls_and_footnotes_are_read(tmp_path):
+    # A user test found all four silently dropped: a table row held an answer, a tracked
+    # insertion a year, Word's Bibliography block (a content control) the reference asked for.
+    docx = pytest.importorskip("docx")
+    import zipfile
+
+    from docx.oxml import parse_xml
+
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    d = docx.Document()
+    d.add_heading("Debris report", level=0)
+    p = d.add_paragraph("The committee was founded in ")
+    p._p.append(parse_xml(f'<w:ins {w} w:id="1" w:author="x"><w:r><w:t>1993</w:t></w:r></w:ins>'))
+    p._p.append(parse_xml(f'<w:del {w} w:id="2" w:author="x"><w:r><w:delText>1992</w:delText></w:r></w:del>'))
+    table = d.add_table(rows=2, cols=2)
+    for (r, c), text in {
+        (0, 0): "State",
+        (0, 1): "Licensing authority",
+        (1, 0): "Japan",
+        (1, 1): "Cabinet Office",
+    }.items():
+        table.cell(r, c).text = text
+    d.add_paragraph("# of fragments catalogued: 3,500.")
+    entry = "<w:p><w:r><w:t>Kessler, D. J. (1978). Debris belt.</w:t></w:r></w:p>"
+    sdt = f"<w:sdt {w}><w:sdtContent>{entry}</w:sdtContent></w:sdt>"
+    d.element.body.insert(len(d.element.body) - 1, parse_xml(sdt))  # before the section properties
+    d.save(tmp_path / "report.docx")
+    notes = (
+        f'<w:footnotes {w}><w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:t>----</w:t></w:r></w:p></w:footnote>'
+    )
+    notes += '<w:footnote w:id="1"><w:p><w:r><w:t>51 U.S.C. § 51303.</w:t></w:r></w:p></w:footnote></w:footnotes>'
+    with zipfile.ZipFile(tmp_path / "report.docx", "a") as z:
+        z.writestr("word/footnotes.xml", notes)
+
+    doc = read_document(tmp_path / "report.docx", tmp_path)
+    assert "founded in 1993" in doc.text and "1992" not in doc.text
+    assert "Japan | Cabinet Office" in doc.text
+    assert "Kessler, D. J. (1978). Debris belt." in doc.text
+    assert "[1] 51 U.S.C. § 51303." in doc.text and "----" not in doc.text
+    # A body paragraph opening with "#" stays text, not a heading.
+    assert "# of fragments catalogued: 3,500." in doc.text
+    assert not any("fragments" in c.locator for c in _check_offsets(doc))
+
+
 def test_corrupt_docx(tmp_path):
     (tmp_path / "bad.docx").write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(UnreadableDocumentError, match="docx"):

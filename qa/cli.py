@@ -36,12 +36,12 @@ from qa.errors import BadQuestionError, CorpusError, IndexNotFoundError, QAError
 from qa.evaluation import evaluate, load_questions
 from qa.export import answer_markdown
 from qa.index import BuildStats, PartialVectors, damaged_files, load_index
-from qa.ingest import SUPPORTED_SUFFIXES, corpus_path, load_corpus
+from qa.ingest import SUPPORTED_SUFFIXES, corpus_path, doc_id_for, load_corpus
 from qa.language import language_hint
 from qa.references import format_reference
 from qa.retrieval import DEFAULT_K
 from qa.types import Answer
-from qa.uploads import corpus_file, place_checked
+from qa.uploads import corpus_file, id_clash, id_clash_reason, place_checked
 
 EXIT_USAGE = 2
 # `qa index` is batch work, often run while the app answers questions on the same machine: at this
@@ -509,9 +509,12 @@ def cmd_add(args) -> int:
     if not corpus.is_dir():
         raise CorpusError(f"corpus folder {corpus} does not exist; create it or pass --corpus DIR")
     copied = refused = 0
+    # Every path is checked before anything is copied: a typo in the last one must not leave
+    # the first ones in the corpus with the index not updated.
+    missing = [str(src) for src in args.paths if not src.exists()]
+    if missing:
+        raise QAError(f"{', '.join(missing)} does not exist; nothing was added")
     for src in args.paths:
-        if not src.exists():
-            raise QAError(f"{src} does not exist")
         files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
         for f in files:
             rel = f.name if src.is_file() else f.relative_to(src.parent).as_posix()
@@ -530,6 +533,11 @@ def cmd_add(args) -> int:
                 )
                 continue
             target = corpus_file(corpus, rel)
+            if (clash := id_clash(corpus, target)) is not None:
+                reason = id_clash_reason(clash, rel, doc_id_for(target, corpus.resolve()))
+                print(f"not added {f}: {reason}", file=sys.stderr)
+                refused += 1
+                continue
             if (
                 not args.replace
                 and target.is_file()

@@ -79,7 +79,8 @@ def sha256_text(text: str) -> str:
 def doc_id_for(path: Path, root: Path) -> str:
     """Stable id from the path inside the corpus: ``treaties/ost.md`` -> ``treaties/ost``."""
     rel = path.relative_to(root).with_suffix("")
-    return re.sub(r"[^\w\-/.]+", "_", rel.as_posix())
+    # NFC: a name saved on a Mac spells "é" as "e" plus a combining accent, which \w does not match.
+    return re.sub(r"[^\w\-/.]+", "_", unicodedata.normalize("NFC", rel.as_posix()))
 
 
 # An HTML page's own statement of its encoding: <meta charset="…"> or the http-equiv form.

@@ -89,18 +89,24 @@ def place_checked(
         tmp.unlink(missing_ok=True)
 
 
-def _id_clash(root: Path, base: str) -> str | None:
-    """The name of another corpus file that has the document id ``base`` would get, if any."""
-    wanted = doc_id_for(root / base, root)
+def id_clash(root: Path, target: Path) -> str | None:
+    """Another corpus file (its path in the corpus) that has the document id ``target`` would
+    get ("report.html" and "report.txt" are both "report"), if any. Citations, ``qa show`` and
+    ``qa remove`` name documents by id, so a second file with one is refused before it is copied."""
+    root = root.resolve()
+    target = target if target.is_absolute() else root / target
+    wanted = doc_id_for(target, root)
     for other in corpus_files(root):
-        if (
-            other.name != base
-            and other.parent == root
-            and other.suffix.lower() in SUPPORTED_SUFFIXES
-            and doc_id_for(other, root) == wanted
-        ):
-            return other.name
+        if other != target and other.suffix.lower() in SUPPORTED_SUFFIXES and doc_id_for(other, root) == wanted:
+            return other.relative_to(root).as_posix()
     return None
+
+
+def id_clash_reason(clash: str, name: str, doc_id: str) -> str:
+    return (
+        f"{clash} is already in the corpus and {name} would get the same document id {doc_id!r} "
+        "(ids are file names without their extension); rename the file"
+    )
 
 
 def save_uploads(files: Iterable[tuple[str, bytes]], corpus: Path | str, *, replace: bool = False) -> UploadResult:
@@ -142,15 +148,9 @@ def save_uploads(files: Iterable[tuple[str, bytes]], corpus: Path | str, *, repl
         if target.parent != root or (target.exists() and not target.is_file()):
             rejected.append((name, f"{base} cannot be written in the corpus folder"))
             continue
-        clash = _id_clash(root, base)
+        clash = id_clash(root, target)
         if clash is not None:
-            rejected.append(
-                (
-                    name,
-                    f"{clash} is already in the corpus and {base} would get the same document id "
-                    f"{doc_id_for(target, root)!r} (ids are file names without their extension); rename the file",
-                )
-            )
+            rejected.append((name, id_clash_reason(clash, base, doc_id_for(target, root))))
             continue
         if not replace and target.is_file() and target.read_bytes() != data:
             rejected.append(

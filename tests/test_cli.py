@@ -369,6 +369,23 @@ def test_add_replaces_a_document_of_the_same_name_only_when_told(env, capsys, tm
     assert code == 0 and (corpus / "notes.txt").read_text() == update.read_text()
 
 
+def test_add_refuses_a_file_whose_document_id_is_taken_and_copies_nothing_on_a_missing_path(env, capsys, tmp_path):
+    # A user test: notes.html next to notes.txt made the index unloadable, and `qa remove`
+    # then deleted the original; a typo in the last path left the first copied, unindexed.
+    corpus, _ = env
+    run(capsys, "index")
+    page = tmp_path / "notes.html"
+    page.write_text("<html><body><p>Another page about notes and debris.</p></body></html>")
+    code, out, err = run(capsys, "add", str(page))
+    assert code == 1 and "same document id 'notes'" in err and not (corpus / "notes.html").exists()
+    code, out, err = run(capsys, "ask", "What is a growing risk for satellites?")
+    assert code == 0
+    fresh = tmp_path / "fresh.md"
+    fresh.write_text("# Fresh\n\nA new document.\n")
+    code, out, err = run(capsys, "add", str(fresh), str(tmp_path / "no_such_file.md"))
+    assert code == 2 and "nothing was added" in err and not (corpus / "fresh.md").exists()
+
+
 def test_add_folder_skips_links_leaving_it(env, capsys, tmp_path):
     corpus, _ = env
     folder = tmp_path / "papers"

@@ -257,3 +257,10 @@ def test_front_matter_with_control_characters_is_invalid_not_a_crash():
     # Found by tests/test_fuzz.py: PyYAML's reader rejects these when the loader is created.
     with pytest.raises(UnreadableDocumentError, match=r"^x.md: its YAML front matter is invalid \(ReaderError\)"):
         parse_markdown("---\na: \x01\n---\nBody.\n", doc_id="x", path="x.md", fallback_title="x")
+
+
+def test_document_ids_of_decomposed_accented_names_keep_their_letters(tmp_path):
+    from qa.ingest import doc_id_for
+
+    decomposed = "Re\u0301sume\u0301 de la re\u0301union.txt"  # as macOS spells "Résumé de la réunion"
+    assert doc_id_for(tmp_path / decomposed, tmp_path) == "Résumé_de_la_réunion"

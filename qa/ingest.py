@@ -535,6 +535,11 @@ def _bib_records(data: str, suffix: str, name: str) -> list[dict]:
     if suffix == ".ris":
         import rispy
 
+        # rispy drops a last record that lacks its closing "ER  -" line (hand-edited files
+        # often do): close it.
+        tags = re.findall(r"^([A-Z][A-Z0-9])  -", data, re.M)
+        if tags and tags[-1] != "ER":
+            data = data.rstrip() + "\nER  - \n"
         try:
             entries = rispy.loads(data)
         except Exception as exc:  # rispy raises bare IOError/ValueError subclasses
@@ -668,8 +673,8 @@ def parse_time_limit(seconds: float | None, name: str) -> Iterator[None]:
         yield
     except _ParseTimeout:
         raise UnreadableDocumentError(
-            f"{name}: reading it took over {seconds:g} s and was given up; the file may be malformed "
-            "or pathological (re-save it, or split it)"
+            f"{name}: reading it took over {seconds:g} s, the limit per file, and was given up; "
+            "split it into smaller files (a very large or malformed file does this)"
         ) from None
     finally:
         # An alarm already delivered may still raise while disarming; disarm again.

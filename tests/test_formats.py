@@ -134,6 +134,10 @@ def test_bibtex_and_ris_become_reference_records(tmp_path):
             assert doc.text[r.start : r.end] == r.raw
         refs = [c for c in _check_offsets(doc) if c.ref_id]
         assert len(refs) == len(doc.references)
+    # A last record without its closing "ER" line (hand-edited files) is kept, not dropped.
+    (tmp_path / "open.ris").write_text(RIS + "\nTY  - BOOK\nAU  - Doe, J.\nTI  - Cislunar traffic\nPY  - 2022\n")
+    opened = next(d for d in load_corpus(tmp_path).documents if d.doc_id == "open")
+    assert [r.title for r in opened.references][-1] == "Cislunar traffic"
 
 
 def _pdf(pages: list[str], catalog: str = "") -> bytes:

@@ -561,15 +561,30 @@ def _bib_records(data: str, suffix: str, name: str) -> list[dict]:
             for e in entries
         ]
     import bibtexparser
+    from bibtexparser.middlewares import LatexDecodingMiddleware, SeparateCoAuthors
+    from pylatexenc.latex2text import LatexNodes2Text  # bibtexparser's own dependency
 
     try:
-        library = bibtexparser.parse_string(data)
+        # Authors are split first, at "and" outside braces ("{Food and Agriculture Organization}"
+        # is one author), then every field's LaTeX is decoded: "G{\"o}del" is "Gödel".
+        library = bibtexparser.parse_string(data, append_middleware=[SeparateCoAuthors(), LatexDecodingMiddleware()])
     except Exception as exc:  # any parser bug on bad bytes: see _parser_failure
         raise _parser_failure(name, "BibTeX", exc) from None
+    latex = LatexNodes2Text()
     out = []
     for e in library.entries:
-        f = {field.key.lower(): str(field.value).strip("{} ") for field in e.fields}
-        authors = tuple(a.strip() for a in f.get("author", f.get("editor", "")).split(" and ") if a.strip())
+        f = {
+            field.key.lower(): " ".join(str(field.value).strip("{} ").split())
+            for field in e.fields
+            if not isinstance(field.value, list)
+        }
+        people = {fl.key.lower(): fl.value for fl in e.fields if fl.key.lower() in ("author", "editor")}
+        names = people.get("author", people.get("editor", []))
+        if isinstance(names, str):
+            names = [names]
+        authors = tuple(
+            n for n in (" ".join(latex.latex_to_text(a).split()) for a in names) if n and n.lower() != "others"
+        )
         out.append(
             {
                 "kind": _BIB_KINDS.get(e.entry_type.lower(), "report"),

@@ -119,6 +119,20 @@ PY  - 2016
 )  # the RIS end tag keeps its trailing space
 
 
+def test_bibtex_latex_accents_line_breaks_and_organisations(tmp_path):
+    # A user test: "G{\\"o}del" stayed LaTeX, a wrapped author list kept its line break, and
+    # "{Food and Agriculture Organization}" became two authors.
+    (tmp_path / "refs.bib").write_text(
+        '@article{a, author = {G{\\"o}del, Kurt and\n      Doe, Jane and '
+        "{Food and Agriculture Organization} and others},"
+        ' title = {{\\"U}ber {Space} Law}, journal = {J}, year = 2007}\n',
+        encoding="utf-8",
+    )
+    (ref,) = read_document(tmp_path / "refs.bib", tmp_path).references
+    assert ref.authors == ("Gödel, Kurt", "Doe, Jane", "Food and Agriculture Organization")
+    assert ref.title == "Über Space Law"
+
+
 def test_bibtex_and_ris_become_reference_records(tmp_path):
     (tmp_path / "refs.bib").write_text(BIB)
     (tmp_path / "more.ris").write_text(RIS)

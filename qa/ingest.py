@@ -267,12 +267,33 @@ def _references(text: str, headings, doc_id: str):
         body_end = next((p for p, lvl, _ in headings[i + 1 :] if lvl <= level), len(text))
         n = 0
         for m in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*", text[body_start:body_end]):
-            raw = m.group(0).strip()
-            if not raw:
-                continue
-            n += 1
-            start = body_start + m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
-            yield parse_reference(raw, doc_id=doc_id, n=n, start=start)
+            for start, end in _list_items(text, body_start + m.start(), body_start + m.end()):
+                raw = text[start:end].strip()
+                if not raw:
+                    continue
+                n += 1
+                start += len(text[start:end]) - len(text[start:end].lstrip())
+                yield parse_reference(raw, doc_id=doc_id, n=n, start=start)
+
+
+_LIST_MARKER = re.compile(r"[ \t]*(?:[-*+•]|\d{1,3}[.)]|\[\d{1,3}\])[ \t]+")
+
+
+def _list_items(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A paragraph of the reference list as entries: itself, or, when it is a list (two or more
+    lines opening with "1.", "-", "[3]" …, as an HTML <ol> or a DOCX list comes out), one entry
+    per item, its marker left out (a wrapped line stays with its item)."""
+    lines = [(m.start() + start, m.end() + start) for m in re.finditer(r"[^\n]+", text[start:end])]
+    marked = [_LIST_MARKER.match(text, s) for s, _ in lines]
+    if len(lines) < 2 or marked[0] is None or sum(m is not None for m in marked) < 2:
+        return [(start, end)]
+    items: list[list[int]] = []
+    for (_s, e), m in zip(lines, marked, strict=True):
+        if m is not None:
+            items.append([m.end(), e])
+        else:
+            items[-1][1] = e
+    return [(s, e) for s, e in items]
 
 
 def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Document:

@@ -264,3 +264,18 @@ def test_document_ids_of_decomposed_accented_names_keep_their_letters(tmp_path):
 
     decomposed = "Re\u0301sume\u0301 de la re\u0301union.txt"  # as macOS spells "Résumé de la réunion"
     assert doc_id_for(tmp_path / decomposed, tmp_path) == "Résumé_de_la_réunion"
+
+
+def test_a_numbered_reference_list_is_one_entry_per_item():
+    # As an HTML <ol> comes out: items on consecutive lines. A user test got one "reference"
+    # holding all four, its author "1. Jakhu, R. S.".
+    text = (
+        "# Paper\n\nText.\n\n## References\n\n"
+        "1. Jakhu, R. S. (2006). Legal issues of the public interest. Journal X.\n"
+        "2. Raman, P. and\n   Alvarez, T. (2021). Space Traffic Management: A Legal Gap. Journal Y.\n"
+        "\nSmith, J. (2001). An entry in a paragraph of its own.\n"
+    )
+    doc = parse_markdown(text, doc_id="paper", path="paper.md", fallback_title="paper")
+    assert [r.authors for r in doc.references] == [("Jakhu, R. S.",), ("Raman, P.", "Alvarez, T."), ("Smith, J.",)]
+    assert all(doc.text[r.start : r.end] == r.raw for r in doc.references)
+    assert doc.references[1].raw.startswith("Raman") and doc.references[1].raw.endswith("Journal Y.")

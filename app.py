@@ -595,6 +595,8 @@ def render_citation(i: int, citation: dict[str, Any], answer: dict[str, Any], en
             f"</span> · <code>{esc(doc_id)}</code> · characters {start:,}–{end:,}</div>"
             + _meta_table(citation["metadata"])
         )
+        if engine is not None and not indexed:
+            return  # removed: a link or a check would only lead to "no such document"
         st.caption("Link to this passage")
         st.code(share_url(doc_id, start, end), language=None, wrap_lines=True)
         st.button(

@@ -405,6 +405,7 @@ def test_removing_a_document_deletes_its_file_and_it_is_no_longer_cited(env):
     assert any("dropped from the filter: registration" in unescape_md(w.value) for w in at.sidebar.warning)
     # The earlier answer's citation says why it can no longer be checked.
     assert any("removed from the corpus after this answer" in w.value for w in at.warning)
+    assert not any(b.key == "verify-0-1" for b in at.button)  # and offers no check that cannot work
     ask(at, REGISTRATION_Q)
     assert all(c["doc_id"] != "registration" for c in last_entry(at)["answer"]["citations"])
 

@@ -432,8 +432,8 @@ class Engine:
 
     def _article_hits(self, question: str, question_vector: np.ndarray, pool: Sequence[Hit], k: int, keep) -> list[Hit]:
         """Passages of the articles the question names by number, outside the first ``k``:
-        the ``EXTRA_ARTICLES`` closest to the question by cosine, with their fused score
-        when retrieval found them (else 0: no passage credit)."""
+        the ``EXTRA_ARTICLES`` best, those of the document the question names first, then by
+        cosine; each with its fused score when retrieval found it (else 0: no passage credit)."""
         asked = asked_articles(question)
         if not asked:
             return []
@@ -451,10 +451,13 @@ class Engine:
         # Treaty": the share of the question's term weight its title holds), then by meaning.
         terms = question_terms(question, tokenize, self._idf)
         vectors = self.index.vectors()
+        named: dict[str, float] = {}  # per document title: one tokenization, however many rows
 
         def closeness(row: int) -> tuple[float, float]:
             title = self.index.chunks[row].locator.split(" › ", 1)[0]
-            return lexical_overlap(terms, set(tokenize([title])[0])), float(vectors[row] @ question_vector)
+            if title not in named:
+                named[title] = lexical_overlap(terms, set(tokenize([title])[0]))
+            return named[title], float(vectors[row] @ question_vector)
 
         rows = sorted(rows, key=closeness, reverse=True)[:EXTRA_ARTICLES]
         fused = {h.row: h for h in pool}

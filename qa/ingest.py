@@ -438,10 +438,10 @@ def _docx_text(element) -> str:
     insertions, links and content controls (deleted text is ``w:delText``, left out), tabs
     and line breaks as spaces."""
     parts = []
-    for node in element.iter(_W + "t", _W + "tab", _W + "br", _FALLBACK):
-        if node.tag == _FALLBACK:
-            continue
-        parts.append(node.text or "" if node.tag == _W + "t" else " ")
+    for node in element.iter(_W + "t", _W + "tab", _W + "br", _W + "p"):
+        # A text box is stored twice, its VML copy under mc:Fallback: read once.
+        if next(node.iterancestors(_FALLBACK), None) is None:
+            parts.append((node.text or "") if node.tag == _W + "t" else " ")  # paragraphs: a space between
     return " ".join("".join(parts).split())
 
 
@@ -459,8 +459,8 @@ def _docx_blocks(document) -> list[tuple[str, str]]:
                 style = Paragraph(child, document).style
                 out.append((_docx_text(child), (style.name if style is not None else "") or ""))
             elif child.tag == _W + "tbl":
-                for row in child.iter(_W + "tr"):
-                    cells = [_docx_text(cell) for cell in row.iter(_W + "tc")]
+                for row in child.findall(_W + "tr"):  # a nested table is read inside its cell
+                    cells = [_docx_text(cell) for cell in row.findall(_W + "tc")]
                     out.append((" | ".join(c for c in cells if c), ""))
             elif child.tag in (_W + "sdt", _W + "sdtContent", _W + "customXml", _W + "ins"):
                 walk(child)

@@ -68,7 +68,16 @@ def test_docx_tables_insertions_content_controls_and_footnotes_are_read(tmp_path
         (1, 1): "Cabinet Office",
     }.items():
         table.cell(r, c).text = text
+    table.cell(1, 1).add_paragraph("since 2021")  # a second paragraph in a cell: a space, not glued
     d.add_paragraph("# of fragments catalogued: 3,500.")
+    mc = 'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+    box = "<w:r><w:t>Text box.</w:t></w:r>"
+    d.add_paragraph("See: ")._p.append(
+        parse_xml(
+            f'<mc:AlternateContent {mc} {w}><mc:Choice Requires="wps">{box}</mc:Choice>'
+            f"<mc:Fallback>{box}</mc:Fallback></mc:AlternateContent>"
+        )
+    )
     entry = "<w:p><w:r><w:t>Kessler, D. J. (1978). Debris belt.</w:t></w:r></w:p>"
     sdt = f"<w:sdt {w}><w:sdtContent>{entry}</w:sdtContent></w:sdt>"
     d.element.body.insert(len(d.element.body) - 1, parse_xml(sdt))  # before the section properties
@@ -82,7 +91,8 @@ def test_docx_tables_insertions_content_controls_and_footnotes_are_read(tmp_path
 
     doc = read_document(tmp_path / "report.docx", tmp_path)
     assert "founded in 1993" in doc.text and "1992" not in doc.text
-    assert "Japan | Cabinet Office" in doc.text
+    assert "Japan | Cabinet Office since 2021" in doc.text
+    assert doc.text.count("Text box.") == 1  # its VML copy under mc:Fallback is not read again
     assert "Kessler, D. J. (1978). Debris belt." in doc.text
     assert "[1] 51 U.S.C. § 51303." in doc.text and "----" not in doc.text
     # A body paragraph opening with "#" stays text, not a heading.

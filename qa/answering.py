@@ -14,7 +14,7 @@ over-long one, or a whole reference entry; see ``qa.sentences``):
      + 0.1        * fit to the question's type (a date after "when", a span of time
                     after "what is the deadline", a count after "how many",
                     defining words after "how does it define", a reference entry's
-                    year)
+                    year or kind, the article a question names by number)
      + SOURCE_BONUS * +1/-1 for a reference entry when the question does/does not
                     ask about sources.
 2. **Learned selector** (``select_candidates``, when the engine has one): the best
@@ -133,7 +133,7 @@ _ARTICLE_ASKED = re.compile(
 _ARTICLE_OF = re.compile(r"(?:^|›)\s*Article\s+(\d+|[IVXLC]+)\s*(?:›|$)")
 
 
-def _article_number(label: str) -> int | None:
+def _article_number(label: str) -> int:
     if label.isdigit():
         return int(label)
     values = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
@@ -143,7 +143,7 @@ def _article_number(label: str) -> int | None:
 
 
 def asked_articles(question: str) -> set[int]:
-    """The article numbers a question names ("Article IV", "art. 5" -> {4, 5})."""
+    """The article numbers a question names ("Article IV", "Art. 5" -> {4, 5})."""
     return {_article_number(a or b) for a, b in _ARTICLE_ASKED.findall(question)}
 
 

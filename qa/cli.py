@@ -36,12 +36,12 @@ from qa.errors import BadQuestionError, CorpusError, IndexNotFoundError, QAError
 from qa.evaluation import evaluate, load_questions
 from qa.export import answer_markdown
 from qa.index import BuildStats, PartialVectors, damaged_files, load_index
-from qa.ingest import SUPPORTED_SUFFIXES, corpus_path, doc_id_for, load_corpus
+from qa.ingest import SUPPORTED_SUFFIXES, corpus_path, load_corpus
 from qa.language import language_hint
 from qa.references import format_reference
 from qa.retrieval import DEFAULT_K
 from qa.types import Answer
-from qa.uploads import corpus_file, id_clash, id_clash_reason, place_checked
+from qa.uploads import CorpusIds, corpus_file, place_checked
 
 EXIT_USAGE = 2
 # `qa index` is batch work, often run while the app answers questions on the same machine: at this
@@ -514,6 +514,7 @@ def cmd_add(args) -> int:
     missing = [str(src) for src in args.paths if not src.exists()]
     if missing:
         raise QAError(f"{', '.join(missing)} does not exist; nothing was added")
+    ids = CorpusIds(corpus)
     for src in args.paths:
         files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
         for f in files:
@@ -533,9 +534,8 @@ def cmd_add(args) -> int:
                 )
                 continue
             target = corpus_file(corpus, rel)
-            if (clash := id_clash(corpus, target)) is not None:
-                reason = id_clash_reason(clash, rel, doc_id_for(target, corpus.resolve()))
-                print(f"not added {f}: {reason}", file=sys.stderr)
+            if clash := ids.clash(target, rel):
+                print(f"not added {f}: {clash}", file=sys.stderr)
                 refused += 1
                 continue
             if (
@@ -559,6 +559,7 @@ def cmd_add(args) -> int:
                 print(f"not added {f}: {exc}", file=sys.stderr)
                 refused += 1
                 continue
+            ids.add(target)
             copied += 1
     print(f"copied {copied} file(s) into {corpus}" + (f"; {refused} not added (see above)" if refused else ""))
     _build(args)

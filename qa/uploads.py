@@ -89,24 +89,31 @@ def place_checked(
         tmp.unlink(missing_ok=True)
 
 
-def id_clash(root: Path, target: Path) -> str | None:
-    """Another corpus file (its path in the corpus) that has the document id ``target`` would
-    get ("report.html" and "report.txt" are both "report"), if any. Citations, ``qa show`` and
-    ``qa remove`` name documents by id, so a second file with one is refused before it is copied."""
-    root = root.resolve()
-    target = target if target.is_absolute() else root / target
-    wanted = doc_id_for(target, root)
-    for other in corpus_files(root):
-        if other != target and other.suffix.lower() in SUPPORTED_SUFFIXES and doc_id_for(other, root) == wanted:
-            return other.relative_to(root).as_posix()
-    return None
+class CorpusIds:
+    """The document ids of a corpus folder's files, read once per add. Citations, ``qa show``
+    and ``qa remove`` name documents by id (the path without its extension), so a file that
+    would share one with another ("report.html" and "report.txt") is refused before it is copied."""
 
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).resolve()
+        self.files: dict[str, set[Path]] = {}
+        for f in corpus_files(self.root):
+            if f.suffix.lower() in SUPPORTED_SUFFIXES:
+                self.add(f)
 
-def id_clash_reason(clash: str, name: str, doc_id: str) -> str:
-    return (
-        f"{clash} is already in the corpus and {name} would get the same document id {doc_id!r} "
-        "(ids are file names without their extension); rename the file"
-    )
+    def add(self, target: Path) -> None:
+        self.files.setdefault(doc_id_for(target, self.root), set()).add(target)
+
+    def clash(self, target: Path, name: str) -> str | None:
+        """Why ``target`` (saved as ``name``) cannot be added, or None when its id is free."""
+        doc_id = doc_id_for(target, self.root)
+        other = next((f for f in sorted(self.files.get(doc_id, ())) if f != target), None)
+        if other is None:
+            return None
+        return (
+            f"{other.relative_to(self.root).as_posix()} is already in the corpus and {name} would get the "
+            f"same document id {doc_id!r} (ids are file names without their extension); rename the file"
+        )
 
 
 def save_uploads(files: Iterable[tuple[str, bytes]], corpus: Path | str, *, replace: bool = False) -> UploadResult:
@@ -126,6 +133,7 @@ def save_uploads(files: Iterable[tuple[str, bytes]], corpus: Path | str, *, repl
     saved: list[str] = []
     rejected: list[tuple[str, str]] = []
     renamed: list[tuple[str, str]] = []
+    ids = CorpusIds(root)
     for name, data in files:
         try:
             base = safe_upload_name(name)
@@ -148,9 +156,8 @@ def save_uploads(files: Iterable[tuple[str, bytes]], corpus: Path | str, *, repl
         if target.parent != root or (target.exists() and not target.is_file()):
             rejected.append((name, f"{base} cannot be written in the corpus folder"))
             continue
-        clash = id_clash(root, target)
-        if clash is not None:
-            rejected.append((name, id_clash_reason(clash, base, doc_id_for(target, root))))
+        if clash := ids.clash(target, base):
+            rejected.append((name, clash))
             continue
         if not replace and target.is_file() and target.read_bytes() != data:
             rejected.append(
@@ -167,6 +174,7 @@ def save_uploads(files: Iterable[tuple[str, bytes]], corpus: Path | str, *, repl
             rejected.append((name, str(exc)))
             continue
         saved.append(base)
+        ids.add(target)
         if base != name:
             renamed.append((name, base))
     return UploadResult(tuple(saved), tuple(rejected), tuple(renamed))

@@ -7,6 +7,7 @@ that canonical text.
 
 from __future__ import annotations
 
+import calendar
 import codecs
 import dataclasses
 import hashlib
@@ -413,8 +414,15 @@ def _parser_failure(name: str, kind: str, exc: Exception) -> UnreadableDocumentE
     return UnreadableDocumentError(f"{name}: the {kind} file could not be parsed ({detail}); it may be corrupt")
 
 
-def html_to_markdown(html: str, name: str) -> tuple[str, str | None]:
-    """Main text of a web page as Markdown (scripts, navigation, footers dropped) and its title."""
+def html_to_markdown(html: str, name: str) -> tuple[str, dict]:
+    """Main text of a web page as Markdown (scripts, navigation, footers dropped) and its
+    metadata: title, authors and date (a byline is not main text, so it is kept here),
+    site name as ``source``, canonical URL.
+
+    Raises:
+        UnreadableDocumentError: no main text: a page of links only, or one whose text
+            a script builds (only a ``<noscript>`` notice is there to read).
+    """
     import trafilatura
 
     # libxml2 (under trafilatura) refuses trees deeper than 256 levels; the file
@@ -424,9 +432,49 @@ def html_to_markdown(html: str, name: str) -> tuple[str, str | None]:
         meta = trafilatura.extract_metadata(html) if body and body.strip() else None
     except Exception as exc:  # any parser bug on bad bytes: see _parser_failure
         raise _parser_failure(name, "HTML", exc) from None
-    if not body or not body.strip():
+    body = plain_markdown(body or "")
+    if not body.strip():
         raise UnreadableDocumentError(f"{name}: no main text found in the HTML page")
-    return body, (meta.title if meta and meta.title else None)
+    noscript = " ".join(
+        re.sub(r"<[^>]*>", " ", n) for n in re.findall(r"<noscript\b[^>]*>(.*?)</noscript>", html, re.S | re.I)
+    )
+    if " ".join(body.split()) in " ".join(noscript.split()):
+        raise UnreadableDocumentError(
+            f"{name}: the page's text is built by JavaScript, so the file holds none; open the page in a "
+            'browser, let it load, and save it as "Web page, complete" or print it to PDF'
+        )
+    # A menu's items are short and unpunctuated; a sentence, however short, is text.
+    if not any(len(line.split()) >= 4 or line.rstrip().endswith((".", "!", "?", "…")) for line in body.splitlines()):
+        raise UnreadableDocumentError(f"{name}: no main text found in the HTML page, only links or short labels")
+    out = {}
+    if meta is not None:
+        authors = [a.strip() for a in (meta.author or "").split(";") if a.strip()]
+        fields = {"title": meta.title, "authors": authors, "date": meta.date, "source": meta.sitename, "url": meta.url}
+        out = {k: v for k, v in fields.items() if v}
+    return body, out
+
+
+_SUPERSCRIPT = str.maketrans("0123456789+-=()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾")
+_SUBSCRIPT = str.maketrans("0123456789+-=()", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎")
+
+
+def plain_markdown(text: str) -> str:
+    """trafilatura's Markdown as text a reader can quote: ``a\\*b`` is ``a*b``, ``**bold**``
+    is ``bold``, ``2007<sup>6</sup>`` is ``2007⁶`` (not "20076") and ``H<sub>2</sub>O`` is
+    ``H₂O``. Headings, lists and tables stay: they make the locators. A paragraph that
+    opens with a literal "#" gets a leading space, so it is not read as a heading."""
+
+    def script(m: re.Match) -> str:
+        inner = m.group(2)
+        table = _SUPERSCRIPT if m.group(1).lower() == "sup" else _SUBSCRIPT
+        # A mark that has no Unicode form ("a", "[2]") stays as it is written.
+        return inner.translate(table) if inner and all(ord(ch) in table for ch in inner) else inner
+
+    text = re.sub(r"<(sup|sub)>(.*?)</\1>", script, text, flags=re.I)
+    text = re.sub(r"(?<!\\)\*\*(.+?)(?<!\\)\*\*", r"\1", text)  # emphasis: trafilatura escapes literal "*"
+    text = re.sub(r"(?<![\\*])\*(?=\S)(.+?)(?<=[^\s\\])\*(?!\*)", r"\1", text)
+    text = re.sub(r"^\\#", " #", text, flags=re.M)
+    return re.sub(r"\\([\\`*_{}\[\]()<>#+\-.!|~])", r"\1", text)
 
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -565,37 +613,24 @@ def _bib_records(data: str, suffix: str, name: str) -> list[dict]:
             entries = rispy.loads(data)
         except Exception as exc:  # rispy raises bare IOError/ValueError subclasses
             raise UnreadableDocumentError(f"{name}: not a valid RIS file ({exc})") from None
-        return [
-            {
-                "kind": _BIB_KINDS.get(e.get("type_of_reference", ""), "report"),
-                "authors": tuple(e.get("authors") or e.get("first_authors") or ()),
-                "year": str(e.get("year") or e.get("publication_year") or "").strip("/") or None,
-                "title": e.get("title") or e.get("primary_title"),
-                "container": e.get("journal_name") or e.get("secondary_title") or e.get("publisher"),
-                "volume": e.get("volume"),
-                "issue": e.get("number"),
-                "place": e.get("place_published"),
-                "publisher": e.get("publisher"),
-                "doi": e.get("doi"),
-                "url": (e.get("urls") or [None])[0],
-            }
-            for e in entries
-        ]
+        return [_ris_record(e) for e in entries]
     import bibtexparser
-    from bibtexparser.middlewares import LatexDecodingMiddleware, SeparateCoAuthors
+    from bibtexparser.middlewares import SeparateCoAuthors
     from pylatexenc.latex2text import LatexNodes2Text  # bibtexparser's own dependency
 
     try:
-        # Authors are split first, at "and" outside braces ("{Food and Agriculture Organization}"
-        # is one author), then every field's LaTeX is decoded: "G{\"o}del" is "Gödel".
-        library = bibtexparser.parse_string(data, append_middleware=[SeparateCoAuthors(), LatexDecodingMiddleware()])
+        # Authors are split at "and" outside braces ("{Food and Agriculture Organization}" is
+        # one author); LaTeX is decoded below, after "#" joins are resolved.
+        library = bibtexparser.parse_string(data, append_middleware=[SeparateCoAuthors()])
     except Exception as exc:  # any parser bug on bad bytes: see _parser_failure
         raise _parser_failure(name, "BibTeX", exc) from None
     latex = LatexNodes2Text()
+    strings = {s.key.lower(): str(s.value) for s in library.strings}
     out = []
     for e in library.entries:
         f = {
-            field.key.lower(): " ".join(str(field.value).strip("{} ").split())
+            # "G{\"o}del" is "Gödel"
+            field.key.lower(): " ".join(latex.latex_to_text(bib_join(str(field.value), strings)).split())
             for field in e.fields
             if not isinstance(field.value, list)
         }
@@ -624,6 +659,64 @@ def _bib_records(data: str, suffix: str, name: str) -> list[dict]:
     if library.failed_blocks and not out:
         raise UnreadableDocumentError(f"{name}: no BibTeX entry could be parsed")
     return out
+
+
+# JO, JF, JA and J2 all name the journal (full, abbreviated or user-defined), as rispy reads them.
+_RIS_CONTAINER = ("journal_name", "alternate_title3", "secondary_title", "alternate_title2", "alternate_title1")
+
+
+def _ris_record(e: dict) -> dict:
+    """One rispy entry as the plain fields of a reference record."""
+    # "PY  - 2016/05/01/" and "DA  - 2016/05" are dates: the year is their first four digits.
+    dates = (str(e.get(k) or "") for k in ("year", "publication_year", "date"))
+    year = next((m.group(1) for d in dates if (m := re.search(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)", d))), None)
+    # EndNote writes a journal's issue as M1 ("Number"), which rispy reads as a note.
+    m1 = str(e.get("note") or "").strip()
+    return {
+        "kind": _BIB_KINDS.get(e.get("type_of_reference", ""), "report"),
+        "authors": tuple(e.get("authors") or e.get("first_authors") or ()),
+        "year": year,
+        "title": e.get("title") or e.get("primary_title"),
+        "container": next((e[k] for k in _RIS_CONTAINER if e.get(k)), None) or e.get("publisher"),
+        "volume": e.get("volume"),
+        "issue": e.get("number") or (m1 if re.fullmatch(r"\d+(?:[-–/]\d+)?", m1) else None),
+        "place": e.get("place_published"),
+        "publisher": e.get("publisher"),
+        "doi": e.get("doi"),
+        "url": (e.get("urls") or [None])[0],
+    }
+
+
+# BibTeX's predefined month macros: jan = "January" (the C locale's names: Python never sets another)
+_MONTHS = {calendar.month_abbr[i].lower(): calendar.month_name[i] for i in range(1, 13)}
+
+
+def bib_join(value: str, strings: dict[str, str]) -> str:
+    """A BibTeX field value with its ``#`` joins resolved: ``jsl # " (1999)"`` is the
+    ``@string`` jsl followed by " (1999)". bibtexparser leaves such values as written.
+    Quoted and braced parts lose their delimiters; a bare word is an ``@string`` name, a
+    month macro or a number."""
+    parts, depth, quoted, last = [], 0, False, 0
+    for i, ch in enumerate(value):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == '"' and depth == 0:
+            quoted = not quoted
+        elif ch == "#" and depth == 0 and not quoted:
+            parts.append(value[last:i])
+            last = i + 1
+    if not parts:
+        return value
+    parts.append(value[last:])
+    out = []
+    for part in (p.strip() for p in parts):
+        if len(part) >= 2 and (part[0], part[-1]) in (('"', '"'), ("{", "}")):
+            out.append(part[1:-1])
+        else:
+            out.append(strings.get(part.lower()) or _MONTHS.get(part.lower(), part))
+    return "".join(out)
 
 
 def parse_bibliography(data: str, *, suffix: str, doc_id: str, path: str, title: str) -> Document:
@@ -795,9 +888,9 @@ def _parse(data: bytes, *, path: Path, root: Path, name: str) -> Document:
     if suffix in (".md", ".markdown"):
         return parse_markdown(text, doc_id=doc_id, path=name, fallback_title=fallback)
     if suffix in (".html", ".htm"):
-        body, title = html_to_markdown(text, name)
-        doc = parse_markdown(body, doc_id=doc_id, path=name, fallback_title=title or fallback)
-        return dataclasses.replace(doc, metadata={"title": doc.title, **doc.metadata})
+        body, meta = html_to_markdown(text, name)
+        doc = parse_markdown(body, doc_id=doc_id, path=name, fallback_title=meta.pop("title", None) or fallback)
+        return dataclasses.replace(doc, metadata={"title": doc.title, **meta, **doc.metadata})
     if suffix in (".bib", ".ris"):
         return parse_bibliography(text, suffix=suffix, doc_id=doc_id, path=name, title=fallback)
     text = normalize_text(text)

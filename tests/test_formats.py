@@ -33,6 +33,37 @@ def test_html_main_text_without_scripts_or_navigation(tmp_path):
     assert any(c.locator.endswith("Kessler syndrome") for c in chunks)
 
 
+def test_html_byline_marks_and_markdown_escapes(tmp_path):
+    # A user test: the byline was lost, "2007<sup>6</sup>" showed as HTML in quotes, and
+    # trafilatura's Markdown escapes ("snake\\_case", "\\[2\\]") reached the canonical text.
+    para = "<p>The debris guidelines of the Committee were adopted in 2007<sup>6</sup> and endorsed later.</p>" * 6
+    (tmp_path / "page.html").write_text(
+        '<html><head><title>Debris</title><meta name="author" content="Jane Doe; Bo Li"></head><body>'
+        f"<article><h1>Space debris rules</h1><p>By Jane Doe, 3 May 2024</p>{para}"
+        "<p>Use <b>snake_case</b> names [see 2], H<sub>2</sub>O and 10<sup>6</sup> km.</p></article></body></html>",
+        encoding="utf-8",
+    )
+    doc = read_document(tmp_path / "page.html", tmp_path)
+    assert doc.metadata["authors"] == ["Jane Doe", "Bo Li"] and doc.metadata["date"] == "2024-05-03"
+    assert "adopted in 2007⁶ and" in doc.text and "10⁶ km" in doc.text and "H₂O" in doc.text
+    assert "Use snake_case names [see 2]," in doc.text
+    assert "<sup>" not in doc.text and "\\" not in doc.text and "**" not in doc.text
+    _check_offsets(doc)
+
+
+@pytest.mark.parametrize(
+    "body,reason",
+    [
+        ("<nav><ul><li><a href=/a>Home</a></li><li><a href=/b>About us</a></li></ul></nav>", "only links"),
+        ("<div id=root></div><noscript>You need to enable JavaScript to run this app.</noscript>", "JavaScript"),
+    ],
+)
+def test_html_pages_without_main_text_are_refused(tmp_path, body, reason):
+    (tmp_path / "page.html").write_text(f"<html><head><title>Site</title></head><body>{body}</body></html>")
+    with pytest.raises(UnreadableDocumentError, match=reason):
+        read_document(tmp_path / "page.html", tmp_path)
+
+
 def test_docx_headings_become_locators(tmp_path):
     docx = pytest.importorskip("docx")
     d = docx.Document()
@@ -141,6 +172,24 @@ def test_bibtex_latex_accents_line_breaks_and_organisations(tmp_path):
     (ref,) = read_document(tmp_path / "refs.bib", tmp_path).references
     assert ref.authors == ("Gödel, Kurt", "Doe, Jane", "Food and Agriculture Organization")
     assert ref.title == "Über Space Law"
+
+
+def test_bibtex_string_joins_and_ris_journal_issue_and_dates(tmp_path):
+    # A user test: "#" joins stayed as written ('"Space " # "Law"'); RIS exports from EndNote
+    # and Zotero name the journal in JF, the issue in M1 and the year in a slashed date.
+    (tmp_path / "refs.bib").write_text(
+        '@string{jsl = "Journal of Space Law"}\n'
+        '@article{a, author = {Doe, Jane}, title = "Space " # {{\\"U}ber} # " Law",'
+        ' journal = jsl # " (Mississippi)", month = jan, year = 2001}\n',
+        encoding="utf-8",
+    )
+    (ref,) = read_document(tmp_path / "refs.bib", tmp_path).references
+    assert ref.title == "Space Über Law" and ref.container == "Journal of Space Law (Mississippi)"
+    (tmp_path / "more.ris").write_text(
+        "TY  - JOUR\nAU  - Meyer, P.\nTI  - Space security\nJF  - Space Policy\nM1  - 4\nPY  - 2016/05/01/\nER  - \n"
+    )
+    (ris,) = read_document(tmp_path / "more.ris", tmp_path).references
+    assert (ris.container, ris.issue, ris.year) == ("Space Policy", "4", "2016")
 
 
 def test_bibtex_and_ris_become_reference_records(tmp_path):

@@ -725,28 +725,7 @@ def _answer_tools(i: int, entry: dict[str, Any]) -> None:
             + (" · asks about sources" if ex.get("source_question") else "")
             + (f" · {len(ex['joined'])} neighbouring span(s) joined to the best" if ex.get("joined") else "")
         )
-        joined = {(s, e) for s, e in ex.get("joined", [])}
-        rows = [
-            {
-                "in answer": ("answer" if n == 0 and not answer.get("abstained") else "")
-                or ("joined" if (c["start"], c["end"]) in joined else ""),
-                "rank": c.get("rank"),
-                "selector": c.get("selector"),
-                "probability": c.get("probability"),
-                "score": c["score"],
-                "text": c["text"],
-                "document": c["doc_id"],
-                "span": f"{c['start']}–{c['end']}",
-                "semantic": c["semantic"],
-                "lexical": c["lexical"],
-                "passage": c["passage"],
-                "question type": c.get("answer_type", 0.0),
-                "source": c.get("source", 0.0),
-            }
-            for n, c in enumerate(ex.get("candidates", []))
-        ]
-        if not any(r["selector"] is not None for r in rows):  # no selector ran: the rank is the score
-            rows = [{k: v for k, v in r.items() if k not in ("rank", "selector")} for r in rows]
+        rows = explain_rows(ex, abstained=bool(answer.get("abstained")))
         if rows:
             st.dataframe(
                 rows,
@@ -756,10 +735,9 @@ def _answer_tools(i: int, entry: dict[str, Any]) -> None:
                     "rank": st.column_config.NumberColumn(
                         "rank", help="What orders the candidates: feature score + b × selector", format="%.3f"
                     ),
-                    "selector": st.column_config.NumberColumn(
+                    "selector": st.column_config.TextColumn(
                         "selector",
                         help="The learned selector's probability that the span answers (only the best few are read)",
-                        format="%.3f",
                     ),
                     "probability": st.column_config.ProgressColumn(
                         "probability",
@@ -775,6 +753,37 @@ def _answer_tools(i: int, entry: dict[str, Any]) -> None:
             )
         else:
             st.caption(md_escape(ex.get("reason", "No candidate spans.")))
+
+
+def explain_rows(explain: dict[str, Any], *, abstained: bool) -> list[dict[str, Any]]:
+    """The Explain table: one row per candidate span, best first. The selector's columns
+    appear only when it ran, and a candidate it did not read says so (a blank cell prints
+    as "None")."""
+    joined = {(s, e) for s, e in explain.get("joined", [])}
+    candidates = explain.get("candidates", [])
+    read = any(c.get("selector") is not None for c in candidates)
+    rows = []
+    for n, c in enumerate(candidates):
+        row = {
+            "in answer": ("answer" if n == 0 and not abstained else "")
+            or ("joined" if (c["start"], c["end"]) in joined else ""),
+            "rank": c.get("rank"),
+            "selector": "not read" if c.get("selector") is None else f"{c['selector']:.3f}",
+            "probability": c.get("probability"),
+            "score": c["score"],
+            "text": c["text"],
+            "document": c["doc_id"],
+            "span": f"{c['start']}–{c['end']}",
+            "semantic": c["semantic"],
+            "lexical": c["lexical"],
+            "passage": c["passage"],
+            "question type": c.get("answer_type", 0.0),
+            "source": c.get("source", 0.0),
+        }
+        if not read:  # no selector ran: the rank is the score
+            del row["rank"], row["selector"]
+        rows.append(row)
+    return rows
 
 
 def ask(engine: Engine | None, question: str, settings: dict[str, Any]) -> dict[str, Any]:

@@ -240,6 +240,30 @@ def test_explain_toggle_shows_candidate_spans_and_scores(env):
     assert any("Answer threshold" in c.value for c in at.chat_message[1].caption)
 
 
+def test_explain_rows_say_which_candidates_the_selector_did_not_read():
+    def cand(start, selector):
+        return {
+            "doc_id": "d",
+            "start": start,
+            "end": start + 5,
+            "text": "t",
+            "score": 0.5,
+            "semantic": 0.5,
+            "lexical": 0.5,
+            "passage": 0.5,
+            "rank": 0.55,
+            "probability": 0.6,
+            "selector": selector,
+        }
+
+    explain = {"candidates": [cand(0, 0.8123), cand(10, None)], "joined": [[10, 15]]}
+    first, second = app.explain_rows(explain, abstained=False)
+    assert (first["selector"], second["selector"]) == ("0.812", "not read")
+    assert (first["in answer"], second["in answer"]) == ("answer", "joined")
+    refused = app.explain_rows({"candidates": [cand(0, None)]}, abstained=True)
+    assert "selector" not in refused[0] and "rank" not in refused[0] and refused[0]["in answer"] == ""
+
+
 def test_settings_filter_mode_and_k_reach_the_engine(env):
     at = run_app()
     at.multiselect(key="doc_filter").set_value(["liability"])

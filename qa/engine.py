@@ -514,13 +514,16 @@ class Engine:
                 None,
             )
         if not self.is_stale(doc_id):
+            # Offsets index the text read from the file (a PDF's extracted text, a page's main
+            # text), not its bytes: say so rather than "of the file".
+            source = f"the text read from {self.index.document(doc_id).path} now"
             return SpanCheck(
                 "ok",
-                f"Verified: {span} of the current source are exactly the quoted text."
+                f"Verified: {span} of {source} are exactly the quoted text."
                 if given
                 # A shared link carries offsets only: what can be checked is that the file
                 # still has the indexed text there, not that it matches a quote.
-                else f"Verified: {span} of the current source are as indexed (the link gives no quote to compare).",
+                else f"Verified: {span} of {source} are as indexed (no quote was given to compare).",
                 indexed,
                 "current source",
                 (start, end),

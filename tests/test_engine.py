@@ -25,6 +25,7 @@ def test_an_unchanged_file_verifies(engine):
     start, end = span(engine)
     check = engine.check_span("treaty", start, end, QUOTE)
     assert check.level == "ok" and check.message.startswith("Verified") and check.hit == (start, end)
+    assert "of the text read from treaty.md now" in check.message  # offsets index text, not the file's bytes
     assert engine.holds("treaty", start, end, QUOTE)
     # A shared link has offsets but no quote: the check may not claim to have compared one.
     check = engine.check_span("treaty", start, end)

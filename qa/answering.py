@@ -64,6 +64,7 @@ NOTHING_CLOSE = "Nothing in the corpus comes close to this question."
 # A supporting citation must score at least this share of the answer's score, and name one
 # of the question's terms in its own words (not only in its locator).
 SUPPORT_RATIO = 0.9
+READ_AHEAD = 4000  # characters after a span that may complete it (four list items)
 ABSTAIN_TEXT = "The corpus does not answer this."
 
 _SOURCE_QUESTION = re.compile(
@@ -586,7 +587,7 @@ def answer_question(
         # the user sees independent support, not the neighbouring sentence again.
         if c.doc_id in used_docs and not (c.is_reference and best.is_reference):
             continue
-        chosen.append((c, *extend_span(documents[c.doc_id].text, c.start, c.end, chunk_of[c.chunk_id])))
+        chosen.append((c, *extend_span(documents[c.doc_id], c.start, c.end, chunk_of[c.chunk_id])))
         used_docs.add(c.doc_id)
     # The answer's own citation carries the answer's confidence (calibrated on whether the span
     # shown, whichever the selector put first, was right); further ones their own.
@@ -643,9 +644,10 @@ def answer_window(
 
     rank = combination.rank
     best = ranked[0]
-    text = documents[best.doc_id].text
+    doc = documents[best.doc_id]
+    text = doc.text
     chunk = chunk_of[best.chunk_id]
-    start, end = extend_span(text, best.start, best.end, chunk)
+    start, end = extend_span(doc, best.start, best.end, chunk)
     floor = combination.join_ratio * rank(best)
     near = []
     for c in ranked[1 : combination.join] if rank(best) > 0 else ():
@@ -653,7 +655,7 @@ def answer_window(
             break
         # A reference entry is a whole record on its own; neighbouring entries are other works.
         if c.chunk_id == best.chunk_id and not (c.is_reference or best.is_reference):
-            near.append((c, *extend_span(text, c.start, c.end, chunk)))
+            near.append((c, *extend_span(doc, c.start, c.end, chunk)))
     joined: list[Candidate] = []
     grown = True
     while grown:  # a near-tie two sentences off joins once the one between has
@@ -670,13 +672,20 @@ def answer_window(
     return start, end, joined
 
 
-def extend_span(text: str, start: int, end: int, chunk: Chunk) -> tuple[int, int]:
-    """Add following sentences of the same passage when the chosen one cannot stand
-    alone: it ends in a colon ("... means:") or is too short to carry an answer."""
+def extend_span(doc: Document, start: int, end: int, chunk: Chunk) -> tuple[int, int]:
+    """Add following sentences of the same section when the chosen one cannot stand
+    alone: it ends in a colon ("... means:") or is too short to carry an answer.
+    They may come from the next passage: a list the chunker cut ("The Purposes of the
+    United Nations are:" and items 1-3 in one chunk, item 4 in the next) is still one answer.
+    A heading ends the section, so the span never runs into the next article."""
     if chunk.ref_id:
         return start, end
+    text = doc.text
+    section_end = next((pos for pos, _, _ in doc.headings if pos >= chunk.end), len(text))
+    # At most four sentences are taken: read a few thousand characters, not the whole rest
+    # of a long document without headings.
     span = text[start:end].rstrip()
-    rest = split_sentences(text[end : chunk.end], end)
+    rest = split_sentences(text[end : min(section_end, max(chunk.end, end + READ_AHEAD))], end)
     if rest and _ANAPHOR.match(text[rest[0][0] : rest[0][1]]) and rest[0][1] - rest[0][0] < LONG_SENTENCE:
         # "... may decide what measures are to be employed. These may include ..." -- the
         # next sentence refers back to this one and carries its content.

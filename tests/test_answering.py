@@ -142,14 +142,37 @@ def test_year_named_in_the_question_must_match_a_reference():
 def test_extend_span_takes_list_items_after_a_colon():
     text = "(a) The term “launching State” means:\n\n(i) one;\n\n(ii) two;\n\n(b) other."
     chunk = Chunk("d:0", "d", text, 0, len(text), "T")
-    s, e = extend_span(text, 0, text.index(":") + 1, chunk)
+    s, e = extend_span(_doc(text), 0, text.index(":") + 1, chunk)
     assert text[s:e] == "(a) The term “launching State” means:\n\n(i) one;\n\n(ii) two;"
+
+
+def _doc(text: str, headings=()) -> Document:
+    return Document("d", "d.md", "T", text, "0", headings=headings)
+
+
+def test_extend_span_continues_a_list_into_the_next_passage_but_not_past_a_heading():
+    text = (
+        "## Article 1\n\nThe Purposes are:\n\n1. To keep the peace;\n\n2. To cooperate; and\n\n"
+        "3. To be a centre for harmonizing.\n\n## Article 2\n\nThe Principles are:\n\n1. Equality."
+    )
+    second = text.index("## Article 2")
+    headings = ((0, 2, "Article 1"), (second, 2, "Article 2"))
+    body = text.index("The Purposes")
+    cut = text.index("3. To be")  # the chunker ended the first passage before item 3
+    chunk = Chunk("d:0", "d", text[body:cut], body, cut, "T › Article 1")
+    s, e = extend_span(_doc(text, headings), body, text.index(":") + 1, chunk)
+    assert text[s:e].endswith("3. To be a centre for harmonizing.")
+    # A short sentence at the end of a section does not borrow from the next one.
+    last = text.index("3. To be")
+    tail = Chunk("d:1", "d", text[last:second], last, second, "T › Article 1")
+    item = (last, text.index("harmonizing.") + len("harmonizing."))
+    assert extend_span(_doc(text, headings), *item, tail) == item
 
 
 def test_extend_span_leaves_full_sentences_alone():
     text = "This sentence is long enough to stand on its own as an answer. Next one."
     chunk = Chunk("d:0", "d", text, 0, len(text), "T")
-    assert extend_span(text, 0, 62, chunk) == (0, 62)
+    assert extend_span(_doc(text), 0, 62, chunk) == (0, 62)
 
 
 _WINDOW_TEXT = (
@@ -424,10 +447,10 @@ def test_extend_span_into_a_listing_sentence_only():
     text = "The Council may decide what measures are to be employed. These may include interruption of relations."
     chunk = Chunk("d:0", "d", text, 0, len(text), "T")
     first = text.index(".") + 1
-    assert extend_span(text, 0, first, chunk) == (0, len(text))
+    assert extend_span(_doc(text), 0, first, chunk) == (0, len(text))
     other = "Space security is an important area of diplomacy today. This is why law is concentrated on space."
     chunk = Chunk("d:0", "d", other, 0, len(other), "T")
-    assert extend_span(other, 0, other.index(".") + 1, chunk) == (0, other.index(".") + 1)
+    assert extend_span(_doc(other), 0, other.index(".") + 1, chunk) == (0, other.index(".") + 1)
 
 
 def _scored_lexical(question: str, text: str) -> dict[str, float]:

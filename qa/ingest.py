@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 
 from qa.errors import CorpusError, UnreadableDocumentError
-from qa.references import REFERENCE_SECTION, parse_reference
+from qa.references import REFERENCE_SECTION, UN_SYMBOL, parse_reference
 from qa.reflow import pdf_title, reflow_pages
 from qa.types import Document
 
@@ -621,12 +621,24 @@ def _bib_records(data: str, suffix: str, name: str) -> list[dict]:
     try:
         # Authors are split at "and" outside braces ("{Food and Agriculture Organization}" is
         # one author); LaTeX is decoded below, after "#" joins are resolved.
+        # Its warning for a broken entry names no file: the entry is flagged below instead.
+        logging.getLogger("bibtexparser").setLevel(logging.ERROR)
         library = bibtexparser.parse_string(data, append_middleware=[SeparateCoAuthors()])
     except Exception as exc:  # any parser bug on bad bytes: see _parser_failure
         raise _parser_failure(name, "BibTeX", exc) from None
     latex = LatexNodes2Text()
     strings = {s.key.lower(): str(s.value) for s in library.strings}
     out = []
+    lines = data.splitlines()
+    for block in library.failed_blocks:
+        # Kept, as written and flagged, so the user sees which entry to mend. bibtexparser keeps
+        # only the text up to the error: take the lines up to the next entry instead.
+        end = next(
+            (i for i in range(block.start_line + 1, len(lines)) if lines[i].lstrip().startswith("@")), len(lines)
+        )
+        raw = " ".join(" ".join(lines[block.start_line : end]).split())
+        reason = getattr(block.error, "abort_reason", None) or str(block.error) or "a syntax error"
+        out.append((block.start_line, {"raw": raw, "flagged": f"BibTeX entry could not be parsed: {reason}"}))
     for e in library.entries:
         f = {
             # "G{\"o}del" is "Gödel"
@@ -641,24 +653,26 @@ def _bib_records(data: str, suffix: str, name: str) -> list[dict]:
         authors = tuple(
             n for n in (" ".join(latex.latex_to_text(a).split()) for a in names) if n and n.lower() != "others"
         )
-        out.append(
-            {
-                "kind": _BIB_KINDS.get(e.entry_type.lower(), "report"),
-                "authors": authors,
-                "year": f.get("year"),
-                "title": f.get("title"),
-                "container": f.get("journal") or f.get("booktitle") or f.get("series") or f.get("institution"),
-                "volume": f.get("volume"),
-                "issue": f.get("number"),
-                "place": f.get("address"),
-                "publisher": f.get("publisher"),
-                "doi": f.get("doi"),
-                "url": f.get("url"),
-            }
-        )
-    if library.failed_blocks and not out:
+        record = {
+            "kind": _BIB_KINDS.get(e.entry_type.lower(), "report"),
+            "authors": authors,
+            "year": f.get("year"),
+            "title": f.get("title"),
+            "container": f.get("journal") or f.get("booktitle") or f.get("series") or f.get("institution"),
+            "volume": f.get("volume"),
+            "issue": f.get("number"),
+            "pages": f.get("pages", "").replace("--", "–") or None,
+            "edition": f.get("edition"),
+            "place": f.get("address"),
+            "publisher": f.get("publisher"),
+            "note": f.get("note"),
+            "doi": f.get("doi"),
+            "url": f.get("url"),
+        }
+        out.append((e.start_line, record))
+    if len(out) == len(library.failed_blocks):
         raise UnreadableDocumentError(f"{name}: no BibTeX entry could be parsed")
-    return out
+    return [record for _, record in sorted(out, key=lambda pair: pair[0])]
 
 
 # JO, JF, JA and J2 all name the journal (full, abbreviated or user-defined), as rispy reads them.
@@ -680,6 +694,8 @@ def _ris_record(e: dict) -> dict:
         "container": next((e[k] for k in _RIS_CONTAINER if e.get(k)), None) or e.get("publisher"),
         "volume": e.get("volume"),
         "issue": e.get("number") or (m1 if re.fullmatch(r"\d+(?:[-–/]\d+)?", m1) else None),
+        "pages": "–".join(filter(None, (e.get("start_page"), e.get("end_page")))) or None,
+        "edition": e.get("edition"),
         "place": e.get("place_published"),
         "publisher": e.get("publisher"),
         "doi": e.get("doi"),
@@ -719,6 +735,32 @@ def bib_join(value: str, strings: dict[str, str]) -> str:
     return "".join(out)
 
 
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def render_entry(rec: dict) -> str:
+    """One bibliography record as a reference-list line, every field the file gave in it:
+    "Doe, J. (2001). Title. Journal, 12(3), 45–67. 2nd ed. London: Routledge. Note. DOI: …. URL"."""
+    venue = ", ".join(filter(None, (rec["container"], rec["volume"])))
+    venue += f"({rec['issue']})" if rec["issue"] and venue else (rec["issue"] or "")
+    venue = ", ".join(filter(None, (venue, rec.get("pages"))))
+    edition = rec.get("edition")
+    parts = [
+        "; ".join(rec["authors"]),
+        f"({rec['year']})." if rec["year"] else "",
+        rec["title"],
+        venue,
+        f"{_ordinal(int(edition))} ed." if edition and edition.isdigit() else edition,
+        ": ".join(filter(None, (rec["place"], rec["publisher"]))),
+        rec.get("note"),
+        f"DOI: {rec['doi']}" if rec["doi"] else "",
+    ]
+    # Each part a sentence; the URL last and bare, so it stays a link.
+    line = " ".join(p if p.endswith((".", "?", "!")) else p + "." for p in parts if p)
+    return " ".join(filter(None, (line, rec["url"]))) or "(empty entry)"
+
+
 def parse_bibliography(data: str, *, suffix: str, doc_id: str, path: str, title: str) -> Document:
     """A .bib or .ris file as a document: each entry rendered as one line of a
     "References" section (the canonical text), with its parsed fields as a Reference."""
@@ -731,25 +773,16 @@ def parse_bibliography(data: str, *, suffix: str, doc_id: str, path: str, title:
     headings = ((0, 1, title), (len(f"# {title}\n\n"), 2, "References"))
     refs = []
     for n, rec in enumerate(records, 1):
-        parts = ["; ".join(rec["authors"])] if rec["authors"] else []
-        parts += [f"({rec['year']})." if rec["year"] else "", f"{rec['title']}." if rec["title"] else ""]
-        parts += [f"{rec['container']}." if rec["container"] else ""]
-        parts += [f"DOI: {rec['doi']}." if rec["doi"] else ""]
-        raw = " ".join(p for p in parts if p).strip() or "(empty entry)"
+        raw = rec.get("raw") or render_entry(rec)
         start = len(text)
         text += raw + "\n\n"
-        refs.append(
-            Reference(
-                ref_id=f"{doc_id}#ref-{n}",
-                doc_id=doc_id,
-                n=n,
-                raw=raw,
-                start=start,
-                end=start + len(raw),
-                **{k: v or None for k, v in rec.items() if k != "authors"},
-                authors=rec["authors"],
-            )
-        )
+        common = {"ref_id": f"{doc_id}#ref-{n}", "doc_id": doc_id, "n": n, "raw": raw, "start": start}
+        if "flagged" in rec:
+            refs.append(Reference(**common, end=start + len(raw), kind="unparsed", flagged=rec["flagged"]))
+            continue
+        fields = {k: v or None for k, v in rec.items() if k not in ("authors", "pages", "edition")}
+        symbol = next((m.group(1) for v in (rec.get("note"), rec["title"]) if v and (m := UN_SYMBOL.search(v))), None)
+        refs.append(Reference(**common, end=start + len(raw), **fields, authors=rec["authors"], un_symbol=symbol))
     text = text.rstrip("\n") + "\n"
     return Document(
         doc_id=doc_id,

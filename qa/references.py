@@ -23,7 +23,7 @@ ENTRY_START = re.compile(
     r"|[A-Z][\w'’&.,-]*(?:\s+[A-Z&][\w'’&.,-]*){1,8}\s+\((?:\d{4}|n\.d\.)[a-z]?\))"
 )
 # UN document symbols: A/RES/47/68, A/AC.105/1166, S/RES/2222, ST/SG/AC.10/30.
-_UN_SYMBOL = re.compile(r"\b((?:A|S|E|ST|CD)/(?:[A-Z]+(?:\.\d+)?/)*\d+(?:/\d+)*)\b")
+UN_SYMBOL = re.compile(r"\b((?:A|S|E|ST|CD)/(?:[A-Z]+(?:\.\d+)?/)*\d+(?:/\d+)*)\b")
 _DOI = re.compile(r"(?:\bDOI:?\s*|doi\.org/)(10\.\d{4,9}/[^\s,;]+?)(?=[.,;]?(?:\s|$))", re.I)
 _URL = re.compile(r"\bhttps?://\S+?(?=[.,;]?(?:\s|$))")
 _NUMERIC_DATE = r"\d{1,2}\.\d{1,2}\.\d{4}"
@@ -81,7 +81,7 @@ def parse_reference(raw: str, *, doc_id: str, n: int, start: int) -> Reference:
         fields["access_date"] = m.group(1)
         text = (text[: m.start()] + text[m.end() :]).strip(" .;,")
 
-    if m := _UN_SYMBOL.match(text):
+    if m := UN_SYMBOL.match(text):
         return replace(ref, **fields, **_parse_un_document(m.group(1), text[m.end() :]))
     if m := _AUTHOR_YEAR.match(text):
         parsed = _parse_author_year(m.group("authors"), m.group("year"), m.group("rest"))

@@ -192,6 +192,37 @@ def test_bibtex_string_joins_and_ris_journal_issue_and_dates(tmp_path):
     assert (ris.container, ris.issue, ris.year) == ("Space Policy", "4", "2016")
 
 
+def test_bibliography_entries_keep_every_field_and_broken_entries_are_flagged(tmp_path, caplog):
+    # A user test: volume, issue, pages, edition, place, publisher, note and URL were parsed
+    # but missing from the indexed text, so "In which volume …?" quoted an entry without it;
+    # an entry with a bad key vanished without a word (a library warning naming no file).
+    (tmp_path / "refs.bib").write_text(
+        "@article{jakhu, author={Jakhu, Ram S.}, title={Legal issues}, journal={Journal of Space Law},"
+        " volume={32}, number={1}, pages={31--110}, year={2006}}\n"
+        "@book{lyall, author={Lyall, F.}, title={Space Law}, publisher={Routledge}, address={London},"
+        " edition={2}, year={2018}}\n"
+        "@misc{un, title={Arms race}, note={UN doc. A/RES/75/35}, url={https://undocs.org/A/RES/75/35}}\n"
+        '@inproceedings{m{\\"u}ller2021,\n  title = {Broken key}, year = 2021}\n'
+        "@book{last, title={After the broken one}, year={2003}}\n",
+        encoding="utf-8",
+    )
+    doc = read_document(tmp_path / "refs.bib", tmp_path)
+    jakhu, lyall, un, broken, last = doc.references
+    assert jakhu.raw == "Jakhu, Ram S. (2006). Legal issues. Journal of Space Law, 32(1), 31–110."
+    assert lyall.raw == "Lyall, F. (2018). Space Law. 2nd ed. London: Routledge."
+    assert un.raw.endswith("UN doc. A/RES/75/35. https://undocs.org/A/RES/75/35") and un.un_symbol == "A/RES/75/35"
+    assert broken.kind == "unparsed" and "Broken key" in broken.raw and "comma" in broken.flagged
+    assert last.title == "After the broken one"  # order kept, nothing after the broken entry lost
+    assert not [r for r in caplog.records if r.name.startswith("bibtexparser")]
+    for r in doc.references:
+        assert doc.text[r.start : r.end] == r.raw
+    (tmp_path / "more.ris").write_text(
+        "TY  - JOUR\nTI  - T\nJO  - Space Policy\nVL  - 12\nIS  - 3\nSP  - 45\nEP  - 67\nER  - \n"
+    )
+    (ris,) = read_document(tmp_path / "more.ris", tmp_path).references
+    assert ris.raw == "T. Space Policy, 12(3), 45–67."
+
+
 def test_bibtex_and_ris_become_reference_records(tmp_path):
     (tmp_path / "refs.bib").write_text(BIB)
     (tmp_path / "more.ris").write_text(RIS)

@@ -991,7 +991,8 @@ def _remove_document(doc_id: str) -> None:
         else:
             s = report.build.stats
             st.session_state["corpus_report"] = {
-                "done": f"Removed {', '.join(report.removed)}. Index: {s.documents} documents, {s.chunks} chunks."
+                "done": f"Removed {', '.join(report.removed + report.already_gone)}. "
+                f"Index: {s.documents} documents, {s.chunks} chunks."
             }
             if st.query_params.get("doc") == doc_id:
                 close_source()

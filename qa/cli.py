@@ -73,11 +73,14 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _span(value: str) -> tuple[int, int]:
     start, sep, end = value.partition(":")
     try:
-        if sep:
-            return int(start), int(end)
+        span = (int(start), int(end)) if sep else None
     except ValueError:
-        pass
-    raise argparse.ArgumentTypeError(f"{value!r} is not START:END; give two character offsets, e.g. 120:245")
+        span = None
+    if span is None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not START:END; give two character offsets, e.g. 120:245")
+    if span[0] >= span[1]:
+        raise argparse.ArgumentTypeError(f"{value!r} is an empty span: START must be less than END, e.g. 120:245")
+    return span
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -146,6 +149,11 @@ def make_parser() -> argparse.ArgumentParser:
         metavar="START:END",
         help="check that characters START:END of the indexed text still stand there in the "
         "current file (the app's Verify in source); exit 1 unless verified",
+    )
+    p.add_argument(
+        "--quote",
+        metavar="TEXT",
+        help="with --span: the quoted text to compare (from a saved answer); default: the text indexed there",
     )
 
     p = sub.add_parser(
@@ -424,14 +432,25 @@ def cmd_show(args) -> int:
     doc = index.document(args.doc_id)
     if args.corpus.is_dir():
         corpus_path(args.corpus, doc.path)  # never show what a link out of the corpus points to
+    if args.quote is not None and not args.span:
+        raise QAError("--quote needs --span START:END: the offsets where the quote should stand")
+    # Reading text only: the model is never loaded.
+    engine = Engine(index, LazyEmbedder(args.model, index.config.model, index.config.dimension), corpus=args.corpus)
     if args.span:
-        # Checking a span reads text only: the model is never loaded.
-        embedder = LazyEmbedder(args.model, index.config.model, index.config.dimension)
-        check = Engine(index, embedder, corpus=args.corpus).check_span(doc.doc_id, *args.span)
+        check = engine.check_span(doc.doc_id, *args.span, args.quote)
         print(f"{check.level}: {check.message}")
         if check.hit:
             print(f"“{check.text[check.hit[0] : check.hit[1]]}”")
+        else:  # the file no longer has it: show what was indexed there
+            start, end = args.span
+            print(f"indexed there: “{doc.text[start:end]}”")
         return 0 if check.level == "ok" else 1
+    if args.corpus.is_dir() and engine.is_stale(doc.doc_id):
+        print(
+            f"warning: {doc.path} changed or was deleted since it was indexed; shown: the text as indexed. "
+            "Run `python -m qa index` to update the index.",
+            file=sys.stderr,
+        )
     if args.json:
         print(
             json.dumps(
@@ -532,6 +551,9 @@ def cmd_add(args) -> int:
                 print(
                     f"skipped {f}: unsupported file type; supported: {', '.join(SUPPORTED_SUFFIXES)}", file=sys.stderr
                 )
+                # A file named on the command line was meant to be added; inside a folder,
+                # other files (images, .DS_Store) are expected and only reported.
+                refused += src.is_file()
                 continue
             target = corpus_file(corpus, rel)
             if clash := ids.clash(target, rel):
@@ -568,7 +590,10 @@ def cmd_add(args) -> int:
 
 def cmd_remove(args) -> int:
     report = remove_documents([args.doc_id], args.corpus, args.index, model=args.model, progress=_progress())
-    print(f"removed {', '.join(report.removed)} from {args.corpus}")
+    if report.removed:
+        print(f"removed {', '.join(report.removed)} from {args.corpus}")
+    if report.already_gone:
+        print(f"{', '.join(report.already_gone)} had already been deleted from {args.corpus}; removed from the index")
     _report_build(report.build)
     return 0
 

@@ -218,6 +218,7 @@ class RemoveReport:
 
     removed: tuple[str, ...]
     build: BuildReport
+    already_gone: tuple[str, ...] = ()  # files deleted before, by hand: only their index entries went
 
 
 def remove_documents(
@@ -246,18 +247,19 @@ def remove_documents(
         raise QAError(f"no document {unknown[0]!r} in the index; `python -m qa sources` lists them")
     if not set(indexed) - set(wanted):
         raise QAError("that would remove every document, and an index needs one; add another document first")
-    targets = [corpus_file(corpus, indexed[d]["path"]) for d in wanted]
-    for target in targets:
+    removed, gone = [], []
+    for d in wanted:
+        target = corpus_file(corpus, indexed[d]["path"])
+        (removed if target.exists() or target.is_symlink() else gone).append(indexed[d]["path"])
         target.unlink(missing_ok=True)
-    removed = tuple(indexed[d]["path"] for d in wanted)
     try:
         report = build(corpus, index_dir, model=model, progress=progress)
     except QAError as exc:
         raise IndexOutOfDateError(
-            f"Removed {', '.join(removed)} from the corpus folder, but the index was not updated ({exc}); "
+            f"Removed {', '.join(removed + gone)} from the corpus folder, but the index was not updated ({exc}); "
             "run `python -m qa index`"
         ) from None
-    return RemoveReport(removed, report)
+    return RemoveReport(tuple(removed), report, tuple(gone))
 
 
 @dataclass(frozen=True)
@@ -523,7 +525,7 @@ class Engine:
                 if given
                 # A shared link carries offsets only: what can be checked is that the file
                 # still has the indexed text there, not that it matches a quote.
-                else f"Verified: {span} of {source} are as indexed (no quote was given to compare).",
+                else f"Verified: {span} of {source} are as indexed (no quote was given to compare them with).",
                 indexed,
                 "current source",
                 (start, end),
@@ -561,8 +563,7 @@ class Engine:
             )
         return SpanCheck(
             "error",
-            "The source file changed since indexing and no longer contains the quoted "
-            "text. Shown: the current file, without highlight. Rebuild the index.",
+            "The source file changed since indexing and no longer contains the quoted text. Rebuild the index.",
             current,
             changed,
             None,

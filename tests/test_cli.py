@@ -446,6 +446,47 @@ def test_show_span_checks_a_citation_against_the_current_file(env, capsys):
     assert code == 2 and "START:END" in err
     code, _, err = run_exit(capsys, ["show", cite["doc_id"], "--span", "0:999999"])
     assert code == 2 and "lies outside" in err
+    for empty in ("500:100", "10:10"):  # a user test: "lies outside" and "Verified" for these
+        code, _, err = run_exit(capsys, ["show", cite["doc_id"], "--span", empty])
+        assert code == 2 and "empty span" in err
+
+
+def test_show_compares_a_given_quote_and_warns_about_a_changed_file(env, capsys):
+    corpus, _ = env
+    _, out, _ = run(capsys, "ask", "--json", "Which treaty article forbids nuclear weapons in orbit around the earth?")
+    cite = json.loads(out)["citations"][0]
+    span = f"{cite['start']}:{cite['end']}"
+    code, out, _ = run(capsys, "show", "treaty", "--span", span, "--quote", cite["quote"])
+    assert code == 0 and "exactly the quoted text" in out
+    code, out, _ = run(capsys, "show", "treaty", "--span", span, "--quote", "Some other words.")
+    assert code == 1 and out.startswith("error: Mismatch") and f"indexed there: “{cite['quote']}”" in out
+    code, _, err = run_exit(capsys, ["show", "treaty", "--quote", "x"])
+    assert code == 2 and "--span" in err
+    code, _, err = run(capsys, "show", "treaty")
+    assert code == 0 and "warning" not in err
+    (corpus / "treaty.md").write_text("# Treaty\n\nRewritten entirely.\n")
+    code, out, err = run(capsys, "show", "treaty")
+    assert code == 0 and "changed or was deleted since it was indexed" in err and cite["quote"] in out
+    code, out, _ = run(capsys, "show", "treaty", "--span", span)
+    assert code == 1 and "no longer contains" in out and f"indexed there: “{cite['quote']}”" in out
+
+
+def test_remove_of_a_file_deleted_by_hand_and_add_of_an_unsupported_file(env, capsys, tmp_path):
+    corpus, _ = env
+    run(capsys, "index")
+    (corpus / "notes.txt").unlink()
+    code, out, _ = run(capsys, "remove", "notes")
+    assert code == 0 and "notes.txt had already been deleted" in out and "removed notes.txt" not in out
+    odt = tmp_path / "paper.odt"
+    odt.write_bytes(b"PK\x03\x04")
+    code, _, err = run(capsys, "add", str(odt))
+    assert code == 1 and "unsupported file type" in err  # named on the command line: refused, not "done"
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    (folder / "photo.png").write_bytes(b"\x89PNG")
+    (folder / "memo.md").write_text("# Memo\n\nA memo about lunar dust mitigation.\n")
+    code, _, err = run(capsys, "add", str(folder))
+    assert code == 0 and "photo.png" in err  # inside a folder: other files are expected
 
 
 class _Terminal:

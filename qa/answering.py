@@ -64,7 +64,8 @@ NOTHING_CLOSE = "Nothing in the corpus comes close to this question."
 # A supporting citation must score at least this share of the answer's score, and name one
 # of the question's terms in its own words (not only in its locator).
 SUPPORT_RATIO = 0.9
-READ_AHEAD = 4000  # characters after a span that may complete it (four list items)
+READ_AHEAD = 4000  # characters after a span that may complete it (a list it announces)
+MAX_LIST_SENTENCES = 16
 ABSTAIN_TEXT = "The corpus does not answer this."
 
 _SOURCE_QUESTION = re.compile(
@@ -154,16 +155,46 @@ def located_article(locator: str) -> int | None:
     return _article_number(found.group(1)) if found else None
 
 
-def article_match(question: str, locator: str) -> float:
+# "Article 2(4)", "Article 2 (4)", "Article 11, paragraph 5", "paragraph 5 of Article 11".
+_PARAGRAPH_ASKED = re.compile(
+    r"\b(?:[Aa]rticle|Art\.)\s+(?:\d+|[IVXLC]+)\s*(?:\((\d+|[a-z])\)|,?\s+(?:paragraph|para\.?)\s+(\d+))"
+    r"|\b(?:paragraph|para\.?)\s+(\d+)\s+of\s+(?:[Aa]rticle|Art\.)"
+)
+
+
+# article_match of the span that opens the paragraph a question named; answer_type_match adds
+# at most 1, so an answer type of 2 or more means exactly that span.
+PARAGRAPH_NAMED = 3.0
+
+
+def asked_paragraphs(question: str) -> set[str]:
+    """The paragraph labels a question names within an article ("Article 2(4)" -> {"4"})."""
+    return {next(filter(None, groups)) for groups in _PARAGRAPH_ASKED.findall(question)}
+
+
+def article_match(question: str, locator: str, span: str = "") -> float:
     """For a span whose locator names an article ("Liability Convention › Article II"): 1 when
     the question asks for that article by number ("What does Article 2 say?"; roman and arabic
     numbers are the same), -1 when it asks only for others, 0 when either names none. Article
     numbers are a field of the document's structure, like a reference's year: "Article II"
-    and "Article XXII" share no word, and the lexical feature cannot tell them apart."""
+    and "Article XXII" share no word, and the lexical feature cannot tell them apart.
+    When the question names a paragraph too ("Article 2(4)"), a span of that article that
+    opens another paragraph numbered alike ("6. The Organization shall ensure …") gets 0,
+    and the one that opens the paragraph asked for gets ``PARAGRAPH_NAMED``: the question has named the
+    span, so it outranks sentences that only share words with the question."""
     asked, found = asked_articles(question), located_article(locator)
     if not asked or found is None:
         return 0.0
-    return 1.0 if found in asked else -1.0
+    if found not in asked:
+        return -1.0
+    opens = _ENUMERATOR.match(span)
+    paragraphs = asked_paragraphs(question)
+    if not opens or not paragraphs:
+        return 1.0
+    label = opens.group(1).lower()
+    if label in paragraphs:
+        return PARAGRAPH_NAMED
+    return 0.0 if any(p.isdigit() == label.isdigit() for p in paragraphs) else 1.0
 
 
 @dataclass(frozen=True)
@@ -385,7 +416,7 @@ def score_candidates(
     semantic = np.clip(semantic, 0.0, 1.0)
     out = []
     for i, c in enumerate(spans):
-        kind = answer_type_match(question, texts[i]) + article_match(question, c.chunk.locator)
+        kind = answer_type_match(question, texts[i]) + article_match(question, c.chunk.locator, texts[i])
         source = 0.0
         if c.is_reference:
             ref = references(c.chunk.ref_id or "")
@@ -650,7 +681,9 @@ def answer_window(
     start, end = extend_span(doc, best.start, best.end, chunk)
     floor = combination.join_ratio * rank(best)
     near = []
-    for c in ranked[1 : combination.join] if rank(best) > 0 else ():
+    # A paragraph the question named ("Article 2(4)") is the whole answer, as a reference entry is.
+    named = best.answer_type >= PARAGRAPH_NAMED
+    for c in ranked[1 : combination.join] if rank(best) > 0 and not named else ():
         if rank(c) < floor:
             break
         # A reference entry is a whole record on its own; neighbouring entries are other works.
@@ -694,13 +727,18 @@ def extend_span(doc: Document, start: int, end: int, chunk: Chunk) -> tuple[int,
         return start, end
     if not span.endswith(":"):
         return (start, rest[0][1]) if rest else (start, end)
-    # A definition ending in ':' continues with its list items, up to the next item
-    # at the same level: "(a) ... means:" takes "(i)", "(ii)" and stops at "(b)".
+    # A sentence ending in ':' continues with its list items, up to the next item at its own
+    # level ("(a) ... means:" takes "(i)", "(ii)" and stops at "(b)") or the first sentence
+    # after them that is no item. Nested lists are followed: "1. ... the following
+    # information:" takes "(a)" to "(e)" with the "(i)" to "(iv)" under "(d) ..., including:".
+    # Prose after a colon: at most four sentences.
     level = _enumerator_kind(span)
-    stop = end
-    for s, e in rest[:4]:
-        if level and _enumerator_kind(text[s:e]) == level:
+    stop, listed = end, False
+    for i, (s, e) in enumerate(rest[:MAX_LIST_SENTENCES]):
+        kind = _enumerator_kind(text[s:e])
+        if (level and kind == level) or (not kind and (listed or i >= 4)):
             break
+        listed = listed or bool(kind)
         stop = e
     return start, stop
 

@@ -146,6 +146,21 @@ def test_extend_span_takes_list_items_after_a_colon():
     assert text[s:e] == "(a) The term “launching State” means:\n\n(i) one;\n\n(ii) two;"
 
 
+def test_extend_span_follows_a_nested_list_and_stops_after_it():
+    text = (
+        "1. Each State shall furnish the following information:\n\n(a) Name of the State;\n\n"
+        "(b) Orbital parameters, including:\n\n(i) Nodal period,\n\n(ii) Apogee;\n\n(c) General function.\n\n"
+        "2. Each State may add more. A remark in prose follows here."
+    )
+    chunk = Chunk("d:0", "d", text, 0, len(text), "T")
+    s, e = extend_span(_doc(text), 0, text.index(":") + 1, chunk)
+    assert text[s:e].endswith("(ii) Apogee;\n\n(c) General function.")  # not "2." (its own level)
+    prose = "The Purposes are:\n\n1. Peace;\n\n2. Cooperation.\n\nThis closing remark is prose, not an item."
+    chunk = Chunk("d:0", "d", prose, 0, len(prose), "T")
+    s, e = extend_span(_doc(prose), 0, prose.index(":") + 1, chunk)
+    assert prose[s:e].endswith("2. Cooperation.")
+
+
 def _doc(text: str, headings=()) -> Document:
     return Document("d", "d.md", "T", text, "0", headings=headings)
 
@@ -548,6 +563,37 @@ def test_article_numbers_asked_and_located():
     assert article_match("What does Article II say?", "Liability Convention › Article XXII") == -1.0
     assert article_match("Who is liable?", "Liability Convention › Article II") == 0.0
     assert article_match("What does Article II say?", "Liability Convention › Preamble") == 0.0
+
+
+def test_a_paragraph_named_by_number_is_preferred_and_stands_alone():
+    from qa.answering import PARAGRAPH_NAMED, article_match, asked_paragraphs
+
+    assert asked_paragraphs("What does Article 2(4) of the Charter prohibit?") == {"4"}
+    assert asked_paragraphs("What does Article 11, paragraph 5 require?") == {"5"}
+    assert asked_paragraphs("What does paragraph 3 of Article IX say?") == {"3"}
+    assert asked_paragraphs("What does Article 11 (d) say?") == {"d"}
+    assert asked_paragraphs("What does Article 2 of the Charter say?") == set()
+    where = "Charter › Article 2"
+    q = "What does Article 2(4) prohibit?"
+    assert article_match(q, where, "4. All Members shall refrain from force.") == PARAGRAPH_NAMED
+    assert article_match(q, where, "6. The Organization shall ensure that states act.") == 0.0
+    assert article_match(q, where, "(a) a lettered item of some paragraph;") == 1.0  # another kind: unknown
+    assert article_match(q, where, "It shall be done in good faith.") == 1.0
+    assert article_match(q, "Charter › Article 3", "4. Another article's paragraph.") == -1.0
+    # The named paragraph is the answer on its own: its near-tied neighbour is not joined.
+    text = "4. All Members shall refrain from force. 5. All Members shall give assistance."
+    docs = {"d": Document("d", "d.md", "T", text, "0")}
+    chunks = {"d:0": Chunk("d:0", "d", text, 0, len(text), "T › Article 2")}
+
+    def cand(start, end, answer_type):
+        return Candidate("d", "d:0", start, end, text[start:end], 0.9, 0.9, 0.9, 1.0, False, answer_type=answer_type)
+
+    second = text.index("5.")
+    ranked = [cand(0, second - 1, PARAGRAPH_NAMED), cand(second, len(text), 1.0)]
+    comb = Combination(join=6, join_ratio=0.5, join_chars=600)
+    assert answer_window(ranked, docs, chunks, comb)[:2] == (0, second - 1)
+    ranked[0] = cand(0, second - 1, 1.0)
+    assert answer_window(ranked, docs, chunks, comb)[:2] == (0, len(text))
 
 
 ARTICLES = "# Widget Treaty\n\n" + "\n\n".join(

@@ -173,3 +173,28 @@ def test_asking_for_an_article_by_number_cites_it(engine, question, locator):
     a = engine.ask(question)
     assert not a.abstained and a.citations[0].locator.startswith(locator), a.citations[0].locator
     _exact(engine, a)
+
+
+@pytest.mark.parametrize(
+    "question, opening",
+    [
+        ("What does Article 2(4) of the UN Charter prohibit?", "4. All Members shall refrain"),
+        ("What does Article 11 paragraph 5 of the Moon Agreement require?", "5. States Parties to this Agreement"),
+    ],
+)
+def test_asking_for_a_paragraph_by_number_quotes_it(engine, question, opening):
+    # A user test: "Article 2(4)" was answered with paragraphs 6-7, "paragraph 5" with paragraph 8.
+    a = engine.ask(question)
+    assert not a.abstained and a.answer.startswith(opening), a.answer[:80]
+    _exact(engine, a)
+
+
+def test_a_list_is_quoted_whole_even_across_passages(engine):
+    # A user test: the Charter's purposes stopped at the third (the passage ended), and the
+    # information a State of registry furnishes stopped at "(d) Basic orbital parameters, including:".
+    purposes = engine.ask("What are the purposes of the United Nations?")
+    assert "4. To be a center for harmonizing the actions of nations" in purposes.answer
+    furnish = engine.ask("What information must a State of registry furnish to the Secretary-General?")
+    assert "(iv) Perigee;" in furnish.answer and "(e) General function of the space object." in furnish.answer
+    _exact(engine, purposes)
+    _exact(engine, furnish)

@@ -927,14 +927,25 @@ def _parse(data: bytes, *, path: Path, root: Path, name: str) -> Document:
     if suffix in (".bib", ".ris"):
         return parse_bibliography(text, suffix=suffix, doc_id=doc_id, path=name, title=fallback)
     text = normalize_text(text)
+    title = text_title(text) or fallback
     return Document(
         doc_id=doc_id,
         path=name,
-        title=fallback,
+        title=title,
         text=text,
         sha256=sha256_text(text),
-        metadata={"title": fallback},
+        metadata={"title": title},
     )
+
+
+def text_title(text: str) -> str | None:
+    """The title of a plain-text file: its first line when that reads as one (at most 120
+    characters, not ending a sentence, a blank line after it), as in "Debris Memo\n\nThe …"."""
+    head, blank, _ = text.lstrip().partition("\n\n")
+    head = head.strip()
+    if blank and head and "\n" not in head and len(head) <= 120 and not head.endswith((".", ",", ";", ":")):
+        return " ".join(head.split())
+    return None
 
 
 def corpus_files(root: Path) -> Iterable[Path]:

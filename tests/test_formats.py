@@ -64,6 +64,15 @@ def test_html_pages_without_main_text_are_refused(tmp_path, body, reason):
         read_document(tmp_path / "page.html", tmp_path)
 
 
+def test_a_text_file_title_is_its_first_line_when_that_reads_as_one(tmp_path):
+    (tmp_path / "debris_memo.txt").write_text("Debris Memo 2024\n\nThe working group met in Vienna.\n")
+    (tmp_path / "note.txt").write_text("The working group met in Vienna.\n\nIt adopted a report.\n")
+    (tmp_path / "wrapped.txt").write_text("A long first paragraph that wraps\nonto a second line\n\nMore.\n")
+    assert read_document(tmp_path / "debris_memo.txt", tmp_path).title == "Debris Memo 2024"
+    assert read_document(tmp_path / "note.txt", tmp_path).title == "note"  # a sentence: the file name
+    assert read_document(tmp_path / "wrapped.txt", tmp_path).title == "wrapped"
+
+
 def test_docx_headings_become_locators(tmp_path):
     docx = pytest.importorskip("docx")
     d = docx.Document()

@@ -420,8 +420,11 @@ def score_candidates(
         source = 0.0
         if c.is_reference:
             ref = references(c.chunk.ref_id or "")
-            source = 1.0 if source_q or names_an_author(question, ref) else -1.0
-            kind += year_match(question, ref) + kind_match(question, ref)
+            named = names_an_author(question, ref)
+            source = 1.0 if source_q or named else -1.0
+            # An author named in the question picks out the entry as a year or a kind of source
+            # does: "What did Campbell write about?" shares no topic word with the entry.
+            kind += year_match(question, ref) + kind_match(question, ref) + named
         score = (
             weights.semantic * float(semantic[i])
             + weights.lexical * lexical[i]

@@ -189,6 +189,13 @@ def test_asking_for_a_paragraph_by_number_quotes_it(engine, question, opening):
     _exact(engine, a)
 
 
+def test_a_question_naming_an_author_is_answered_with_their_entry(engine):
+    # A user test: "What did Campbell write about?" was refused at 0.46, the entry only "closest".
+    a = engine.ask("What did Campbell write about?")
+    assert not a.abstained and a.answer.startswith("Campbell, K. M. (1991–1992)")
+    _exact(engine, a)
+
+
 def test_a_list_is_quoted_whole_even_across_passages(engine):
     # A user test: the Charter's purposes stopped at the third (the passage ended), and the
     # information a State of registry furnishes stopped at "(d) Basic orbital parameters, including:".

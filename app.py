@@ -25,7 +25,7 @@ from typing import Any
 
 import streamlit as st
 
-from qa.answering import ABSTAIN_TEXT, NOTHING_CLOSE
+from qa.answering import ABSTAIN_TEXT, NOTHING_CLOSE, refusal_hint
 from qa.engine import (
     AddReport,
     Engine,
@@ -40,7 +40,6 @@ from qa.errors import IndexMismatchError, IndexNotFoundError, IndexOutOfDateErro
 from qa.export import answer_markdown, confidence_word, doi_url, field_text, share_link
 from qa.index import current_build
 from qa.ingest import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, Skipped
-from qa.language import language_hint
 from qa.references import format_reference
 from qa.retrieval import DEFAULT_K
 from qa.types import Answer
@@ -635,11 +634,15 @@ def render_answer(i: int, entry: dict[str, Any], engine: Engine | None) -> None:
     conf = float(answer["confidence"])
     if answer["abstained"]:
         heading = '<div style="margin-top:.6rem">Closest sentences, <em>not</em> an answer:</div>'
-        language = answer.get("explain", {}).get("language")
-        hint = f" {html.escape(language_hint(language))}" if language else ""
+        explain = answer.get("explain", {})
+        hint = refusal_hint(explain) or ""
+        why = (
+            html.escape(hint)
+            if explain.get("missing_article")  # scored well, but not under the article asked for
+            else f"No passage scored above the answer threshold ({conf:.2f} &lt; {threshold:.2f}). {html.escape(hint)}"
+        )
         st.html(
-            f'<div class="qa-abstain"><strong>{ABSTAIN_TEXT}</strong> '
-            f"No passage scored above the answer threshold ({conf:.2f} &lt; {threshold:.2f}).{hint}"
+            f'<div class="qa-abstain"><strong>{ABSTAIN_TEXT}</strong> {why.strip()}'
             f"{heading if answer.get('closest') else ' ' + NOTHING_CLOSE}</div>"
         )
         render_closest(i, answer)

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.index import drop_question_words
-from qa.language import other_language
+from qa.language import language_hint, other_language
 from qa.selector import selector_input
 from qa.sentences import LONG_SENTENCE, candidate_spans, split_sentences
 from qa.types import Answer, Candidate, Chunk, Citation, Document, Hit, Passage, Reference
@@ -77,9 +77,18 @@ _SOURCE_QUESTION = re.compile(
 )
 
 
+# An article of a treaty is no publication: "What does Article IV say?", "Which article of the
+# Outer Space Treaty bans …?" ask about the treaty's text, not about sources.
+_TREATY_ARTICLE = re.compile(
+    r"\barticles?\s+(?:\d+|[IVXLC]+)\b"
+    r"|\barticles?\s+of\s+the\s+(?:[\w-]+\s+){0,5}?(?:treaty|charter|convention|agreement|declaration|resolution)\b",
+    re.I,
+)
+
+
 def is_source_question(question: str) -> bool:
     """Does the question ask about authors, publications or documents cited?"""
-    return bool(_SOURCE_QUESTION.search(question))
+    return bool(_SOURCE_QUESTION.search(_TREATY_ARTICLE.sub(" ", question)))
 
 
 def names_an_author(question: str, ref: Reference | None) -> bool:
@@ -591,7 +600,22 @@ def answer_question(
     explain["candidates"] = [_explain_row(c, rank(c), conf(c)) for c in scored[:10]]
     best = scored[0]
     chunk_of = {h.chunk.chunk_id: h.chunk for h in hits}
-    if confidence < threshold:
+    # A question that asks for an article is not answered from elsewhere: "Article XXV of the
+    # Outer Space Treaty" (it has 17) got a reference entry, then the treaty's preamble. The
+    # named article's passages were read if any document has one (Engine.hits) and are
+    # preferred (article_match), so a best span outside it means the article is not there.
+    # Only where the passages read are located by article at all: a corpus without article
+    # headings cannot say.
+    asked = asked_articles(question)
+    missing = (
+        bool(asked)
+        and not is_source_question(question)
+        and located_article(best.locator) not in asked
+        and any(located_article(c.locator) is not None for c in scored)
+    )
+    if missing:
+        explain["missing_article"] = ", ".join(m.group(0) for m in _ARTICLE_ASKED.finditer(question))
+    if confidence < threshold or missing:
         if language := other_language(question):  # say why, instead of blaming the corpus alone
             explain["language"] = language
         closest = _closest(scored, documents, chunk_of, references, stale, conf)
@@ -633,6 +657,19 @@ def answer_question(
     runners_up = [c for c in scored if not any(d == c.doc_id and c.start < e and s < c.end for d, s, e in shown)]
     closest = _closest(runners_up, documents, chunk_of, references, stale, conf)
     return Answer(question, citations[0].quote, False, round(confidence, 4), citations, passages, explain, closest)
+
+
+def refusal_hint(explain: Mapping) -> str | None:
+    """Why a refusal is not the corpus's silence alone, for the user to act on: a question in
+    another language, or one asking for an article no passage read is under."""
+    if articles := explain.get("missing_article"):
+        return (
+            f"The best passage found is not under {articles}: check the article number and the "
+            "document's name (it may have fewer articles), or ask without the number."
+        )
+    if language := explain.get("language"):
+        return language_hint(language)
+    return None
 
 
 def _closest(

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from qa.answering import ABSTAIN_TEXT, NOTHING_CLOSE
+from qa.answering import ABSTAIN_TEXT, NOTHING_CLOSE, refusal_hint
 from qa.embedding import LazyEmbedder
 from qa.engine import (
     BuildReport,
@@ -37,7 +37,6 @@ from qa.evaluation import evaluate, load_questions
 from qa.export import answer_markdown
 from qa.index import BuildStats, PartialVectors, damaged_files, load_index
 from qa.ingest import SUPPORTED_SUFFIXES, corpus_path, load_corpus
-from qa.language import language_hint
 from qa.references import format_reference
 from qa.retrieval import DEFAULT_K
 from qa.types import Answer
@@ -374,8 +373,8 @@ def format_answer(a: Answer) -> str:
     lines = [f"Q: {a.question}"]
     if a.abstained:
         lines.append(f"{ABSTAIN_TEXT} (confidence {a.confidence:.2f})")
-        if language := a.explain.get("language"):
-            lines.append(language_hint(language))
+        if hint := refusal_hint(a.explain):
+            lines.append(hint)
         lines += _closest_lines("Closest sentences (not an answer):", a) or [NOTHING_CLOSE]
         return "\n".join(lines)
     marks = "".join(f"[{c.n}]" for c in a.citations[:1])

@@ -11,8 +11,7 @@ from typing import Any
 from urllib.parse import quote as url_quote
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from qa.answering import NOTHING_CLOSE
-from qa.language import language_hint
+from qa.answering import NOTHING_CLOSE, refusal_hint
 from qa.types import Answer
 
 
@@ -92,8 +91,8 @@ def answer_markdown(answer: Answer, *, footnote_prefix: str = "") -> str:
     lines = [f"**Question:** {_md_text(answer.question)}", ""]
     if answer.abstained:
         lines += [f"*The corpus does not answer this* (confidence {answer.confidence:.2f}).", ""]
-        if language := answer.explain.get("language"):
-            lines += [language_hint(language), ""]
+        if hint := refusal_hint(answer.explain):
+            lines += [hint, ""]
         if answer.closest:
             lines.append("Closest sentences (not an answer):")
             lines.append("")

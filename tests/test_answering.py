@@ -44,6 +44,11 @@ def test_source_question_detection():
     assert is_source_question("Who wrote about anti-satellite weapons?")
     assert is_source_question("Which UN resolutions concern transparency?")
     assert not is_source_question("Does the treaty ban nuclear weapons in orbit?")
+    # A treaty's article is no publication (a user test: reference entries got the source bonus).
+    assert not is_source_question("What does Article IV of the Outer Space Treaty say?")
+    assert not is_source_question("Which article of the Outer Space Treaty bans nuclear weapons?")
+    assert is_source_question("Which articles discuss space weapons?")
+    assert is_source_question("Who wrote about Article 51?")
 
 
 def test_answer_type():
@@ -611,6 +616,27 @@ ARTICLES = "# Widget Treaty\n\n" + "\n\n".join(
         ("VIII", "store", "vault"),
     ]
 )
+
+
+def test_a_question_naming_an_article_no_document_has_is_refused_with_the_reason(tmp_path, embedder):
+    from qa.answering import refusal_hint
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "widgets.md").write_text(ARTICLES, encoding="utf-8")
+    build(corpus, tmp_path / "idx", embedder=embedder)
+    engine = Engine.open(tmp_path / "idx", corpus=corpus, embedder=embedder)
+    answer = engine.ask("What does Article XII of the Widget Treaty say?", threshold=0.0)
+    assert answer.abstained and answer.explain["missing_article"] == "Article XII"
+    assert "not under Article XII" in refusal_hint(answer.explain)
+    found = engine.ask("What does Article VI of the Widget Treaty say?", threshold=0.0)
+    assert not found.abstained and "missing_article" not in found.explain
+    # Passages without article headings cannot tell: no refusal on that ground.
+    (corpus / "widgets.md").write_text("# Widgets\n\nArticle 51 of the widget charter keeps the right to repair.\n")
+    build(corpus, tmp_path / "idx", embedder=embedder)
+    plain = Engine.open(tmp_path / "idx", corpus=corpus, embedder=embedder)
+    kept = plain.ask("What right does Article 51 of the widget charter keep?", threshold=0.0)
+    assert not kept.abstained and "missing_article" not in kept.explain
 
 
 def test_a_question_naming_an_article_reads_it_even_when_retrieval_misses_it(tmp_path, embedder, monkeypatch):

@@ -189,6 +189,12 @@ def test_asking_for_a_paragraph_by_number_quotes_it(engine, question, opening):
     _exact(engine, a)
 
 
+def test_an_article_the_treaty_does_not_have_is_refused_with_the_reason(engine):
+    # A user test: "Article XXV of the Outer Space Treaty" (it has 17) got a reference entry.
+    a = engine.ask("What does Article XXV of the Outer Space Treaty say?")
+    assert a.abstained and a.explain["missing_article"] == "Article XXV"
+
+
 def test_a_question_naming_an_author_is_answered_with_their_entry(engine):
     # A user test: "What did Campbell write about?" was refused at 0.46, the entry only "closest".
     a = engine.ask("What did Campbell write about?")

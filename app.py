@@ -124,6 +124,8 @@ mark.qa-hit { background: #ffe27a; color: #111827; padding: 0 .1rem; border-radi
 [data-testid="stAppDeployButton"] { display: none; }
 /* A new question is scrolled to the top of the view: below the app's header, not under it. */
 [data-testid="stChatMessage"] { scroll-margin-top: 4rem; }
+/* Three counts share the sidebar's width: at the default size a four-digit one was cut to "1…". */
+[data-testid="stSidebar"] [data-testid="stMetricValue"] { font-size: 1.5rem; }
 </style>
 """
 
@@ -373,8 +375,8 @@ def requested_source() -> tuple[str, int | None, int | None] | str | None:
         s, e = int(start or ""), int(end or "")
     except ValueError:
         return "The link's start and end must both be whole numbers (character offsets)."
-    if not 0 <= s <= e:
-        return f"The link's span {s}–{e} is not valid: start must be at least 0 and not after end."
+    if not 0 <= s < e:
+        return f"The link's span {s}–{e} is not valid: start must be at least 0 and before end."
     return doc, s, e
 
 
@@ -429,10 +431,20 @@ def render_source(engine: Engine | None) -> None:
     if end > len(doc.text):
         st.error(f"The span {start:,}–{end:,} lies outside this document ({len(doc.text):,} characters).")
         return
-    check = engine.check_span(doc_id, start, end, _quote_for(doc_id, start, end))
-    alert = {"ok": st.success, "warning": st.warning, "error": st.error}[check.level]
-    icon = {"ok": ":material/verified:", "warning": ":material/warning:", "error": ":material/error:"}
-    alert(md_escape(check.message), icon=icon[check.level])
+    quote = _quote_for(doc_id, start, end)
+    check = engine.check_span(doc_id, start, end, quote)
+    if check.level == "ok" and quote is None:
+        # A shared (or hand-made) link names offsets, not a quote: there is nothing to verify a
+        # citation against, so no green "Verified" for whatever span a link highlights.
+        st.info(
+            md_escape(check.message) + " The link came without its question and answer: read the "
+            "highlighted span in its context below.",
+            icon=":material/info:",
+        )
+    else:
+        alert = {"ok": st.success, "warning": st.warning, "error": st.error}[check.level]
+        icon = {"ok": ":material/verified:", "warning": ":material/warning:", "error": ":material/error:"}
+        alert(md_escape(check.message), icon=icon[check.level])
     st.caption(
         f"Cited span: characters {start:,}–{end:,} ({end - start:,} of {len(check.text):,}) · "
         f"showing the {md_escape(check.label)}"
@@ -560,42 +572,48 @@ def _passage_html(citation: dict[str, Any], answer: dict[str, Any], engine: Engi
     return f'<mark class="qa-hit">{esc(citation["quote"])}</mark>'
 
 
+def citation_state(citation: dict[str, Any], engine: Engine | None) -> tuple[str, str] | None:
+    """Why a citation of an earlier answer may no longer hold, as (kind, message), or None."""
+    if engine is None:
+        return None
+    doc_id, start, end = citation["doc_id"], citation["start"], citation["end"]
+    indexed = doc_id in engine.index.documents
+    # An answer from an earlier build whose document was re-indexed with other text at these offsets.
+    if not engine.holds(doc_id, start, end, citation["quote"]):
+        if not indexed:
+            return "removed", (
+                "This document was removed from the corpus after this answer: the quote can no longer "
+                "be checked against it."
+            )
+        return "outdated", (
+            "The document was re-indexed after this answer and no longer has this quote at these "
+            "characters: ask again for a current citation."
+        )
+    if citation.get("stale") or engine.is_stale(doc_id):
+        return "stale", (
+            "The source file changed, or is missing, since it was indexed: use Verify in source "
+            "before relying on this quote."
+        )
+    return None
+
+
 def render_citation(i: int, citation: dict[str, Any], answer: dict[str, Any], engine: Engine | None) -> None:
     doc_id, start, end = citation["doc_id"], citation["start"], citation["end"]
     label = f"[{citation['n']}] {citation['locator']}"
     # The citation being verified stays open next to its source.
     verifying = requested_source() == (doc_id, start, end)
     with st.expander(md_escape(label), icon=":material/format_quote:", expanded=verifying):
-        indexed = engine is not None and doc_id in engine.index.documents
-        stale_now = indexed and engine.is_stale(doc_id)
-        # An answer from an earlier build whose document was re-indexed with other text at these offsets.
-        outdated = engine is not None and not engine.holds(doc_id, start, end, citation["quote"])
-        if outdated and engine is not None and not indexed:
-            st.warning(
-                "This document was removed from the corpus after this answer: the quote can no longer "
-                "be checked against it.",
-                icon=":material/warning:",
-            )
-        elif outdated:
-            st.warning(
-                "The document was re-indexed after this answer and no longer has this quote at these "
-                "characters: ask again for a current citation.",
-                icon=":material/warning:",
-            )
-        elif citation.get("stale") or stale_now:
-            st.warning(
-                "The source file changed, or is missing, since it was indexed: use Verify in source "
-                "before relying on this quote.",
-                icon=":material/warning:",
-            )
+        state = citation_state(citation, engine)
+        if state:
+            st.warning(state[1], icon=":material/warning:")
         st.html(
             f'<div class="qa-passage">{_passage_html(citation, answer, engine)}</div>'
             f'<div class="qa-muted" style="margin-top:.35rem"><span class="qa-loc">{esc(citation["locator"])}'
             f"</span> · <code>{esc(doc_id)}</code> · characters {start:,}–{end:,}</div>"
             + _meta_table(citation["metadata"])
         )
-        if engine is not None and not indexed:
-            return  # removed: a link or a check would only lead to "no such document"
+        if state and state[0] in ("removed", "outdated"):
+            return  # a link or a check would only lead to "no such document", or to other text
         st.caption("Link to this passage")
         st.code(share_url(doc_id, start, end), language=None, wrap_lines=True)
         st.button(
@@ -659,6 +677,13 @@ def render_answer(i: int, entry: dict[str, Any], engine: Engine | None) -> None:
                 f'<span class="qa-marker">[{c["n"]}]</span></div>'
             )
         st.html("".join(quotes))
+        # Said where it is seen, not only inside the collapsed citation (an app user test).
+        if changed := [c["n"] for c in answer["citations"] if citation_state(c, engine)]:
+            st.warning(
+                f"Citation {', '.join(f'[{n}]' for n in changed)} may no longer hold: its document changed or "
+                "was removed after this answer. Open it below for what changed.",
+                icon=":material/warning:",
+            )
         # The threshold in the label: "medium" means little without knowing where answers start.
         st.progress(
             min(1.0, max(0.0, conf)),
@@ -837,7 +862,8 @@ def render_sidebar(engine: Engine | None) -> dict[str, Any]:
         cols = sb.columns(3)
         cols[0].metric("Documents", len(docs))
         cols[1].metric("References", refs)
-        cols[2].metric("Chunks", len(engine.index.chunks))
+        chunks = len(engine.index.chunks)
+        cols[2].metric("Chunks", chunks if chunks < 10_000 else f"{chunks / 1000:.0f}k", help=f"{chunks:,} chunks")
         cfg = engine.index.config
         sb.caption(
             f"Model {md_escape(cfg.model)} ({cfg.dimension} dims) · chunks of {cfg.chunk_size} characters"

@@ -26,7 +26,8 @@ def short_title(doc: Document) -> str:
     """'Treaty on ... (Outer Space Treaty)' -> 'Outer Space Treaty'; otherwise the title."""
     if short := doc.metadata.get("short_title"):
         return str(short)
-    m = re.search(r"\(([^()]{3,60})\)\s*$", doc.title)
+    # A name in brackets, not a note: "(Liability Convention)", but not "(bulk)" or "(2019)".
+    m = re.search(r"\(([A-Z][^()]{2,59})\)\s*$", doc.title)
     return m.group(1) if m else doc.title
 
 

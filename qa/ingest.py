@@ -428,7 +428,9 @@ def html_to_markdown(html: str, name: str) -> tuple[str, dict]:
     # libxml2 (under trafilatura) refuses trees deeper than 256 levels; the file
     # size limit and the parse-time bound cover the rest.
     try:
-        body = trafilatura.extract(html, output_format="markdown", include_comments=False, include_tables=True)
+        body = trafilatura.extract(
+            html, output_format="markdown", include_comments=False, include_tables=True, favor_recall=True
+        )
         meta = trafilatura.extract_metadata(html) if body and body.strip() else None
     except Exception as exc:  # any parser bug on bad bytes: see _parser_failure
         raise _parser_failure(name, "HTML", exc) from None

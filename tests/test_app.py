@@ -340,6 +340,10 @@ def test_citation_is_flagged_when_its_document_changes_and_after_the_reindex(env
     assert not at.exception
     warnings = [unescape_md(w.value) for w in at.chat_message[1].warning]
     assert any("re-indexed after this answer" in w for w in warnings), warnings
+    # Said above the citations too, not only inside the collapsed one (an app user test), and
+    # no share link to offsets that now hold other text.
+    assert any(w.startswith("Citation [1] may no longer hold") for w in warnings), warnings
+    assert not any("?doc=registration" in c.value for c in at.chat_message[1].code)
 
 
 def test_query_string_opens_the_source_view_at_the_span(env):
@@ -350,7 +354,9 @@ def test_query_string_opens_the_source_view_at_the_span(env):
 
     source = next(v for v in html_values(at) if 'class="qa-source"' in v)
     assert f'id="qa-source-hit">{html.escape(text[start:end])}</mark>' in source
-    assert any("Verified" in s.value for s in at.success)
+    # A link carries offsets, no quote: it is shown as indexed, never as a green "Verified"
+    # (an app user test: any hand-made span looked authenticated).
+    assert not at.success and any("as indexed" in i.value for i in at.info)
     assert any(f"?doc=liability&start={start}&end={end}" in c.value for c in at.code)
     at.button(key="close_source").click().run()
     assert "doc" not in at.query_params
@@ -364,6 +370,7 @@ def test_query_string_opens_the_source_view_at_the_span(env):
         ({"doc": "liability", "start": "0", "end": "999999"}, "outside this document"),
         ({"doc": "liability", "start": "x", "end": "5"}, "whole numbers"),
         ({"doc": "liability", "start": "9", "end": "3"}, "not valid"),
+        ({"doc": "liability", "start": "10", "end": "10"}, "not valid"),  # an empty span highlights nothing
     ],
 )
 def test_bad_links_show_an_error_and_the_app_keeps_working(env, query, message):
@@ -591,7 +598,7 @@ def test_a_pdf_source_shows_its_page_breaks(env):
     at = run_app(doc="notice", start=str(second), end=str(second + len("Debris")))
     source = next(v for v in html_values(at) if 'class="qa-source"' in v)
     assert source.count('class="qa-page"') == 2 and 'data-page="p. 2"></span><mark' in source
-    assert any("Verified" in s.value for s in at.success)
+    assert any("as indexed" in i.value for i in at.info)
 
 
 def test_long_links_are_shortened_for_reading_but_link_in_full():

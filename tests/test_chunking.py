@@ -4,6 +4,7 @@ import pytest
 
 from qa.chunking import chunk_document, embedding_text, short_title
 from qa.ingest import load_corpus
+from qa.types import Document
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -28,6 +29,9 @@ def test_locators_name_articles_and_references(tiny_corpus):
     docs = {d.doc_id: d for d in load_corpus(tiny_corpus).documents}
     treaty = chunk_document(docs["treaty"])
     assert short_title(docs["treaty"]) == "Space Things Treaty"
+    # A note in brackets is no short name (an app user test: "COPUOS session records (bulk)").
+    for title in ("COPUOS session records (bulk)", "Annual report (2019)"):
+        assert short_title(Document("d", "d.md", title, "x", "0")) == title
     art2 = next(c for c in treaty if "nuclear weapons" in c.text)
     assert art2.locator == "Space Things Treaty › Article II"
     assert "Article I\n" not in art2.text  # chunks never straddle two articles

@@ -51,6 +51,18 @@ def test_html_byline_marks_and_markdown_escapes(tmp_path):
     _check_offsets(doc)
 
 
+def test_a_short_html_page_keeps_its_headings(tmp_path):
+    # An app user test: a three-paragraph page lost its <h2> sections (trafilatura's fallback).
+    (tmp_path / "registry.html").write_text(
+        "<html><head><title>Lunar Registry</title></head><body><h1>Lunar Registry</h1><h2>Purpose</h2>"
+        "<p>The registry would record every lander placed on the lunar surface.</p><h2>Deadlines</h2>"
+        "<p>Operators must file an entry no later than 45 days after touchdown.</p></body></html>"
+    )
+    doc = read_document(tmp_path / "registry.html", tmp_path)
+    assert [title for _, _, title in doc.headings] == ["Lunar Registry", "Purpose", "Deadlines"]
+    assert _check_offsets(doc)[-1].locator == "Lunar Registry › Deadlines"
+
+
 @pytest.mark.parametrize(
     "body,reason",
     [

@@ -26,6 +26,7 @@ from typing import Any
 import streamlit as st
 
 from qa.answering import ABSTAIN_TEXT, NOTHING_CLOSE, refusal_hint
+from qa.chunking import short_title
 from qa.engine import (
     AddReport,
     Engine,
@@ -532,6 +533,10 @@ def _scroll_to_mark(span_key: str) -> None:
     // Again while the page settles: on a slow device the chat box is drawn after the mark,
     // and centring is a no-op once the mark is in place.
     centre();
+    // Keyboard users continue from the source (arrow keys scroll it, Tab goes on from it),
+    // not from the top of the page, where the rerun left the focus.
+    box.tabIndex = -1;
+    box.focus({preventScroll: true});
     [300, 1000, 2500].forEach((t) => setTimeout(centre, t));""",
     )
 
@@ -885,7 +890,8 @@ def render_sidebar(engine: Engine | None) -> dict[str, Any]:
         )
         or "hybrid"
     )
-    titles = {d: doc.title for d, doc in docs.items()}
+    # The names users know ("Outer Space Treaty"), not the first 48 characters of the full title.
+    titles = {d: short_title(doc) for d, doc in docs.items()}
     before = st.session_state.get("doc_filter") or []
     gone = [d for d in before if d not in titles]
     if gone:  # documents removed since they were chosen: say so, the search widens

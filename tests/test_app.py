@@ -264,6 +264,16 @@ def test_explain_rows_say_which_candidates_the_selector_did_not_read():
     assert "selector" not in refused[0] and "rank" not in refused[0] and refused[0]["in answer"] == ""
 
 
+def test_the_document_filter_names_documents_by_their_short_title(env):
+    # An app user test: options were the first 48 characters of full treaty titles.
+    (env.corpus / "widgets.md").write_text(
+        "# Treaty on Principles Governing the Activities of States with Widgets (Widget Treaty)\n\n"
+        "The parties shall register every widget.\n"
+    )
+    build(env.corpus, env.index, model="hash")
+    assert "Widget Treaty" in run_app().multiselect(key="doc_filter").options
+
+
 def test_settings_filter_mode_and_k_reach_the_engine(env):
     at = run_app()
     at.multiselect(key="doc_filter").set_value(["liability"])

@@ -117,7 +117,8 @@ def test_shared_link_opens_the_source_at_the_span(app_server, e2e_index, page):
     expect(mark).to_have_text(text[start:end], timeout=FIRST_ANSWER_TIMEOUT_MS)
     expect(mark).to_be_in_viewport()
     # A link has no quote to verify against: an information, not a green "Verified".
-    expect(page.get_by_test_id("stAlertContentInfo")).to_contain_text("as indexed")
+    expect(page.get_by_test_id("stAlertContentInfo").filter(has_text="as indexed")).to_be_visible()
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_have_count(0)
 
 
 @pytest.mark.e2e

@@ -688,6 +688,7 @@ def _ris_record(e: dict) -> dict:
     year = next((m.group(1) for d in dates if (m := re.search(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)", d))), None)
     # EndNote writes a journal's issue as M1 ("Number"), which rispy reads as a note.
     m1 = str(e.get("note") or "").strip()
+    numbered = bool(re.fullmatch(r"\d+(?:[-–/]\d+)?", m1))
     return {
         "kind": _BIB_KINDS.get(e.get("type_of_reference", ""), "report"),
         "authors": tuple(e.get("authors") or e.get("first_authors") or ()),
@@ -695,7 +696,8 @@ def _ris_record(e: dict) -> dict:
         "title": e.get("title") or e.get("primary_title"),
         "container": next((e[k] for k in _RIS_CONTAINER if e.get(k)), None) or e.get("publisher"),
         "volume": e.get("volume"),
-        "issue": e.get("number") or (m1 if re.fullmatch(r"\d+(?:[-–/]\d+)?", m1) else None),
+        "issue": e.get("number") or (m1 if numbered else None),
+        "note": None if numbered else m1 or None,  # M1 also holds a report or document number
         "pages": "–".join(filter(None, (e.get("start_page"), e.get("end_page")))) or None,
         "edition": e.get("edition"),
         "place": e.get("place_published"),

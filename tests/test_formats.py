@@ -242,6 +242,9 @@ def test_bibliography_entries_keep_every_field_and_broken_entries_are_flagged(tm
     )
     (ris,) = read_document(tmp_path / "more.ris", tmp_path).references
     assert ris.raw == "T. Space Policy, 12(3), 45–67."
+    (tmp_path / "un.ris").write_text("TY  - RPRT\nTI  - Arms race\nM1  - A/RES/75/35\nER  - \n")
+    (un_ris,) = read_document(tmp_path / "un.ris", tmp_path).references
+    assert un_ris.un_symbol == "A/RES/75/35" and "A/RES/75/35" in un_ris.raw
 
 
 def test_bibtex_and_ris_become_reference_records(tmp_path):

@@ -176,6 +176,50 @@ _PARAGRAPH_ASKED = re.compile(
 PARAGRAPH_NAMED = 3.0
 
 
+WHOLE_ARTICLE_CHARS = 1500  # longer articles are answered by the span asked about, not whole
+# Words of "What does Article IV of the … Treaty say?" that ask for the text, not a topic.
+_TEXT_WORDS = frozenset(  # stemmed, as qa.index.tokenize gives them
+    "what doe say provid state requir prohibit contain establish cover stipul summar summari mean deal "  # noqa: SIM905
+    "text full whole read describ explain content un articl".split()
+)
+
+
+def whole_article(question: str, best: Candidate, doc: Document, tokenize: Callable) -> tuple[int, int] | None:
+    """The whole article, as (start, end) of its text, when the question asks what an article
+    says and nothing more ("What does Article IV of the Outer Space Treaty say?") and the best
+    span is in that article: its sentences each answer a part. None otherwise, or when the
+    article is longer than ``WHOLE_ARTICLE_CHARS``."""
+    number = located_article(best.locator)
+    if number is None or number not in asked_articles(question) or asked_paragraphs(question):
+        return None
+    titles = {doc.title, best.locator.split(" › ")[0]}
+    named = {t for title in titles for t in tokenize([title])[0]}
+    numbers = {m.group(1).lower() for m in _ARTICLE_ASKED.finditer(question) if m.group(1)}
+    numbers |= {m.group(2).lower() for m in _ARTICLE_ASKED.finditer(question) if m.group(2)}
+    if set(tokenize([question])[0]) - _TEXT_WORDS - named - numbers:
+        return None  # "What does Article 11 say about natural resources?": a topic, not the text
+    heads = [pos for pos, _, _ in doc.headings if pos <= best.start]
+    if not heads:
+        return None
+    after = doc.text.find("\n", heads[-1])
+    body = len(doc.text) if after < 0 else after + 1
+    end = next((pos for pos, _, _ in doc.headings if pos > best.start), len(doc.text))
+    section = doc.text[body:end]
+    start, stop = body + len(section) - len(section.lstrip()), body + len(section.rstrip())
+    if not start <= best.start < stop or stop - start > WHOLE_ARTICLE_CHARS:
+        return None
+    return start, stop
+
+
+def named_documents(question: str, titles: set[str], tokenize: Callable) -> set[str]:
+    """The short titles ("Moon Agreement", "Outer Space Treaty") every word of which the
+    question uses, when it asks for an article: whose article it means."""
+    if not asked_articles(question):
+        return set()
+    words = set(tokenize([question])[0])
+    return {t for t in titles if (terms := set(tokenize([t])[0])) and terms <= words}
+
+
 def asked_paragraphs(question: str) -> set[str]:
     """The paragraph labels a question names within an article ("Article 2(4)" -> {"4"})."""
     return {next(filter(None, groups)) for groups in _PARAGRAPH_ASKED.findall(question)}
@@ -423,9 +467,13 @@ def score_candidates(
         if embed:
             semantic[embed] = encode([texts[i] for i in embed]) @ qv
     semantic = np.clip(semantic, 0.0, 1.0)
+    named = named_documents(question, {c.chunk.locator.split(" › ")[0] for c in spans}, tokenize)
     out = []
     for i, c in enumerate(spans):
-        kind = answer_type_match(question, texts[i]) + article_match(question, c.chunk.locator, texts[i])
+        article = article_match(question, c.chunk.locator, texts[i])
+        if article > 0 and named and c.chunk.locator.split(" › ")[0] not in named:
+            article = -1.0  # "Article 40 of the Moon Agreement": not the Charter's Article 40
+        kind = answer_type_match(question, texts[i]) + article
         source = 0.0
         if c.is_reference:
             ref = references(c.chunk.ref_id or "")
@@ -622,6 +670,8 @@ def answer_question(
         return Answer(question, "", True, round(confidence, 4), (), passages, explain, closest)
 
     start, end, joined = answer_window(scored, documents, chunk_of, combination)
+    if article := whole_article(question, best, documents[best.doc_id], tokenize):
+        start, end = article
     explain["joined"] = [[c.start, c.end] for c in joined]
     chosen = [(best, start, end)]
     used_docs = {best.doc_id}

@@ -166,6 +166,36 @@ def test_extend_span_follows_a_nested_list_and_stops_after_it():
     assert prose[s:e].endswith("2. Cooperation.")
 
 
+def test_a_question_asking_what_an_article_says_gets_the_whole_article():
+    from qa.answering import WHOLE_ARTICLE_CHARS, named_documents, whole_article
+    from qa.index import tokenize
+
+    text = (
+        "# Widget Treaty\n\n## Article IV\n\nParties shall not arm widgets. The moon is for peace.\n\n"
+        "## Article V\n\nOther."
+    )
+    headings = (
+        (0, 1, "Widget Treaty"),
+        (text.index("## Article IV"), 2, "Article IV"),
+        (text.index("## Article V"), 2, "Article V"),
+    )
+    doc = Document("w", "w.md", "Widget Treaty", text, "0", headings=headings)
+    s = text.index("The moon")
+    best = Candidate(
+        "w", "w:0", s, s + 20, text[s : s + 20], 0.9, 0.9, 0.9, 1.0, False, locator="Widget Treaty › Article IV"
+    )
+    whole = whole_article("What does Article IV of the Widget Treaty say?", best, doc, tokenize)
+    assert whole and text[whole[0] : whole[1]] == "Parties shall not arm widgets. The moon is for peace."
+    # A topic asked about, a paragraph named, or another article: the ranked span stays.
+    assert whole_article("What does Article IV say about the moon?", best, doc, tokenize) is None
+    assert whole_article("What does Article IV(2) say?", best, doc, tokenize) is None
+    assert whole_article("What does Article V say?", best, doc, tokenize) is None
+    assert WHOLE_ARTICLE_CHARS >= 1000
+    titles = {"Moon Agreement", "Charter of the United Nations"}
+    assert named_documents("What does Article 40 of the Moon Agreement say?", titles, tokenize) == {"Moon Agreement"}
+    assert named_documents("What does the Moon Agreement say?", titles, tokenize) == set()  # no article asked
+
+
 def _doc(text: str, headings=()) -> Document:
     return Document("d", "d.md", "T", text, "0", headings=headings)
 

@@ -190,9 +190,21 @@ def test_asking_for_a_paragraph_by_number_quotes_it(engine, question, opening):
 
 
 def test_an_article_the_treaty_does_not_have_is_refused_with_the_reason(engine):
-    # A user test: "Article XXV of the Outer Space Treaty" (it has 17) got a reference entry.
-    a = engine.ask("What does Article XXV of the Outer Space Treaty say?")
-    assert a.abstained and a.explain["missing_article"] == "Article XXV"
+    # A user test: "Article XXV of the Outer Space Treaty" (it has 17) got a reference entry,
+    # "Article 40 of the Moon Agreement" (it has 21) the UN Charter's Article 40.
+    for question, label in [
+        ("What does Article XXV of the Outer Space Treaty say?", "Article XXV"),
+        ("What does Article 40 of the Moon Agreement say?", "Article 40"),
+    ]:
+        a = engine.ask(question)
+        assert a.abstained and a.explain["missing_article"] == label, (question, a.answer[:60])
+
+
+def test_asking_what_an_article_says_quotes_all_of_it(engine):
+    # A user test: Article IV's second paragraph (the Moon for peaceful purposes) was left out.
+    a = engine.ask("What does Article IV of the Outer Space Treaty say?")
+    assert "nuclear weapons" in a.answer and "exclusively for peaceful purposes" in a.answer
+    _exact(engine, a)
 
 
 def test_a_question_naming_an_author_is_answered_with_their_entry(engine):

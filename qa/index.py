@@ -184,11 +184,17 @@ def make_faiss(vectors: np.ndarray, *, ann_threshold: int = ANN_THRESHOLD):
     return index, info
 
 
+# Superscript and subscript digits (a web page's footnote marks: "adopted in 2007⁶") end a
+# word: otherwise "2007⁶" is one token and a search for 2007 misses the sentence.
+_SCRIPTS = str.maketrans(dict.fromkeys("⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉", " "))
+
+
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
     """BM25 tokens: lower-cased words, English stop words removed, Snowball-stemmed."""
     import bm25s
 
-    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+    texts = [t.translate(_SCRIPTS) for t in texts]
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
 
 
 # Question words are not in bm25s's English stop list, yet they carry no topic, so

@@ -349,3 +349,10 @@ def test_queries_are_answered_from_the_old_index_while_a_reindex_runs(tiny_corpu
     assert path == old_build
     assert answer.answer.startswith("Hart, B. L. (2007)")
     assert current_build(tmp_path / "idx") != old_build
+
+
+def test_superscript_marks_end_a_token():
+    from qa.index import tokenize
+
+    # An HTML footnote mark is kept as "2007⁶" in the text; a search for 2007 must find it.
+    assert tokenize(["adopted in 2007⁶ by the Committee"])[0] == tokenize(["adopted in 2007 by the Committee"])[0]

@@ -171,8 +171,9 @@ _PARAGRAPH_ASKED = re.compile(
 )
 
 
-# article_match of the span that opens the paragraph a question named; answer_type_match adds
-# at most 1, so an answer type of 2 or more means exactly that span.
+# article_match of the span that opens the paragraph a question named. Other spans of treaty
+# text score at most 2 in the question-type fit (answer_type_match adds at most 1), so an answer
+# type this high marks that span (or a reference entry, which is never joined to anyway).
 PARAGRAPH_NAMED = 3.0
 
 
@@ -477,11 +478,11 @@ def score_candidates(
         source = 0.0
         if c.is_reference:
             ref = references(c.chunk.ref_id or "")
-            named = names_an_author(question, ref)
-            source = 1.0 if source_q or named else -1.0
+            by_author = names_an_author(question, ref)
+            source = 1.0 if source_q or by_author else -1.0
             # An author named in the question picks out the entry as a year or a kind of source
             # does: "What did Campbell write about?" shares no topic word with the entry.
-            kind += year_match(question, ref) + kind_match(question, ref) + named
+            kind += year_match(question, ref) + kind_match(question, ref) + by_author
         score = (
             weights.semantic * float(semantic[i])
             + weights.lexical * lexical[i]
@@ -805,7 +806,7 @@ def extend_span(doc: Document, start: int, end: int, chunk: Chunk) -> tuple[int,
         return start, end
     text = doc.text
     section_end = next((pos for pos, _, _ in doc.headings if pos >= chunk.end), len(text))
-    # At most four sentences are taken: read a few thousand characters, not the whole rest
+    # A list may run on, but not for ever: read a few thousand characters, not the whole rest
     # of a long document without headings.
     span = text[start:end].rstrip()
     rest = split_sentences(text[end : min(section_end, max(chunk.end, end + READ_AHEAD))], end)

@@ -944,7 +944,7 @@ def _parse(data: bytes, *, path: Path, root: Path, name: str) -> Document:
 
 def text_title(text: str) -> str | None:
     """The title of a plain-text file: its first line when that reads as one (at most 120
-    characters, not ending a sentence, a blank line after it), as in "Debris Memo\n\nThe …"."""
+    characters, not ending a sentence, a blank line after it), as in "Debris Memo" over a memo."""
     head, blank, _ = text.lstrip().partition("\n\n")
     head = head.strip()
     if blank and head and "\n" not in head and len(head) <= 120 and not head.endswith((".", ",", ";", ":")):

@@ -181,16 +181,22 @@ PY  - 2016
 )  # the RIS end tag keeps its trailing space
 
 
+def _only_reference(path, text: str):
+    """The one reference record of a bibliography file written with ``text``."""
+    path.write_text(text, encoding="utf-8")
+    (ref,) = read_document(path, path.parent).references
+    return ref
+
+
 def test_bibtex_latex_accents_line_breaks_and_organisations(tmp_path):
     # A user test: "G{\\"o}del" stayed LaTeX, a wrapped author list kept its line break, and
     # "{Food and Agriculture Organization}" became two authors.
-    (tmp_path / "refs.bib").write_text(
+    ref = _only_reference(
+        tmp_path / "refs.bib",
         '@article{a, author = {G{\\"o}del, Kurt and\n      Doe, Jane and '
         "{Food and Agriculture Organization} and others},"
         ' title = {{\\"U}ber {Space} Law}, journal = {J}, year = 2007}\n',
-        encoding="utf-8",
     )
-    (ref,) = read_document(tmp_path / "refs.bib", tmp_path).references
     assert ref.authors == ("Gödel, Kurt", "Doe, Jane", "Food and Agriculture Organization")
     assert ref.title == "Über Space Law"
 
@@ -198,18 +204,17 @@ def test_bibtex_latex_accents_line_breaks_and_organisations(tmp_path):
 def test_bibtex_string_joins_and_ris_journal_issue_and_dates(tmp_path):
     # A user test: "#" joins stayed as written ('"Space " # "Law"'); RIS exports from EndNote
     # and Zotero name the journal in JF, the issue in M1 and the year in a slashed date.
-    (tmp_path / "refs.bib").write_text(
+    ref = _only_reference(
+        tmp_path / "refs.bib",
         '@string{jsl = "Journal of Space Law"}\n'
         '@article{a, author = {Doe, Jane}, title = "Space " # {{\\"U}ber} # " Law",'
         ' journal = jsl # " (Mississippi)", month = jan, year = 2001}\n',
-        encoding="utf-8",
     )
-    (ref,) = read_document(tmp_path / "refs.bib", tmp_path).references
     assert ref.title == "Space Über Law" and ref.container == "Journal of Space Law (Mississippi)"
-    (tmp_path / "more.ris").write_text(
-        "TY  - JOUR\nAU  - Meyer, P.\nTI  - Space security\nJF  - Space Policy\nM1  - 4\nPY  - 2016/05/01/\nER  - \n"
+    ris = _only_reference(
+        tmp_path / "more.ris",
+        "TY  - JOUR\nAU  - Meyer, P.\nTI  - Space security\nJF  - Space Policy\nM1  - 4\nPY  - 2016/05/01/\nER  - \n",
     )
-    (ris,) = read_document(tmp_path / "more.ris", tmp_path).references
     assert (ris.container, ris.issue, ris.year) == ("Space Policy", "4", "2016")
 
 
@@ -237,13 +242,12 @@ def test_bibliography_entries_keep_every_field_and_broken_entries_are_flagged(tm
     assert not [r for r in caplog.records if r.name.startswith("bibtexparser")]
     for r in doc.references:
         assert doc.text[r.start : r.end] == r.raw
-    (tmp_path / "more.ris").write_text(
-        "TY  - JOUR\nTI  - T\nJO  - Space Policy\nVL  - 12\nIS  - 3\nSP  - 45\nEP  - 67\nER  - \n"
+    ris = _only_reference(
+        tmp_path / "more.ris",
+        "TY  - JOUR\nTI  - T\nJO  - Space Policy\nVL  - 12\nIS  - 3\nSP  - 45\nEP  - 67\nER  - \n",
     )
-    (ris,) = read_document(tmp_path / "more.ris", tmp_path).references
     assert ris.raw == "T. Space Policy, 12(3), 45–67."
-    (tmp_path / "un.ris").write_text("TY  - RPRT\nTI  - Arms race\nM1  - A/RES/75/35\nER  - \n")
-    (un_ris,) = read_document(tmp_path / "un.ris", tmp_path).references
+    un_ris = _only_reference(tmp_path / "un.ris", "TY  - RPRT\nTI  - Arms race\nM1  - A/RES/75/35\nER  - \n")
     assert un_ris.un_symbol == "A/RES/75/35" and "A/RES/75/35" in un_ris.raw
 
 

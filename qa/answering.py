@@ -195,8 +195,7 @@ def whole_article(question: str, best: Candidate, doc: Document, tokenize: Calla
         return None
     titles = {doc.title, best.locator.split(" › ")[0]}
     named = {t for title in titles for t in tokenize([title])[0]}
-    numbers = {m.group(1).lower() for m in _ARTICLE_ASKED.finditer(question) if m.group(1)}
-    numbers |= {m.group(2).lower() for m in _ARTICLE_ASKED.finditer(question) if m.group(2)}
+    numbers = {(a or b).lower() for a, b in _ARTICLE_ASKED.findall(question)}
     if set(tokenize([question])[0]) - _TEXT_WORDS - named - numbers:
         return None  # "What does Article 11 say about natural resources?": a topic, not the text
     heads = [pos for pos, _, _ in doc.headings if pos <= best.start]

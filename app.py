@@ -1054,7 +1054,9 @@ def _upload_summary(report: AddReport) -> dict[str, Any]:
 
 
 def main() -> None:
-    st.set_page_config(page_title=APP_TITLE, page_icon=":material/satellite_alt:", layout="wide")
+    # An emoji, not a Material icon: Streamlit draws an emoji favicon in the page but fetches
+    # a Material one from fonts.gstatic.com, and the app makes no network requests.
+    st.set_page_config(page_title=APP_TITLE, page_icon="🛰️", layout="wide")
     st.html(CSS)
     st.title(APP_TITLE, anchor=False)
     st.caption(

@@ -159,6 +159,21 @@ def ask(page, question: str, timeout_ms: int, *, done: str = ANSWER_OR_ABSTENTIO
     return page.evaluate("() => window.__qaDrawn")
 
 
+def open_expander(page, summary) -> None:
+    """Click an expander's ``summary`` and wait until it has stopped opening. Its height
+    animates, and a click on a button inside it during the animation can miss and be lost
+    (CI failed on it once; about one run in six here). A person clicks what has stopped
+    moving: wait (up to 5 s) until the height holds for three readings 100 ms apart."""
+    summary.click()
+    expander = summary.locator("xpath=..")
+    heights: list[float] = []
+    for _ in range(50):
+        page.wait_for_timeout(100)
+        heights.append(expander.evaluate("e => e.getBoundingClientRect().height"))
+        if len(heights) >= 3 and heights[-1] == heights[-2] == heights[-3] > 0:
+            return
+
+
 async def ask_async(page, question: str, timeout_ms: int, *, done: str = ANSWER_OR_ABSTENTION) -> float:
     """``ask`` for Playwright's async API (many pages driven from one thread); ``done`` is what ends the wait."""
     before = await page.get_by_test_id(CHAT_MESSAGE).count()

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from appdriver import ask
+from appdriver import ask, open_expander
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # same folder the conftest uses
@@ -71,7 +71,7 @@ def test_ask_verify_in_source_and_screenshot(app_server, page, capsys):
     expect(citation).to_have_count(1)
     timings["first_answer_app_ms"] = _app_ms(page, 0)
 
-    citation.locator("summary").click()
+    open_expander(page, citation.locator("summary"))
     expect(citation.locator("mark.qa-hit")).to_contain_text(QUOTE)
     citation.get_by_role("button", name="Verify in source").click()
     mark = page.locator("mark#qa-source-hit")
@@ -168,18 +168,7 @@ def test_a_document_opened_from_the_sidebar_on_a_phone_is_not_left_behind_it(app
     page.get_by_test_id("stExpandSidebarButton").click()
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar).to_have_attribute("data-collapsed", "false")
-    summary = sidebar.locator("summary").filter(has_text="Space diplomacy")
-    summary.click()
-    # The expander animates open; a click during the animation could miss the button and be
-    # lost (about one run in six, also in CI). A person clicks what has stopped moving: wait
-    # until the expander's height holds for three readings.
-    expander = summary.locator("xpath=..")
-    heights = [-1.0]
-    for _ in range(50):
-        page.wait_for_timeout(100)
-        heights.append(expander.evaluate("e => e.getBoundingClientRect().height"))
-        if len(heights) > 3 and heights[-1] == heights[-2] == heights[-3] > 0:
-            break
+    open_expander(page, sidebar.locator("summary").filter(has_text="Space diplomacy"))
     sidebar.get_by_role("button", name="Open document").first.click()
     expect(page).to_have_url(re.compile(r"[?&]doc=space_diplomacy"), timeout=30_000)
     title = page.locator(".qa-source-title")

@@ -648,18 +648,24 @@ def answer_question(
     explain["candidates"] = [_explain_row(c, rank(c), conf(c)) for c in scored[:10]]
     best = scored[0]
     chunk_of = {h.chunk.chunk_id: h.chunk for h in hits}
-    # A question that asks for an article is not answered from elsewhere: "Article XXV of the
-    # Outer Space Treaty" (it has 17) got a reference entry, then the treaty's preamble. The
-    # named article's passages were read if any document has one (Engine.hits) and are
-    # preferred (article_match), so a best span outside it means the article is not there.
-    # Only where the passages read are located by article at all: a corpus without article
-    # headings cannot say.
+    # A question that asks for an article the corpus does not have is refused, not answered
+    # from elsewhere: "Article XXV of the Outer Space Treaty" (it has 17) got a reference
+    # entry, then the treaty's preamble. The asked article's passages were read if any
+    # document has one (Engine.hits), so when no candidate lies under it (in the document the
+    # question names, if it names one) the article is not there. A best span elsewhere is no
+    # such sign: a commentary may discuss the article better than its text does. Only where
+    # the passages read are located by article at all: a corpus without article headings
+    # cannot say.
     asked = asked_articles(question)
+    titles = {c.locator.split(" › ")[0] for c in scored}
+    named = named_documents(question, titles, tokenize) if asked else set()
     missing = (
         bool(asked)
         and not is_source_question(question)
-        and located_article(best.locator) not in asked
         and any(located_article(c.locator) is not None for c in scored)
+        and not any(
+            located_article(c.locator) in asked and (not named or c.locator.split(" › ")[0] in named) for c in scored
+        )
     )
     if missing:
         explain["missing_article"] = ", ".join(m.group(0) for m in _ARTICLE_ASKED.finditer(question))
@@ -714,7 +720,7 @@ def refusal_hint(explain: Mapping) -> str | None:
     another language, or one asking for an article no passage read is under."""
     if articles := explain.get("missing_article"):
         return (
-            f"The best passage found is not under {articles}: check the article number and the "
+            f"No passage found is under {articles}: check the article number and the "
             "document's name (it may have fewer articles), or ask without the number."
         )
     if language := explain.get("language"):

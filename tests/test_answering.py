@@ -658,9 +658,22 @@ def test_a_question_naming_an_article_no_document_has_is_refused_with_the_reason
     engine = Engine.open(tmp_path / "idx", corpus=corpus, embedder=embedder)
     answer = engine.ask("What does Article XII of the Widget Treaty say?", threshold=0.0)
     assert answer.abstained and answer.explain["missing_article"] == "Article XII"
-    assert "not under Article XII" in refusal_hint(answer.explain)
+    assert "No passage found is under Article XII" in refusal_hint(answer.explain)
     found = engine.ask("What does Article VI of the Widget Treaty say?", threshold=0.0)
     assert not found.abstained and "missing_article" not in found.explain
+    # A commentary that discusses the article may answer better than the article's text: the
+    # article is there, so that is no reason to refuse (a code review found it refused).
+    (corpus / "commentary.md").write_text(
+        "# Notes on polishing\n\nUnder Article VI of the Widget Treaty, polishing must be licensed "
+        "and supervised by a national authority.\n",
+        encoding="utf-8",
+    )
+    build(corpus, tmp_path / "idx", embedder=embedder)
+    engine = Engine.open(tmp_path / "idx", corpus=corpus, embedder=embedder)
+    discussed = engine.ask("Under Article VI, must polishing be licensed and supervised?", threshold=0.0)
+    assert not discussed.abstained and "missing_article" not in discussed.explain
+    assert discussed.citations[0].doc_id == "commentary"
+    (corpus / "commentary.md").unlink()
     # Passages without article headings cannot tell: no refusal on that ground.
     (corpus / "widgets.md").write_text("# Widgets\n\nArticle 51 of the widget charter keeps the right to repair.\n")
     build(corpus, tmp_path / "idx", embedder=embedder)

@@ -617,19 +617,24 @@ def _bib_records(data: str, suffix: str, name: str) -> list[dict]:
             raise UnreadableDocumentError(f"{name}: not a valid RIS file ({exc})") from None
         return [_ris_record(e) for e in entries]
     import bibtexparser
-    from bibtexparser.middlewares import SeparateCoAuthors
+    from bibtexparser.middlewares.names import split_multiple_persons_names
     from pylatexenc.latex2text import LatexNodes2Text  # bibtexparser's own dependency
 
     try:
-        # Authors are split at "and" outside braces ("{Food and Agriculture Organization}" is
-        # one author); LaTeX is decoded below, after "#" joins are resolved.
+        # Values as written, braces and quotes kept (no middleware): only then can bib_join
+        # tell a "#" join from a "#" inside a title or URL ("{Report #3}").
         # Its warning for a broken entry names no file: the entry is flagged below instead.
         logging.getLogger("bibtexparser").setLevel(logging.ERROR)
-        library = bibtexparser.parse_string(data, append_middleware=[SeparateCoAuthors()])
+        library = bibtexparser.parse_string(data, parse_stack=[])
     except Exception as exc:  # any parser bug on bad bytes: see _parser_failure
         raise _parser_failure(name, "BibTeX", exc) from None
     latex = LatexNodes2Text()
-    strings = {s.key.lower(): str(s.value) for s in library.strings}
+    strings = {s.key.lower(): bib_join(str(s.value), {}) for s in library.strings}
+
+    def text(key: str, value: str) -> str:
+        # "G{\"o}del" is "Gödel"; a URL or DOI is not LaTeX ("%" would start a comment)
+        return " ".join((value if key in ("url", "doi") else latex.latex_to_text(value)).split())
+
     out = []
     lines = data.splitlines()
     for block in library.failed_blocks:
@@ -642,19 +647,11 @@ def _bib_records(data: str, suffix: str, name: str) -> list[dict]:
         reason = getattr(block.error, "abort_reason", None) or str(block.error) or "a syntax error"
         out.append((block.start_line, {"raw": raw, "flagged": f"BibTeX entry could not be parsed: {reason}"}))
     for e in library.entries:
-        f = {
-            # "G{\"o}del" is "Gödel"
-            field.key.lower(): " ".join(latex.latex_to_text(bib_join(str(field.value), strings)).split())
-            for field in e.fields
-            if not isinstance(field.value, list)
-        }
-        people = {fl.key.lower(): fl.value for fl in e.fields if fl.key.lower() in ("author", "editor")}
-        names = people.get("author", people.get("editor", []))
-        if isinstance(names, str):
-            names = [names]
-        authors = tuple(
-            n for n in (" ".join(latex.latex_to_text(a).split()) for a in names) if n and n.lower() != "others"
-        )
+        raw = {field.key.lower(): bib_join(str(field.value), strings) for field in e.fields}
+        f = {key: text(key, value) for key, value in raw.items()}
+        # Split at "and" outside braces ("{Food and Agriculture Organization}" is one author).
+        names = split_multiple_persons_names(raw.get("author") or raw.get("editor") or "")
+        authors = tuple(n for n in (text("author", a) for a in names) if n and n.lower() != "others")
         record = {
             "kind": _BIB_KINDS.get(e.entry_type.lower(), "report"),
             "authors": authors,
@@ -712,10 +709,9 @@ _MONTHS = {calendar.month_abbr[i].lower(): calendar.month_name[i] for i in range
 
 
 def bib_join(value: str, strings: dict[str, str]) -> str:
-    """A BibTeX field value with its ``#`` joins resolved: ``jsl # " (1999)"`` is the
-    ``@string`` jsl followed by " (1999)". bibtexparser leaves such values as written.
-    Quoted and braced parts lose their delimiters; a bare word is an ``@string`` name, a
-    month macro or a number."""
+    """A BibTeX field value as written, resolved: ``jsl # " (1999)"`` is the ``@string``
+    jsl followed by " (1999)", ``{Report #3}`` is "Report #3". Quoted and braced parts
+    lose their delimiters; a bare word is an ``@string`` name, a month macro or a number."""
     parts, depth, quoted, last = [], 0, False, 0
     for i, ch in enumerate(value):
         if ch == "{":
@@ -727,8 +723,6 @@ def bib_join(value: str, strings: dict[str, str]) -> str:
         elif ch == "#" and depth == 0 and not quoted:
             parts.append(value[last:i])
             last = i + 1
-    if not parts:
-        return value
     parts.append(value[last:])
     out = []
     for part in (p.strip() for p in parts):

@@ -218,6 +218,20 @@ def test_bibtex_string_joins_and_ris_journal_issue_and_dates(tmp_path):
     assert (ris.container, ris.issue, ris.year) == ("Space Policy", "4", "2016")
 
 
+def test_bibtex_hash_signs_and_urls_inside_a_value_are_kept(tmp_path):
+    # A code review: "{Report #3}" lost its "#" (read as a join), and a URL was decoded as
+    # LaTeX ("%" starts a comment, "~" is a space): both came out cut.
+    url = "https://www.esa.int/reports/debris%20report_1.pdf#page=4&x=~a"
+    ref = _only_reference(
+        tmp_path / "refs.bib",
+        f'@report{{a, author = {{Doe, Jane}}, title = {{Space Debris Report #3}}, note = "Issue # 2",'
+        f" url = {{{url}}}, doi = {{10.1000/a%b}}, year = 2019}}\n",
+    )
+    assert ref.title == "Space Debris Report #3" and "Issue # 2" in ref.raw
+    assert ref.url == url and ref.doi == "10.1000/a%b"
+    assert url in read_document(tmp_path / "refs.bib", tmp_path).text  # the indexed entry line
+
+
 def test_bibliography_entries_keep_every_field_and_broken_entries_are_flagged(tmp_path, caplog):
     # A user test: volume, issue, pages, edition, place, publisher, note and URL were parsed
     # but missing from the indexed text, so "In which volume …?" quoted an entry without it;

@@ -11,6 +11,7 @@ import calendar
 import codecs
 import dataclasses
 import hashlib
+import html as htmllib
 import logging
 import math
 import re
@@ -431,7 +432,11 @@ def html_to_markdown(html: str, name: str) -> tuple[str, dict]:
         body = trafilatura.extract(
             html, output_format="markdown", include_comments=False, include_tables=True, favor_recall=True
         )
-        meta = trafilatura.extract_metadata(html) if body and body.strip() else None
+        # Not "extensive": a date guessed from the body ("resolution 62/217 of 22 December 2007")
+        # is no publication date, and it would appear in every citation of the page.
+        meta = trafilatura.extract_metadata(html, extensive=False) if body and body.strip() else None
+        authors = [a.strip() for a in (meta.author or "").split(";") if a.strip()] if meta else []
+        date = (meta.date or _byline_date(html, authors)) if meta else None
     except Exception as exc:  # any parser bug on bad bytes: see _parser_failure
         raise _parser_failure(name, "HTML", exc) from None
     body = plain_markdown(body or "")
@@ -450,10 +455,27 @@ def html_to_markdown(html: str, name: str) -> tuple[str, dict]:
         raise UnreadableDocumentError(f"{name}: no main text found in the HTML page, only links or short labels")
     out = {}
     if meta is not None:
-        authors = [a.strip() for a in (meta.author or "").split(";") if a.strip()]
-        fields = {"title": meta.title, "authors": authors, "date": meta.date, "source": meta.sitename, "url": meta.url}
+        fields = {"title": meta.title, "authors": authors, "date": date, "source": meta.sitename, "url": meta.url}
         out = {k: v for k, v in fields.items() if v}
     return body, out
+
+
+_BYLINE = re.compile(r"(?:by|posted|published|updated|written|last (?:updated|modified))\b", re.I)
+
+
+def _byline_date(html: str, authors: list[str]) -> str | None:
+    """The date of a byline ("By Jane Doe, 3 May 2024"): a short text that opens like one or
+    names an author, among the page's first text nodes. Never a date from anywhere in the
+    body, as trafilatura's extensive search takes one."""
+    import htmldate  # trafilatura's own dependency
+
+    for node in re.findall(r">([^<>]{4,160})<", html)[:300]:
+        text = " ".join(htmllib.unescape(node).split())
+        if re.search(r"\d{4}", text) and (_BYLINE.match(text) or any(a in text for a in authors)):
+            page = f"<html><body><p>{htmllib.escape(text)}</p></body></html>"
+            if date := htmldate.find_date(page, extensive_search=True, outputformat="%Y-%m-%d"):
+                return date
+    return None
 
 
 _SUPERSCRIPT = str.maketrans("0123456789+-=()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾")

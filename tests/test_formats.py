@@ -49,6 +49,15 @@ def test_html_byline_marks_and_markdown_escapes(tmp_path):
     assert "Use snake_case names [see 2]," in doc.text
     assert "<sup>" not in doc.text and "\\" not in doc.text and "**" not in doc.text
     _check_offsets(doc)
+    # A code review: a date anywhere in the body was taken as the page's date, and shown in
+    # every citation of it. Only a byline's counts.
+    (tmp_path / "note.html").write_text(
+        "<html><head><title>Debris note</title></head><body><article><h1>Debris note</h1><p>The guidelines "
+        "were adopted in 2007 by COPUOS and endorsed in resolution 62/217 of 22 December 2007.</p>"
+        "</article></body></html>",
+        encoding="utf-8",
+    )
+    assert "date" not in read_document(tmp_path / "note.html", tmp_path).metadata
 
 
 def test_a_short_html_page_keeps_its_headings(tmp_path):

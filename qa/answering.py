@@ -806,11 +806,15 @@ def extend_span(doc: Document, start: int, end: int, chunk: Chunk) -> tuple[int,
     alone: it ends in a colon ("... means:") or is too short to carry an answer.
     They may come from the next passage: a list the chunker cut ("The Purposes of the
     United Nations are:" and items 1-3 in one chunk, item 4 in the next) is still one answer.
-    A heading ends the section, so the span never runs into the next article."""
+    A heading ends the section, so the span never runs into the next article, and a page
+    break ends it too: a citation names one page (qa.chunking)."""
     if chunk.ref_id:
         return start, end
     text = doc.text
-    section_end = next((pos for pos, _, _ in doc.headings if pos >= chunk.end), len(text))
+    section_end = min(
+        next((pos for pos, _, _ in doc.headings if pos >= chunk.end), len(text)),
+        next((pos for pos, _ in doc.page_starts() if pos > start), len(text)),
+    )
     # A list may run on, but not for ever: read a few thousand characters, not the whole rest
     # of a long document without headings.
     span = text[start:end].rstrip()

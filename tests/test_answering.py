@@ -219,6 +219,17 @@ def test_extend_span_continues_a_list_into_the_next_passage_but_not_past_a_headi
     assert extend_span(_doc(text, headings), *item, tail) == item
 
 
+def test_extend_span_stops_at_a_page_break():
+    # A code review: a PDF list read on onto the next page while the citation named one page.
+    text = "The measures adopted are:\n\n(a) Registration;\n\n(b) Consultation.\n\n"
+    page2 = text.index("(b)")
+    doc = Document("d", "d.pdf", "T", text, "0", metadata={"pages": [0, page2]})
+    chunk = Chunk("d:0", "d", text[:page2], 0, page2, "T › p. 1")
+    s, e = extend_span(doc, 0, text.index(":") + 1, chunk)
+    assert text[s:e] == "The measures adopted are:\n\n(a) Registration;"
+    assert extend_span(_doc(text), 0, text.index(":") + 1, chunk)[1] > page2  # no pages: read on
+
+
 def test_extend_span_leaves_full_sentences_alone():
     text = "This sentence is long enough to stand on its own as an answer. Next one."
     chunk = Chunk("d:0", "d", text, 0, len(text), "T")

@@ -779,6 +779,8 @@ def answer_window(
     near = []
     # A paragraph the question named ("Article 2(4)") is the whole answer, as a reference entry is.
     named = best.answer_type >= PARAGRAPH_NAMED
+    if named:
+        end = max(end, whole_paragraph(doc, best.start, best.end, chunk))
     for c in ranked[1 : combination.join] if rank(best) > 0 and not named else ():
         if rank(c) < floor:
             break
@@ -799,6 +801,28 @@ def answer_window(
                 grown = True
     joined.sort(key=lambda c: -rank(c))
     return start, end, joined
+
+
+def whole_paragraph(doc: Document, start: int, end: int, chunk: Chunk) -> int:
+    """Where the numbered paragraph that opens at ``start`` ("3. Activities of States Parties
+    …") ends: at the next sentence opening a paragraph numbered alike ("4."), a heading or a
+    page break. Items of another kind within it ("(a)") stay in. ``end`` when there is no
+    numbered paragraph there or it is longer than ``WHOLE_ARTICLE_CHARS``."""
+    text = doc.text
+    kind = _enumerator_kind(text[start:end])
+    if not kind:
+        return end
+    stop = min(
+        next((pos for pos, _, _ in doc.headings if pos > start), len(text)),
+        next((pos for pos, _ in doc.page_starts() if pos > start), len(text)),
+        start + WHOLE_ARTICLE_CHARS + 1,
+    )
+    # Split from the paragraph's start: cut mid-text, "force. 5. All" would read "5." alone.
+    sentences = split_sentences(text[start:stop], start)
+    nxt = next((s for s, e in sentences if s >= end and _enumerator_kind(text[s:e]) == kind), stop)
+    if nxt - start > WHOLE_ARTICLE_CHARS:
+        return end
+    return start + len(text[start:nxt].rstrip())
 
 
 def extend_span(doc: Document, start: int, end: int, chunk: Chunk) -> tuple[int, int]:

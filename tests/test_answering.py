@@ -230,6 +230,27 @@ def test_extend_span_stops_at_a_page_break():
     assert extend_span(_doc(text), 0, text.index(":") + 1, chunk)[1] > page2  # no pages: read on
 
 
+def test_a_named_paragraph_is_quoted_whole_with_its_items():
+    from qa.answering import whole_paragraph
+
+    # A code review: "Article 8(3)" was quoted up to the end of its first sentence only.
+    text = (
+        "## Article 8\n\n2. States may land.\n3. Activities shall not interfere. Where they may,"
+        " States shall consult:\n(a) by notice;\n(b) by meeting.\n4. The next paragraph.\n\n## Article 9\n\nMore."
+    )
+    start = text.index("3. Activities")
+    first = text.index("interfere.") + len("interfere.")
+    chunk = Chunk("d:0", "d", text, 0, len(text), "T › Article 8")
+    headings = ((0, 2, "Article 8"), (text.index("## Article 9"), 2, "Article 9"))
+    end = whole_paragraph(_doc(text, headings), start, first, chunk)
+    assert text[start:end] == text[start : text.index("4. The")].rstrip()
+    last = text.index("4. The")
+    end = whole_paragraph(_doc(text, headings), last, last + len("4. The next paragraph."), chunk)
+    assert text[last:end] == "4. The next paragraph."  # a heading ends it
+    plain = text.index("Where they")
+    assert whole_paragraph(_doc(text, headings), plain, first + 20, chunk) == first + 20  # no number: as it was
+
+
 def test_extend_span_leaves_full_sentences_alone():
     text = "This sentence is long enough to stand on its own as an answer. Next one."
     chunk = Chunk("d:0", "d", text, 0, len(text), "T")

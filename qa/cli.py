@@ -50,7 +50,8 @@ INDEX_NICENESS = 10
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, no usage dump
-        sys.stderr.write(f"error: {message} (see `python -m qa {self.prog.split()[-1]} --help`)\n")
+        # prog is "qa" for the top level, "qa ask" for a subcommand
+        sys.stderr.write(f"error: {message} (see `python -m {self.prog} --help`)\n")
         raise SystemExit(EXIT_USAGE)
 
 

@@ -47,6 +47,15 @@ def test_every_subcommand_has_help(command, capsys):
     assert "usage:" in capsys.readouterr().out
 
 
+def test_a_usage_error_names_the_help_command_to_run(capsys):
+    # The hint said "python -m qa qa --help" for an unknown subcommand.
+    for argv, hint in ((["frobnicate"], "`python -m qa --help`"), (["show"], "`python -m qa show --help`")):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+        assert capsys.readouterr().err.rstrip().endswith(f"(see {hint})")
+
+
 def test_ask_builds_missing_index_and_answers_json(env, capsys):
     code, out, err = run(capsys, "ask", "--json", "Who wrote about anti-satellite weapons?", "zzzz qqqq")
     assert code == 0

@@ -181,7 +181,7 @@ WHOLE_ARTICLE_CHARS = 1500  # longer articles are answered by the span asked abo
 # Words of "What does Article IV of the … Treaty say?" that ask for the text, not a topic.
 _TEXT_WORDS = frozenset(  # stemmed, as qa.index.tokenize gives them
     "what doe say provid state requir prohibit contain establish cover stipul summar summari mean deal "  # noqa: SIM905
-    "text full whole read describ explain content un articl".split()
+    "text full whole read describ explain content un articl art".split()
 )
 
 

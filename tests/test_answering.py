@@ -186,6 +186,7 @@ def test_a_question_asking_what_an_article_says_gets_the_whole_article():
     )
     whole = whole_article("What does Article IV of the Widget Treaty say?", best, doc, tokenize)
     assert whole and text[whole[0] : whole[1]] == "Parties shall not arm widgets. The moon is for peace."
+    assert whole_article("What does Art. 4 of the Widget Treaty say?", best, doc, tokenize) == whole  # a review
     # A topic asked about, a paragraph named, or another article: the ranked span stays.
     assert whole_article("What does Article IV say about the moon?", best, doc, tokenize) is None
     assert whole_article("What does Article IV(2) say?", best, doc, tokenize) is None

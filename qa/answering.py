@@ -780,7 +780,7 @@ def answer_window(
     # A paragraph the question named ("Article 2(4)") is the whole answer, as a reference entry is.
     named = best.answer_type >= PARAGRAPH_NAMED
     if named:
-        end = max(end, whole_paragraph(doc, best.start, best.end, chunk))
+        end = max(end, whole_paragraph(doc, best.start, best.end))
     for c in ranked[1 : combination.join] if rank(best) > 0 and not named else ():
         if rank(c) < floor:
             break
@@ -803,7 +803,7 @@ def answer_window(
     return start, end, joined
 
 
-def whole_paragraph(doc: Document, start: int, end: int, chunk: Chunk) -> int:
+def whole_paragraph(doc: Document, start: int, end: int) -> int:
     """Where the numbered paragraph that opens at ``start`` ("3. Activities of States Parties
     …") ends: at the next sentence opening a paragraph numbered alike ("4."), a heading or a
     page break. Items of another kind within it ("(a)") stay in. ``end`` when there is no

@@ -12,6 +12,7 @@ import codecs
 import dataclasses
 import hashlib
 import html as htmllib
+import itertools
 import logging
 import math
 import re
@@ -469,8 +470,8 @@ def _byline_date(html: str, authors: list[str]) -> str | None:
     body, as trafilatura's extensive search takes one."""
     import htmldate  # trafilatura's own dependency
 
-    for node in re.findall(r">([^<>]{4,160})<", html)[:300]:
-        text = " ".join(htmllib.unescape(node).split())
+    for m in itertools.islice(re.finditer(r">([^<>]{4,160})<", html), 300):  # the top of the page
+        text = " ".join(htmllib.unescape(m.group(1)).split())
         if re.search(r"\d{4}", text) and (_BYLINE.match(text) or any(a in text for a in authors)):
             page = f"<html><body><p>{htmllib.escape(text)}</p></body></html>"
             if date := htmldate.find_date(page, extensive_search=True, outputformat="%Y-%m-%d"):

@@ -241,15 +241,14 @@ def test_a_named_paragraph_is_quoted_whole_with_its_items():
     )
     start = text.index("3. Activities")
     first = text.index("interfere.") + len("interfere.")
-    chunk = Chunk("d:0", "d", text, 0, len(text), "T › Article 8")
     headings = ((0, 2, "Article 8"), (text.index("## Article 9"), 2, "Article 9"))
-    end = whole_paragraph(_doc(text, headings), start, first, chunk)
+    end = whole_paragraph(_doc(text, headings), start, first)
     assert text[start:end] == text[start : text.index("4. The")].rstrip()
     last = text.index("4. The")
-    end = whole_paragraph(_doc(text, headings), last, last + len("4. The next paragraph."), chunk)
+    end = whole_paragraph(_doc(text, headings), last, last + len("4. The next paragraph."))
     assert text[last:end] == "4. The next paragraph."  # a heading ends it
     plain = text.index("Where they")
-    assert whole_paragraph(_doc(text, headings), plain, first + 20, chunk) == first + 20  # no number: as it was
+    assert whole_paragraph(_doc(text, headings), plain, first + 20) == first + 20  # no number: as it was
 
 
 def test_extend_span_leaves_full_sentences_alone():

@@ -77,12 +77,12 @@ def _key(line: str) -> str:
     return re.sub(r"\d+", "#", " ".join(line.lower().split()))
 
 
-def _running(pages: list[list[str]], pick: int) -> set[str]:
+def _running(pages: list[list[str]], pick: int, *, strict: bool = False) -> set[str]:
     """The first (``pick`` 0) or last (-1) lines that repeat across pages, as ``_key``s: on at
     least ``REPEATS`` pages and ``REPEAT_SHARE`` of them with digits ignored, or word for word on
     two pages and that share (a journal's even-page header in a short article; "Table 1 …" and
-    "Table 2 …" topping two pages differ, so they stay). Only lines of two words or more: a lone
-    "Article #" at the top of several pages is content."""
+    "Table 2 …" topping two pages differ, so they stay; not when ``strict``). Only lines of two
+    words or more: a lone "Article #" at the top of several pages is content."""
     keys = Counter(_key(p[pick]) for p in pages if p)
     lines = [" ".join(p[pick].split()) for p in pages if p]
     exact = Counter(lines)
@@ -92,7 +92,8 @@ def _running(pages: list[list[str]], pick: int) -> set[str]:
         exact[lines[0][: m.start()].rstrip()] += 1
     share = REPEAT_SHARE * len(pages)
     out = {k for k, n in keys.items() if n >= max(REPEATS, share)}
-    out |= {_key(line) for line, n in exact.items() if n >= max(2, share)}
+    if not strict:
+        out |= {_key(line) for line, n in exact.items() if n >= max(2, share)}
     return {k for k in out if len(re.findall(r"[^\W\d_]{2,}", k)) >= 2}
 
 
@@ -120,22 +121,38 @@ def _page_number_offsets(pages: list[list[str]]) -> set[int]:
 
 
 def _strip_furniture(pages: list[list[str]]) -> list[list[str]]:
-    heads, feet, offsets = _running(pages, 0), _running(pages, -1), _page_number_offsets(pages)
-
-    def page_number(line: str, n: int) -> bool:
-        v = _edge_number(line)
-        return v is not None and v - n in offsets
-
-    out = []
-    for n, lines in enumerate(pages):
-        lines = list(lines)
-        # The first page's top line stays: a document's title is not its own running header.
-        if lines and n and (_key(lines[0]) in heads or page_number(lines[0], n)):
-            lines.pop(0)
-        if lines and (_key(lines[-1]) in feet or page_number(lines[-1], n)):
-            lines.pop()
-        out.append(lines)
-    return out
+    """Running headers, footers and page numbers dropped. A browser's "Print to PDF" puts a
+    header line *and* a page number at a page's edge ("Commentary on …" over "Page 2 of 4"):
+    the second layer goes too, when it is of the other kind (a number under a running line,
+    or the reverse), never two running lines, so repeated text inside a page stays."""
+    first_heads = _running(pages, 0)
+    peeled: list[dict[int, str]] = [{} for _ in pages]  # per page and edge: the kind taken off
+    for layer in range(2):
+        # A second layer's running line must repeat on most pages, not word for word on two.
+        heads, feet = _running(pages, 0, strict=bool(layer)), _running(pages, -1, strict=bool(layer))
+        offsets = _page_number_offsets(pages)
+        out = []
+        for n, lines in enumerate(pages):
+            lines = list(lines)
+            for edge, running in ((0, heads), (-1, feet)):
+                if not lines:
+                    break
+                v = _edge_number(lines[edge])
+                kind = "number" if v is not None and v - n in offsets else ""
+                kind = kind or ("running" if _key(lines[edge]) in running else "")
+                # The first page's top line stays: a document's title is not its own running header.
+                if kind and not (n == 0 and edge == 0) and (layer == 0 or peeled[n].get(edge) not in (None, kind)):
+                    lines.pop(edge)
+                    peeled[n][edge] = kind
+                elif layer:
+                    peeled[n].pop(edge, None)
+            if layer and n == 0 and len(lines) > 1 and _key(lines[0]) in first_heads:
+                v = _edge_number(lines[1])
+                if v is not None and v in offsets:
+                    lines.pop(1)  # the page number under the first page's header goes, as on the others
+            out.append(lines)
+        pages = out
+    return pages
 
 
 def _widths(pages: list[list[str]]) -> tuple[list[float], list[float]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from qa.reflow import pdf_title, reflow_pages
 from qa.sentences import split_sentences
 
@@ -536,3 +538,23 @@ def test_a_numbered_list_in_a_narrow_column_is_not_taken_for_sections():
     page += ["States Parties shall help.", "3. Liability Convention", "States Parties shall pay.", "4. Moon Agreement"]
     page += ["States Parties shall share."]
     assert reflow_pages(["\n".join(page)]).headings == ()
+
+
+def test_a_browser_printed_header_and_page_number_go_together():
+    # A user test: Chromium's "Print to PDF" puts a header line and a page number (or "Page 2
+    # of 4") at each page's edge; only the outer line went, and the other got into quotes
+    # ("… in this commentary. Marchetti-Olsen — Commentary …", "3 observation 4.3 records …").
+    body = [
+        f"{FULL}\nouter space for the benefit of all countries.",
+        "The moon and other celestial bodies shall be used exclusively for\npeaceful purposes by every party.",
+        "Astronauts are regarded as envoys of mankind in outer space and shall\nbe given all possible assistance.",
+        "A State on whose registry an object is carried retains jurisdiction\nand control over that object.",
+    ]
+    footed = [f"{b}\nMarchetti-Olsen — Commentary on the Convention\nPage {n} of 4" for n, b in enumerate(body, 1)]
+    text = reflow_pages(footed).text
+    assert "Marchetti-Olsen" not in text and "Page" not in text and all(" ".join(b.split()) in text for b in body)
+    headed = [f"Notes on the Liability Convention — draft\n{n}\n{b}" for n, b in enumerate(body, 1)]
+    text = reflow_pages(headed).text
+    assert text.startswith("Notes on the Liability Convention — draft ")  # the first page's top line stays
+    assert text.count("Notes on the Liability") == 1 and not re.search(r"\b[1-4]\b", text)
+    assert all(" ".join(b.split()) in text for b in body)

@@ -139,7 +139,10 @@ def _strip_furniture(pages: list[list[str]]) -> list[list[str]]:
                     break
                 v = _edge_number(lines[edge])
                 kind = "number" if v is not None and v - n in offsets else ""
-                kind = kind or ("running" if _key(lines[edge]) in running else "")
+                # A second layer's running line is a title, not a sentence: a repeated line that
+                # ends like one ("Chanock A. (2013). …") is content.
+                title_like = not layer or not lines[edge].rstrip().endswith((".", ";", ":", ","))
+                kind = kind or ("running" if _key(lines[edge]) in running and title_like else "")
                 # The first page's top line stays: a document's title is not its own running header.
                 if kind and not (n == 0 and edge == 0) and (layer == 0 or peeled[n].get(edge) not in (None, kind)):
                     lines.pop(edge)

@@ -133,7 +133,11 @@ def build(
         ray_address = os.environ.get(RAY_ADDRESS_ENV) or None
     corpus = Path(corpus or default_corpus())
     index_dir = Path(index_dir or default_index())
-    loaded: CorpusLoad = load_corpus(corpus, max_bytes=max_bytes)
+    try:  # the files the current index holds keep their ids against duplicates added since
+        indexed = [d["path"] for d in read_manifest(index_dir)["documents"].values()]
+    except (QAError, OSError, KeyError, TypeError):
+        indexed = []
+    loaded: CorpusLoad = load_corpus(corpus, max_bytes=max_bytes, indexed=indexed)
     with IndexLock(index_dir):
         previous = None
         if not full:

@@ -19,7 +19,7 @@ import re
 import signal
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -995,12 +995,16 @@ def load_corpus(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     parse_seconds: float | None = DEFAULT_PARSE_SECONDS,
+    indexed: Collection[str] = (),
 ) -> CorpusLoad:
     """Read every supported file of a corpus folder.
 
     A file that cannot be read is reported in ``skipped`` with the reason;
     the rest are still loaded. Identical content under two names is indexed
-    once and the duplicate reported.
+    once and the duplicate reported; so is a second file with one document id.
+    Of two such files, one in ``indexed`` (the paths the current index holds)
+    is kept, so a copy added under a new name does not take the id that
+    citations already use; else the first in sorted order.
 
     Raises:
         CorpusError: the folder does not exist or holds no readable document.
@@ -1012,7 +1016,10 @@ def load_corpus(
     skipped: list[Skipped] = []
     seen: dict[str, str] = {}
     ids: dict[str, str] = {}
-    for path in corpus_files(root):
+    known = set(indexed)
+    listed = list(corpus_files(root))
+    order = {p.relative_to(root).as_posix(): i for i, p in enumerate(listed)}
+    for path in sorted(listed, key=lambda p: p.relative_to(root).as_posix() not in known):  # stable
         name = path.relative_to(root).as_posix()
         try:
             corpus_path(root, name)  # a link leaving the corpus is reported as such, whatever its name
@@ -1033,7 +1040,7 @@ def load_corpus(
             continue
         # Citations, `qa show` and `qa remove` name a document by its id (the path without its
         # extension), so two files with one id ("report.html", "report.txt") cannot both be
-        # indexed: the first in sorted order is, the other is reported.
+        # indexed: the one indexed already, else the first in sorted order, is; the other is reported.
         if doc.doc_id in ids:
             skipped.append(
                 Skipped(
@@ -1053,4 +1060,7 @@ def load_corpus(
             + (f" ({detail})" if detail else "")
             + f"; add files of a supported type ({', '.join(SUPPORTED_SUFFIXES)})"
         )
+    # In the folder's order whatever was read first, so an update builds what a full build does.
+    documents.sort(key=lambda d: order[d.path])
+    skipped.sort(key=lambda sk: order.get(sk.path, len(order)))
     return CorpusLoad(tuple(documents), tuple(skipped))

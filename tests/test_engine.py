@@ -83,6 +83,22 @@ def test_candidates_are_what_ask_ranks(engine):
     ]
 
 
+def test_a_copy_added_under_another_name_does_not_take_the_indexed_documents_id(tiny_corpus, tmp_path, embedder):
+    from qa.index import load_index
+
+    # A user test: "a_copy.md" (sorted before "treaty.md") took over, so citations and
+    # `qa show treaty` stopped working once a copy was added.
+    idx = tmp_path / "idx"
+    build(tiny_corpus, idx, embedder=embedder)
+    (tiny_corpus / "a_copy.md").write_bytes((tiny_corpus / "treaty.md").read_bytes())
+    report = build(tiny_corpus, idx, embedder=embedder)
+    assert "treaty" in load_index(idx).documents and "a_copy" not in load_index(idx).documents
+    assert [s.reason for s in report.skipped if s.path == "a_copy.md"] == ["same content as treaty.md; indexed once"]
+    # Without an index, the first in sorted order is kept, as before.
+    fresh = build(tiny_corpus, tmp_path / "fresh", embedder=embedder)
+    assert [s.path for s in fresh.skipped if "same content" in s.reason] == ["treaty.md"]
+
+
 def test_remove_documents_deletes_the_files_and_reindexes(tiny_corpus, tmp_path, embedder):
     from qa.engine import remove_documents
     from qa.index import load_index

@@ -504,13 +504,19 @@ def cmd_eval(args) -> int:
     if args.json:
         print(json.dumps(dataclasses.asdict(report), ensure_ascii=False))
         return 0
+
+    # A rate over no questions is not 0: say so ("0.000" read as every refusal missed).
+    def rate(value: float, over: int) -> str:
+        return f"{value:.3f}" if over else "n/a (no such questions)"
+
+    a, u = report.answerable, report.unanswerable
     rows = [
-        ("questions", f"{report.questions} ({report.answerable} answerable, {report.unanswerable} not)"),
-        ("answer hit (answerable)", f"{report.answer_hit:.3f}"),
-        (f"Recall@{report.k} (gold in passages)", f"{report.recall_at_k:.3f}"),
-        ("MRR", f"{report.mrr:.3f}"),
-        ("abstention accuracy (unanswerable)", f"{report.abstention_accuracy:.3f}"),
-        ("false abstention (answerable)", f"{report.false_abstention:.3f}"),
+        ("questions", f"{report.questions} ({a} answerable, {u} not)"),
+        ("answer hit (answerable)", rate(report.answer_hit, a)),
+        (f"Recall@{report.k} (gold in passages)", rate(report.recall_at_k, a)),
+        ("MRR", rate(report.mrr, a)),
+        ("abstention accuracy (unanswerable)", rate(report.abstention_accuracy, u)),
+        ("false abstention (answerable)", rate(report.false_abstention, a)),
         ("citation exactness", f"{report.citation_exactness:.3f}"),
         ("median ask latency", f"{report.median_ms:.1f} ms"),
     ]

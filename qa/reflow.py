@@ -593,9 +593,11 @@ def _assemble(
     return text, starts, offsets
 
 
-# A PDF's /Title field is often the authoring tool's, not the work's.
+# A PDF's /Title field is often the authoring tool's, not the work's; a browser's "Print to
+# PDF" writes the page's address when the page has no <title> ("about:blank", "file:///…").
 _TOOL_TITLE = re.compile(
-    r"(?i)^(microsoft (word|powerpoint) - .*|untitled.*|title|document\d*|.*\.(docx?|odt|rtf|tex|pdf|indd))$"
+    r"(?i)^(microsoft (word|powerpoint) - .*|untitled.*|title|document\d*|.*\.(docx?|odt|rtf|tex|pdf|indd)"
+    r"|about:\S*|(https?|file|data|blob):\S*)$"
 )
 
 

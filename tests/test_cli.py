@@ -212,6 +212,11 @@ def test_eval_command(env, capsys, tmp_path):
     assert report["citation_exactness"] == 1.0
     code, out, _ = run(capsys, "eval", str(qs))
     assert "answer hit" in out and "citation exactness" in out
+    # A user test: a set without unanswerable questions printed "abstention accuracy 0.000".
+    qs.write_text(qs.read_text().splitlines()[0] + "\n")
+    code, out, _ = run(capsys, "eval", str(qs))
+    line = next(ln for ln in out.splitlines() if ln.startswith("abstention accuracy"))
+    assert code == 0 and line.endswith("n/a (no such questions)")
 
 
 def test_add_remove_verify(env, capsys, tmp_path):

@@ -234,7 +234,9 @@ def test_contents_lines_are_not_headings_and_a_numbered_heading_is_never_run_in(
 def test_a_pdf_title_is_its_title_field_unless_a_tool_wrote_it():
     body = [("Body text of the article, set small.", 9.0)]
     assert pdf_title("Orbital Debris  and the Law", body) == "Orbital Debris and the Law"
-    for junk in ("Microsoft Word - draft3.docx", "untitled", "paper_v2.pdf", "Document1", ""):
+    junk_titles = ("Microsoft Word - draft3.docx", "untitled", "paper_v2.pdf", "Document1", "")
+    # A user test: a page printed from a browser was titled "about:blank" in every citation.
+    for junk in (*junk_titles, "about:blank", "file:///home/me/notes.html", "https://example.org/a"):
         assert pdf_title(junk, body) is None  # nothing large on the page either: the file name
 
 

@@ -529,7 +529,10 @@ class Engine:
                 if given
                 # A shared link carries offsets only: what can be checked is that the file
                 # still has the indexed text there, not that it matches a quote.
-                else f"Verified: {span} of {source} are as indexed (no quote was given to compare them with).",
+                # Nor, after a re-index, that they still hold what was first cited: say so.
+                else f"{span[0].upper()}{span[1:]} of {source} are as indexed. No quote came with them, so they "
+                "cannot be checked against the text first cited: if the file was changed and re-indexed since, "
+                "they may point at other text.",
                 indexed,
                 "current source",
                 (start, end),

@@ -123,13 +123,22 @@ def _parse_un_document(symbol: str, rest: str) -> dict:
     return out
 
 
+_NEXT_SURNAME = re.compile(r"(?<=[A-Z]\.),\s+(?=[^\W\d_][^,()]{0,40},\s*[A-Z]\.)")
+
+
 def _parse_author_year(authors: str, year: str, rest: str) -> dict | None:
     authors = authors.strip(" ,")
     if not re.search(r"[^\W\d_]{2,}", authors):
         return None
     out: dict = {"year": year.replace(" ", ""), "kind": "book"}
     editor = bool(_EDITOR.search(authors))
-    names = [a.strip() for a in re.split(r";|\s&\s|\sand\s", _EDITOR.sub("", authors)) if a.strip()]
+    names = [
+        name.strip(" ,")
+        for a in re.split(r";|\s&\s|\sand\s", _EDITOR.sub("", authors))
+        # "Hobe, S., Schmidt-Tedd, B.": a comma after an initial, then "Surname, I." is a new name
+        for name in _NEXT_SURNAME.split(a)
+        if name.strip(" ,")
+    ]
     out["authors"] = tuple(f"{a} (ed.)" if editor else a for a in names)
     rest = rest.strip()
 

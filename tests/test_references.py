@@ -150,3 +150,21 @@ def test_odd_entries_never_crash(raw):
     ref = parse_reference(raw, doc_id="d", n=1, start=0)
     assert ref.raw == raw
     assert ref.kind in ("un_document", "article", "book", "report", "treaty", "unparsed")
+
+
+@pytest.mark.parametrize(
+    "raw, authors",
+    [
+        # A user test: "Hobe, S., Schmidt-Tedd, B." was one author.
+        (
+            "Hobe, S., Schmidt-Tedd, B. and Schrogl, K.-U. (2009). Cologne Commentary on Space Law.",
+            ("Hobe, S.", "Schmidt-Tedd, B.", "Schrogl, K.-U."),
+        ),
+        ("Smith, J., Doe, A., & Roe, B. (2020). A title. Journal.", ("Smith, J.", "Doe, A.", "Roe, B.")),
+        ("Doe, J. A., van der Berg, K. (2001). A title.", ("Doe, J. A.", "van der Berg, K.")),
+        ("Jakhu, R. S. and Pelton, J. N. (2017). Global Space Governance.", ("Jakhu, R. S.", "Pelton, J. N.")),
+        ("Campbell, K. M. (1991–1992). The U.S.-Soviet Agreement.", ("Campbell, K. M.",)),
+    ],
+)
+def test_a_comma_separated_author_list_is_split_into_names(raw, authors):
+    assert parse_reference(raw, doc_id="d", n=1, start=0).authors == authors

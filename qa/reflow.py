@@ -29,6 +29,10 @@ from qa.sentences import is_sentence_end
 _BULLET = re.compile(r"^[•●▪◦■\-–—*]\s")
 _ENUMERATOR = re.compile(r"^\(?(?:\d{1,3}|[a-z]|[ivxlc]{1,5})[.)]\s", re.I)
 # "2.3 Naming", "1. Introduction", "A. Proofs", "IV. Liability": an enumerator that opens a heading.
+# "3.5 The Convention …" after a finished sentence (maybe with a footnote mark: "… 2020.4"):
+# a numbered paragraph of a commentary, not the sentence going on.
+_DECIMAL_PARAGRAPH = re.compile(r"^\d{1,2}(?:\.\d{1,2})+\.?\s+[A-Z]")
+_FINISHED = re.compile(r"[.;:!?][\d”’\")\]]*$")
 _NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*\.?|[A-Z]\.|[IVX]{1,5}\.)\s+[A-Z]")
 # What may follow a reference list: only such a heading ends it (a short capitalised line
 # inside it is a wrapped entry's tail, "University Press").
@@ -210,6 +214,8 @@ def _joiner(a: str, b: str, full: float, wide: tuple[float, float], vocabulary: 
     broken across the lines), "direct" (CJK text, which has no spaces), or None (``b`` starts
     a new line)."""
     if _BULLET.match(b) or _ENUMERATOR.match(b) or REFERENCE_SECTION.match(a):
+        return None
+    if _DECIMAL_PARAGRAPH.match(b) and _FINISHED.search(a):
         return None
     if _NUMBERED_HEADING.match(a) and _looks_like_heading(a, wide[0]):
         return None  # "5. A registry of removal missions" is a heading, however long the lines near it

@@ -560,3 +560,16 @@ def test_a_browser_printed_header_and_page_number_go_together():
     assert text.startswith("Notes on the Liability Convention — draft ")  # the first page's top line stays
     assert text.count("Notes on the Liability") == 1 and not re.search(r"\b[1-4]\b", text)
     assert all(" ".join(b.split()) in text for b in body)
+
+
+def test_decimal_numbered_paragraphs_start_new_lines():
+    # A user test: "… between 2010 and 2020.4 3.5 The Convention contains no sanction …" was one
+    # paragraph: 3.4 and 3.5 of a commentary merged, so an answer quoted both.
+    page = (
+        f"3.4 {FULL}\nouter space, as practice between 2010 and 2020.4\n"
+        f"3.5 The Convention contains no sanction for a failure to register, and\n"
+        "3.6 million objects are not the point.\nIt goes on."
+    )
+    lines = reflow_pages([page]).text.split("\n")
+    assert lines[0].endswith("2010 and 2020.4") and lines[1].startswith("3.5 The Convention contains")
+    assert "and 3.6 million objects" in lines[1]  # not after a finished sentence: the text goes on

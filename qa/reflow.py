@@ -181,6 +181,11 @@ def _widths(pages: list[list[str]]) -> tuple[list[float], list[float]]:
     return full, wide
 
 
+def _section_number_end(line: str) -> int:
+    m = re.match(r"\d{1,2}(?:\.\d{1,2})*\.?\s", line)
+    return m.end() if m else 0
+
+
 def _looks_like_heading(line: str, wide: float) -> bool:
     return (
         len(line) < HEADING * wide
@@ -192,6 +197,9 @@ def _looks_like_heading(line: str, wide: float) -> bool:
         and not _CODE.search(line)  # "LEN = strlen(VALUE)+1" stands alone too
         and not _LEADER.search(line)  # a table of contents: "2 Naming . . . . 4"
         and not re.fullmatch(r"[A-Z]{1,5}", line)  # "BEGIN", "END" in code; "ABSTRACT" is a heading
+        # A table row: "United Kingdom 1986 764 133". A heading holds two numbers at most besides
+        # its section number ("Chapter 3 Report 2019"; "62/101" and "2010–2020" count once).
+        and len(re.findall(r"(?<![\w./–-])\d[\d,.]*(?![\w/])", line[_section_number_end(line) :])) < 3
     )
 
 

@@ -573,3 +573,15 @@ def test_decimal_numbered_paragraphs_start_new_lines():
     lines = reflow_pages([page]).text.split("\n")
     assert lines[0].endswith("2010 and 2020.4") and lines[1].startswith("3.5 The Convention contains")
     assert "and 3.6 million objects" in lines[1]  # not after a finished sentence: the text goes on
+
+
+def test_a_table_row_is_not_a_heading():
+    # A user test: the last row of a table ("United Kingdom 1986 764 133") named the section
+    # in the citations of the paragraphs after it.
+    page = (
+        f"4.1 The table below summarises national registries.\nState Established Objects Delay\n"
+        f"France 2008 112 41\nUnited Kingdom 1986 764 133\n{FULL}\nouter space for all."
+    )
+    r = reflow_pages([page])
+    titles = [t for _, _, t in r.headings]
+    assert "United Kingdom 1986 764 133" not in titles and "France 2008 112 41" not in titles

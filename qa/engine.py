@@ -46,7 +46,7 @@ from qa.index import (
     save_index,
     tokenize,
 )
-from qa.ingest import DEFAULT_MAX_BYTES, CorpusLoad, Skipped, corpus_path, load_corpus, read_document
+from qa.ingest import DEFAULT_MAX_BYTES, CorpusLoad, Skipped, corpus_files, corpus_path, load_corpus, read_document
 from qa.retrieval import DEFAULT_K, MAX_K, Mode, retrieve
 from qa.selector import Selector, load_selector
 from qa.types import Answer, Candidate, Hit
@@ -246,15 +246,26 @@ def remove_documents(
     indexed = read_manifest(index_dir)["documents"]
     by_path = {entry["path"]: doc_id for doc_id, entry in indexed.items()}
     wanted = list(dict.fromkeys(by_path.get(d, d) for d in doc_ids))
-    unknown = [d for d in wanted if d not in indexed]
-    if unknown:
-        raise QAError(f"no document {unknown[0]!r} in the index; `python -m qa sources` lists them")
-    if not set(indexed) - set(wanted):
+    # A corpus file the index does not hold (a duplicate, an unreadable file) can be removed
+    # by its name or id too: otherwise its "skipped" notice repeats on every build.
+    files = [p.relative_to(corpus).as_posix() for p in corpus_files(corpus)] if corpus.is_dir() else []
+    loose = {}
+    for d in (d for d in wanted if d not in indexed):
+        matches = [name for name in files if d in (name, name.rsplit(".", 1)[0]) and name not in by_path]
+        if len(matches) != 1:
+            raise QAError(
+                f"no document {d!r} in the index or the corpus folder; `python -m qa sources` lists them"
+                if not matches
+                else f"{d!r} names {' and '.join(matches)}: give the file name"
+            )
+        loose[d] = matches[0]
+    wanted = [d for d in wanted if d not in loose]
+    if wanted and not set(indexed) - set(wanted):
         raise QAError("that would remove every document, and an index needs one; add another document first")
     removed, gone = [], []
-    for d in wanted:
-        target = corpus_file(corpus, indexed[d]["path"])
-        (removed if target.exists() or target.is_symlink() else gone).append(indexed[d]["path"])
+    for path in [indexed[d]["path"] for d in wanted] + list(loose.values()):
+        target = corpus_file(corpus, path)
+        (removed if target.exists() or target.is_symlink() else gone).append(path)
         target.unlink(missing_ok=True)
     try:
         report = build(corpus, index_dir, model=model, progress=progress)

@@ -97,6 +97,12 @@ def test_a_copy_added_under_another_name_does_not_take_the_indexed_documents_id(
     # Without an index, the first in sorted order is kept, as before.
     fresh = build(tiny_corpus, tmp_path / "fresh", embedder=embedder)
     assert [s.path for s in fresh.skipped if "same content" in s.reason] == ["treaty.md"]
+    # The copy is in no index, yet it can be removed by its id (a user test: "no document").
+    from qa.engine import remove_documents
+
+    report = remove_documents(["a_copy"], tiny_corpus, idx, model="hash:128")
+    assert report.removed == ("a_copy.md",) and not (tiny_corpus / "a_copy.md").exists()
+    assert not report.build.skipped and "treaty" in load_index(idx).documents
 
 
 def test_remove_documents_deletes_the_files_and_reindexes(tiny_corpus, tmp_path, embedder):

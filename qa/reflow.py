@@ -28,11 +28,11 @@ from qa.sentences import is_sentence_end
 
 _BULLET = re.compile(r"^[•●▪◦■\-–—*]\s")
 _ENUMERATOR = re.compile(r"^\(?(?:\d{1,3}|[a-z]|[ivxlc]{1,5})[.)]\s", re.I)
-# "2.3 Naming", "1. Introduction", "A. Proofs", "IV. Liability": an enumerator that opens a heading.
 # "3.5 The Convention …" after a finished sentence (maybe with a footnote mark: "… 2020.4"):
 # a numbered paragraph of a commentary, not the sentence going on.
 _DECIMAL_PARAGRAPH = re.compile(r"^\d{1,2}(?:\.\d{1,2})+\.?\s+[A-Z]")
 _FINISHED = re.compile(r"[.;:!?][\d”’\")\]]*$")
+# "2.3 Naming", "1. Introduction", "A. Proofs", "IV. Liability": an enumerator that opens a heading.
 _NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*\.?|[A-Z]\.|[IVX]{1,5}\.)\s+[A-Z]")
 # What may follow a reference list: only such a heading ends it (a short capitalised line
 # inside it is a wrapped entry's tail, "University Press").

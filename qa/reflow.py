@@ -181,6 +181,12 @@ def _widths(pages: list[list[str]]) -> tuple[list[float], list[float]]:
     return full, wide
 
 
+def _opens_its_subsections(line: str, nxt: str) -> bool:
+    """``line`` is "3. Information …" or "3 Information …" and ``nxt`` opens "3.1 …"."""
+    m = re.match(r"(\d{1,2})\.?\s+[A-Z]", line)
+    return bool(m) and nxt.startswith(f"{m.group(1)}.1 ")
+
+
 def _section_number_end(line: str) -> int:
     m = re.match(r"\d{1,2}(?:\.\d{1,2})*\.?\s", line)
     return m.end() if m else 0
@@ -573,6 +579,8 @@ def _headings(flat: list[Line], joins: list[str | None], full: list[float], wide
             heading[k], in_references = True, True
         elif alone and _looks_like_heading(line, wide[k]) and (_NUMBERED_HEADING.match(line) or before_text):
             heading[k] = True  # a numbered heading may stand before a list or a short line too
+        elif alone and _opens_its_subsections(line, nxt) and _looks_like_heading(line, 2 * wide[k]):
+            heading[k] = True  # "3. Information to be furnished" over "3.1 …", however narrow the column
     return heading
 
 

@@ -585,3 +585,24 @@ def test_a_table_row_is_not_a_heading():
     r = reflow_pages([page])
     titles = [t for _, _, t in r.headings]
     assert "United Kingdom 1986 764 133" not in titles and "France 2008 112 41" not in titles
+
+
+def test_a_numbered_heading_over_its_first_subsection_is_a_heading_in_a_narrow_column():
+    # A user test: on a two-column page "3. Information to be furnished" filled too much of the
+    # narrow measure to count as a heading, so its paragraphs were cited under section 2.
+    column = [
+        "3. Information to be furnished",
+        "3.1 Article IV lists the information each State of",
+        "registry shall furnish: the name of the launching",
+        "State or States, an appropriate designator of the",
+        "space object or its registration number, the date",
+        "and territory or location of launch, the basic orbital",
+        "parameters, and the general function of the space",
+        "object.",
+        "3.2 The basic orbital parameters include nodal",
+        "period, inclination, apogee and perigee. In practice,",
+        "many States report the apogee and perigee only to",
+        "the nearest ten kilometres, which renders",
+    ]
+    r = reflow_pages(["\n".join(column)])
+    assert [t for _, _, t in r.headings] == ["3. Information to be furnished"]

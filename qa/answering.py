@@ -193,7 +193,7 @@ def whole_article(question: str, best: Candidate, doc: Document, tokenize: Calla
     number = located_article(best.locator)
     if number is None or number not in asked_articles(question) or asked_paragraphs(question):
         return None
-    titles = {doc.title, best.locator.split(" › ")[0]}
+    titles = {doc.title, locator_title(best.locator)}
     named = {t for title in titles for t in tokenize([title])[0]}
     numbers = {(a or b).lower() for a, b in _ARTICLE_ASKED.findall(question)}
     if set(tokenize([question])[0]) - _TEXT_WORDS - named - numbers:
@@ -209,6 +209,11 @@ def whole_article(question: str, best: Candidate, doc: Document, tokenize: Calla
     if not start <= best.start < stop or stop - start > WHOLE_ARTICLE_CHARS:
         return None
     return start, stop
+
+
+def locator_title(locator: str) -> str:
+    """The document part of a locator: "Outer Space Treaty › Article IV" -> "Outer Space Treaty"."""
+    return locator.split(" › ")[0]
 
 
 def named_documents(question: str, titles: set[str], tokenize: Callable) -> set[str]:
@@ -467,11 +472,11 @@ def score_candidates(
         if embed:
             semantic[embed] = encode([texts[i] for i in embed]) @ qv
     semantic = np.clip(semantic, 0.0, 1.0)
-    named = named_documents(question, {c.chunk.locator.split(" › ")[0] for c in spans}, tokenize)
+    named = named_documents(question, {locator_title(c.chunk.locator) for c in spans}, tokenize)
     out = []
     for i, c in enumerate(spans):
         article = article_match(question, c.chunk.locator, texts[i])
-        if article > 0 and named and c.chunk.locator.split(" › ")[0] not in named:
+        if article > 0 and named and locator_title(c.chunk.locator) not in named:
             article = -1.0  # "Article 40 of the Moon Agreement": not the Charter's Article 40
         kind = answer_type_match(question, texts[i]) + article
         source = 0.0
@@ -657,14 +662,13 @@ def answer_question(
     # the passages read are located by article at all: a corpus without article headings
     # cannot say.
     asked = asked_articles(question)
-    titles = {c.locator.split(" › ")[0] for c in scored}
-    named = named_documents(question, titles, tokenize) if asked else set()
+    named = named_documents(question, {locator_title(c.locator) for c in scored}, tokenize)
     missing = (
         bool(asked)
         and not is_source_question(question)
         and any(located_article(c.locator) is not None for c in scored)
         and not any(
-            located_article(c.locator) in asked and (not named or c.locator.split(" › ")[0] in named) for c in scored
+            located_article(c.locator) in asked and (not named or locator_title(c.locator) in named) for c in scored
         )
     )
     if missing:
@@ -803,6 +807,11 @@ def answer_window(
     return start, end, joined
 
 
+def _next_page(doc: Document, pos: int) -> int:
+    """Where the page after the one holding ``pos`` starts (the text's end without pages)."""
+    return next((p for p, _ in doc.page_starts() if p > pos), len(doc.text))
+
+
 def whole_paragraph(doc: Document, start: int, end: int) -> int:
     """Where the numbered paragraph that opens at ``start`` ("3. Activities of States Parties
     …") ends: at the next sentence opening a paragraph numbered alike ("4."), a heading or a
@@ -814,7 +823,7 @@ def whole_paragraph(doc: Document, start: int, end: int) -> int:
         return end
     stop = min(
         next((pos for pos, _, _ in doc.headings if pos > start), len(text)),
-        next((pos for pos, _ in doc.page_starts() if pos > start), len(text)),
+        _next_page(doc, start),
         start + WHOLE_ARTICLE_CHARS + 1,
     )
     # Split from the paragraph's start: cut mid-text, "force. 5. All" would read "5." alone.
@@ -837,7 +846,7 @@ def extend_span(doc: Document, start: int, end: int, chunk: Chunk) -> tuple[int,
     text = doc.text
     section_end = min(
         next((pos for pos, _, _ in doc.headings if pos >= chunk.end), len(text)),
-        next((pos for pos, _ in doc.page_starts() if pos > start), len(text)),
+        _next_page(doc, start),
     )
     # A list may run on, but not for ever: read a few thousand characters, not the whole rest
     # of a long document without headings.

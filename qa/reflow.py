@@ -129,11 +129,12 @@ def _strip_furniture(pages: list[list[str]]) -> list[list[str]]:
     header line *and* a page number at a page's edge ("Commentary on …" over "Page 2 of 4"):
     the second layer goes too, when it is of the other kind (a number under a running line,
     or the reverse), never two running lines, so repeated text inside a page stays."""
-    first_heads = _running(pages, 0)
     peeled: list[dict[int, str]] = [{} for _ in pages]  # per page and edge: the kind taken off
     for layer in range(2):
         # A second layer's running line must repeat on most pages, not word for word on two.
         heads, feet = _running(pages, 0, strict=bool(layer)), _running(pages, -1, strict=bool(layer))
+        if not layer:
+            first_heads = heads  # the page number under page 1's header is looked for with these
         offsets = _page_number_offsets(pages)
         out = []
         for n, lines in enumerate(pages):

@@ -31,7 +31,7 @@ _ENUMERATOR = re.compile(r"^\(?(?:\d{1,3}|[a-z]|[ivxlc]{1,5})[.)]\s", re.I)
 # "3.5 The Convention …" after a finished sentence (maybe with a footnote mark: "… 2020.4"):
 # a numbered paragraph of a commentary, not the sentence going on.
 _DECIMAL_PARAGRAPH = re.compile(r"^\d{1,2}(?:\.\d{1,2})+\.?\s+[A-Z]")
-_FINISHED = re.compile(r"[.;:!?][\d”’\")\]]*$")
+_FINISHED = re.compile(r"[.;:!?][\d⁰¹²³⁴⁵⁶⁷⁸⁹”’\")\]]*$")
 # "2.3 Naming", "1. Introduction", "A. Proofs", "IV. Liability": an enumerator that opens a heading.
 _NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*\.?|[A-Z]\.|[IVX]{1,5}\.)\s+[A-Z]")
 # What may follow a reference list: only such a heading ends it (a short capitalised line
@@ -614,6 +614,59 @@ def _assemble(
     while len(starts) < pages:
         starts.append(len(text))
     return text, starts, offsets
+
+
+# A footnote mark as pypdf reads it: a run of its own (pypdf starts a new run where the type
+# size changes) holding only a number, "3" or "1,2".
+_MARK_RUN = re.compile(r"^(\s*)(\d{1,3}(?:,\d{1,3})*)(\s*)$")
+_TO_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+# A mark is set at most this share of the text beside it, its baseline raised by this share of
+# that text's size (between the two bounds: more is another line).
+MARK_SIZE, MARK_RISE = (0.9, (0.15, 0.8))
+
+
+def raise_marks(runs: list[tuple[str, float, float]]) -> str:
+    """A page's text from its runs (text, type size, baseline height), as pypdf hands them to a
+    text visitor, with every footnote mark set as superscript digits. The text layer has marks
+    as plain digits: "… in the year 2023 alone.3" reads as a number, "2023" before a mark made
+    "20233" (one search token), and the reflow can only guess which digits are marks. A mark is
+    a number set smaller than the nearest text before or after it on its line, and raised."""
+
+    def beside(i: int, step: int) -> tuple[str, float, float] | None:
+        j = i + step
+        while 0 <= j < len(runs) and not runs[j][0].strip():
+            j += step
+        return runs[j] if 0 <= j < len(runs) else None
+
+    def mark_of(i: int) -> int:
+        """-1: a mark of the text before it; 1: of the text after it (a note's number); 0: none."""
+        _, size, y = runs[i]
+        for step in (-1, 1):
+            near = beside(i, step)
+            if near and near[1] > 0 and 0 < size <= MARK_SIZE * near[1]:
+                low, high = MARK_RISE
+                if low * near[1] <= y - near[2] <= high * near[1]:
+                    return step
+        return 0
+
+    out: list[str] = []
+    for i, (text, _, _) in enumerate(runs):
+        m = _MARK_RUN.match(text)
+        side = mark_of(i) if m else 0
+        if not side:
+            out.append(text)
+            continue
+        lead = m.group(1)
+        if side < 0 and "\n" not in lead:
+            # A mark is printed against its word: a gap before it is pypdf guessing at a space
+            # from positions ("2023. ³"), and would part the mark from its sentence.
+            lead = ""
+            while out and not out[-1].strip(" "):  # empty runs, and runs of spaces only
+                out.pop()
+            if out:
+                out[-1] = out[-1].rstrip(" ")
+        out.append(lead + m.group(2).translate(_TO_SUPERSCRIPT) + m.group(3))
+    return "".join(out)
 
 
 # A PDF's /Title field is often the authoring tool's, not the work's; a browser's "Print to

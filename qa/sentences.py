@@ -54,7 +54,10 @@ _ABBREVIATIONS = {
     "cit",
     "al",
 }
-_BOUNDARY = re.compile(r"(?<=[.!?;:…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ„])|\n+")
+# After the punctuation, a closing quote or bracket and a footnote mark ("Treaty.¹ It …")
+# still belong to the sentence that ends.
+_CLOSERS = "\"'”’)]⁰¹²³⁴⁵⁶⁷⁸⁹"
+_BOUNDARY = re.compile(r"(?<=[.!?;:…])[\"'”’)\]⁰¹²³⁴⁵⁶⁷⁸⁹]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ„])|\n+")
 
 
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
@@ -71,7 +74,7 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
         if "\n" not in m.group(0) and not is_sentence_end(text, m.start()):
             continue
         g = m.group(0)
-        closers = len(g) - len(g.lstrip("\"'”’)]"))  # a closing quote belongs to its sentence
+        closers = len(g) - len(g.lstrip(_CLOSERS))
         spans.append((start, m.start() + closers))
         start = m.end()
     spans.append((start, len(text)))

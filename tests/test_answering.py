@@ -27,6 +27,8 @@ from qa.types import Candidate, Chunk, Document
         ("He said “stop.” Then left.", ["He said “stop.”", "Then left."]),
         ("For this Treaty:\n\n(a) first item;\n\n(b) second.", ["For this Treaty:", "(a) first item;", "(b) second."]),
         ("1. The first rule applies. 2. The second.", ["1. The first rule applies.", "2. The second."]),
+        # A footnote mark belongs to the sentence it closes (PDF and HTML text have them).
+        ("It binds States.¹ Others differ.²\nNext.", ["It binds States.¹", "Others differ.²", "Next."]),
         ("", []),
     ],
 )

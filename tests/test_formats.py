@@ -7,6 +7,7 @@ import pytest
 from qa.chunking import chunk_document
 from qa.errors import UnreadableDocumentError
 from qa.ingest import load_corpus, read_document
+from qa.sentences import candidate_spans
 
 
 def _check_offsets(doc):
@@ -338,6 +339,30 @@ def test_pdf_text_per_page_with_page_locators(tmp_path: Path):
     assert doc.metadata["pages"] == [0, doc.text.index("Debris")]
     chunks = _check_offsets(doc)
     assert chunks[0].locator.endswith("p. 1")
+
+
+def test_pdf_footnote_marks_are_read_as_superscripts(tmp_path: Path):
+    # As browsers and word processors print them: the mark in smaller type, raised.
+    stream = (
+        "BT /F1 11 Tf 1 0 0 1 20 700 Tm (Registrations rose to 2,917 objects in 2023.) Tj "
+        "/F1 7 Tf 1 0 0 1 262 704.5 Tm (3) Tj /F1 11 Tf 1 0 0 1 267 700 Tm (Most States register.) Tj "
+        "/F1 11 Tf 1 0 0 1 20 686 Tm (Table 1 gives 12 days.) Tj "
+        "/F1 6 Tf 1 0 0 1 20 103 Tm (3) Tj /F1 8 Tf 1 0 0 1 24 100 Tm (Figures reported by UNOOSA.) Tj ET"
+    )
+    page = "/MediaBox [0 0 600 800] /Contents 5 0 R /Resources << /Font << /F1 3 0 R >> >>"
+    objs = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        f"<< /Type /Page /Parent 2 0 R {page} >>",
+        f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream",
+    ]
+    (tmp_path / "notes.pdf").write_bytes(pdf_file(objs))
+    doc = read_document(tmp_path / "notes.pdf", tmp_path)
+    assert "objects in 2023.³ Most States register." in doc.text  # not "2023.3", nor "2023. ³"
+    assert "Table 1 gives 12 days." in doc.text and doc.text.endswith("\n³Figures reported by UNOOSA.")
+    sentences = {c.text[s - c.start : e - c.start] for c in _check_offsets(doc) for s, e in candidate_spans(c)}
+    assert "Registrations rose to 2,917 objects in 2023.³" in sentences
 
 
 def test_pdf_lines_become_sentences_articles_and_reference_records(tmp_path: Path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from qa.reflow import pdf_title, reflow_pages
+from qa.reflow import pdf_title, raise_marks, reflow_pages
 from qa.sentences import split_sentences
 
 FULL = "States Parties to the Treaty shall carry on activities in the exploration and use of"  # a full line
@@ -573,6 +573,9 @@ def test_decimal_numbered_paragraphs_start_new_lines():
     lines = reflow_pages([page]).text.split("\n")
     assert lines[0].endswith("2010 and 2020.4") and lines[1].startswith("3.5 The Convention contains")
     assert "and 3.6 million objects" in lines[1]  # not after a finished sentence: the text goes on
+    # The mark as the PDF draws it (qa.reflow.raise_marks): a superscript.
+    lines = reflow_pages([page.replace("2020.4", "2020.⁴")]).text.split("\n")
+    assert lines[0].endswith("2010 and 2020.⁴") and lines[1].startswith("3.5 The Convention contains")
 
 
 def test_a_table_row_is_not_a_heading():
@@ -606,3 +609,41 @@ def test_a_numbered_heading_over_its_first_subsection_is_a_heading_in_a_narrow_c
     ]
     r = reflow_pages(["\n".join(column)])
     assert [t for _, _, t in r.headings] == ["3. Information to be furnished"]
+
+
+def test_footnote_marks_drawn_small_and_raised_become_superscripts():
+    # Runs as pypdf's text visitor gives them: (text, type size, baseline height). A user test:
+    # "… in the year 2023 alone.3", the mark a plain digit glued to the sentence.
+    body = [
+        ("Registrations rose to 2,917 objects in 2023 alone.", 11.0, 700.0),
+        (" ", 11.0, 700.0),  # pypdf guessed a space from the mark's position
+        ("3", 7.5, 704.4),
+        ("", 7.5, 704.4),
+        (" It obliges States to register.", 11.0, 700.0),
+        ("\n", 11.0, 686.0),
+        ("Page ", 11.0, 40.0),  # same size as its line: a page number, not a mark
+        ("2", 11.0, 40.0),
+        ("\n", 11.0, 30.0),
+        ("Water is H", 11.0, 600.0),
+        ("2", 7.5, 597.0),  # smaller but lowered: a subscript, left alone
+        ("O; Table 1 gives ", 11.0, 600.0),
+        ("12", 7.0, 600.0),  # smaller on the same baseline: a table figure
+        ("\n", 8.0, 100.0),
+        ("3", 6.0, 103.2),  # a note's own number, raised against the note after it
+        ("Figures reported by UNOOSA.", 8.0, 100.0),
+    ]
+    text = raise_marks(body)
+    assert text.startswith("Registrations rose to 2,917 objects in 2023 alone.³ It obliges")
+    assert "Page 2" in text and "Water is H2O; Table 1 gives 12" in text
+    assert text.endswith("\n³Figures reported by UNOOSA.")
+    # Digits with words, or a mark raised a whole line, are text.
+    assert raise_marks([("Article 3", 7.0, 704.0), ("Text.", 11.0, 700.0)]) == "Article 3Text."
+    assert raise_marks([("Text.", 11.0, 700.0), ("4", 7.0, 712.0)]) == "Text.4"
+    # The reflow then knows the marks: the note stays a line of its own at the page foot.
+    page = raise_marks(body[:6] + [("The rest of the page goes on here.", 11.0, 686.0)] + body[13:])
+    flowed = reflow_pages([page]).text
+    assert flowed.endswith("goes on here.\n³Figures reported by UNOOSA.")
+    assert [flowed[s:e] for s, e in split_sentences(flowed)][:2] == [
+        "Registrations rose to 2,917 objects in 2023 alone.³",
+        "It obliges States to register.",
+    ]

@@ -25,7 +25,7 @@ from typing import Any
 
 import streamlit as st
 
-from qa.answering import ABSTAIN_TEXT, NOTHING_CLOSE, refusal_hint
+from qa.answering import ABSTAIN_TEXT, NOTHING_CLOSE, below_threshold_note, refusal_hint
 from qa.chunking import short_title
 from qa.engine import (
     AddReport,
@@ -690,9 +690,11 @@ def render_answer(i: int, entry: dict[str, Any], engine: Engine | None) -> None:
                 icon=":material/warning:",
             )
         # The threshold in the label: "medium" means little without knowing where answers start.
+        note = below_threshold_note(answer.get("explain", {}), conf)
         st.progress(
             min(1.0, max(0.0, conf)),
-            text=f"Confidence: {confidence_word(conf, threshold)} ({conf:.2f}; answers start at {threshold:.2f})",
+            text=f"Confidence: {confidence_word(conf, threshold)} ({conf:.2f}; answers start at {threshold:.2f}"
+            + (f"; {note})" if note else ")"),
         )
         for c in answer["citations"]:
             render_citation(i, c, answer, engine)

@@ -218,8 +218,8 @@ def locator_title(locator: str) -> str:
 
 def named_documents(question: str, titles: set[str], tokenize: Callable) -> set[str]:
     """The short titles ("Moon Agreement", "Outer Space Treaty") every word of which the
-    question uses, when it asks for an article: whose article it means."""
-    if not asked_articles(question):
+    question uses, when it asks for an article or a numbered paragraph: whose it means."""
+    if not asked_articles(question) and not asked_numbered_paragraphs(question):
         return set()
     words = set(tokenize([question])[0])
     return {t for t in titles if (terms := set(tokenize([t])[0])) and terms <= words}
@@ -228,6 +228,36 @@ def named_documents(question: str, titles: set[str], tokenize: Callable) -> set[
 def asked_paragraphs(question: str) -> set[str]:
     """The paragraph labels a question names within an article ("Article 2(4)" -> {"4"})."""
     return {next(filter(None, groups)) for groups in _PARAGRAPH_ASKED.findall(question)}
+
+
+# "paragraph 3.3", "para. 12", "§ 4": a numbered paragraph asked for outside any article, as
+# commentaries and UN reports number theirs ("12. The Committee noted …", "3.3 The duty …").
+_NUMBERED_ASKED = re.compile(r"(?:\b(?:[Pp]aragraph|[Pp]ara\.?)\s+|§\s*)(\d{1,3}(?:\.\d{1,3})*)\b(?!\.\d)")
+_OPENS_NUMBERED = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)\.?\s")
+
+
+def asked_numbered_paragraphs(question: str) -> set[str]:
+    """The numbered paragraphs a question asks for outside an article ("What does paragraph
+    3.3 of the commentary say?" -> {"3.3"}); none when it names an article, whose paragraphs
+    ``asked_paragraphs`` reads."""
+    return set() if asked_articles(question) else set(_NUMBERED_ASKED.findall(question))
+
+
+def opens_numbered_paragraph(span: str) -> str | None:
+    """The number a span opens with as a paragraph ("3.3 The duty …" -> "3.3"), if any."""
+    m = _OPENS_NUMBERED.match(span)
+    return m.group(1) if m else None
+
+
+def paragraph_match(question: str, span: str) -> float:
+    """``PARAGRAPH_NAMED`` for a span that opens the numbered paragraph the question asks for
+    ("paragraph 12" and "12. The Committee noted …"), -1 for any other span, 0 when the question
+    asks for none: like an article's number, a paragraph's number is structure that no word of
+    the question shares, and other spans that mention "paragraph 2" must not outrank it."""
+    asked = asked_numbered_paragraphs(question)
+    if not asked:
+        return 0.0
+    return PARAGRAPH_NAMED if opens_numbered_paragraph(span) in asked else -1.0
 
 
 def article_match(question: str, locator: str, span: str = "") -> float:
@@ -478,7 +508,7 @@ def score_candidates(
         article = article_match(question, c.chunk.locator, texts[i])
         if article > 0 and named and locator_title(c.chunk.locator) not in named:
             article = -1.0  # "Article 40 of the Moon Agreement": not the Charter's Article 40
-        kind = answer_type_match(question, texts[i]) + article
+        kind = answer_type_match(question, texts[i]) + article + paragraph_match(question, texts[i])
         source = 0.0
         if c.is_reference:
             ref = references(c.chunk.ref_id or "")
@@ -642,7 +672,11 @@ def answer_question(
     explain["combination"] = dataclasses.asdict(combination)
     # The evidence that the corpus answers at all: the best feature score, taken before the
     # selector reorders (the calibration was fitted on it).
-    confidence = combination.probability(scored[0].score)
+    # A numbered paragraph's credit ranks the paragraph asked for first; it is no evidence that
+    # the corpus answers ("What does paragraph 5 say?" of six treaties): see ``structural`` below.
+    confidence = combination.probability(
+        scored[0].score - weights.answer_type * paragraph_match(question, scored[0].text)
+    )
     if select is not None and combination.selector > 0 and confidence >= threshold:  # a refusal needs no order
         scored = select_candidates(question, scored, select, combination)
     rank = combination.rank
@@ -673,7 +707,23 @@ def answer_question(
     )
     if missing:
         explain["missing_article"] = ", ".join(m.group(0) for m in _ARTICLE_ASKED.finditer(question))
-    if confidence < threshold or missing:
+    # A numbered paragraph asked for ("What does paragraph 3.3 of the commentary say?") that
+    # one candidate alone opens (in the document the question names, if it names one) is the
+    # answer by the text's own structure, as a named article is. Such a question has few
+    # other words for the features to weigh, so it is answered below the threshold too; the
+    # confidence shown stays the calibrated one.
+    openers = {
+        (c.doc_id, c.start)
+        for c in scored
+        if c.answer_type >= PARAGRAPH_NAMED and (not named or locator_title(c.locator) in named)
+    }
+    structural = asked_numbered_paragraphs(question) and openers == {(best.doc_id, best.start)}
+    if structural:
+        explain["named_paragraph"] = opens_numbered_paragraph(best.text)
+    elif len(openers) > 1:  # said if refused: which paragraph of which document was meant
+        where = dict.fromkeys(locator_title(c.locator) for c in scored if (c.doc_id, c.start) in openers)
+        explain["ambiguous_paragraph"] = [opens_numbered_paragraph(best.text) or "", list(where)[:3]]
+    if (confidence < threshold and not structural) or missing:
         if language := other_language(question):  # say why, instead of blaming the corpus alone
             explain["language"] = language
         closest = _closest(scored, documents, chunk_of, references, stale, conf)
@@ -719,13 +769,27 @@ def answer_question(
     return Answer(question, citations[0].quote, False, round(confidence, 4), citations, passages, explain, closest)
 
 
+def below_threshold_note(explain: Mapping, confidence: float) -> str | None:
+    """Why an answer is given below the threshold: it is the numbered paragraph asked for."""
+    if (label := explain.get("named_paragraph")) and confidence < explain.get("threshold", 0.0):
+        return f"answered as paragraph {label}, asked for by number"
+    return None
+
+
 def refusal_hint(explain: Mapping) -> str | None:
     """Why a refusal is not the corpus's silence alone, for the user to act on: a question in
-    another language, or one asking for an article no passage read is under."""
+    another language, one asking for an article no passage read is under, or for a numbered
+    paragraph that several passages open."""
     if articles := explain.get("missing_article"):
         return (
             f"No passage found is under {articles}: check the article number and the "
             "document's name (it may have fewer articles), or ask without the number."
+        )
+    if explain.get("ambiguous_paragraph"):
+        label, titles = explain["ambiguous_paragraph"]
+        return (
+            f"Several passages open a paragraph {label} ({'; '.join(titles)}): name the document, "
+            f'and for a treaty the article ("Article 2(4) of the Charter").'
         )
     if language := explain.get("language"):
         return language_hint(language)
@@ -879,12 +943,14 @@ def extend_span(doc: Document, start: int, end: int, chunk: Chunk) -> tuple[int,
 # A next sentence that lists what this one announces ("These may include ...").
 _ANAPHOR = re.compile(r"(These|Such|They)\s+(?:\w+\s+)?(?:may\s+|shall\s+)?(?:include|includes|comprise|consist)\b")
 _ENUMERATOR = re.compile(r"^\(?([0-9]+|[ivx]+|[a-z])[.)]\s", re.I)
+_DECIMAL = re.compile(r"^\d{1,3}(?:\.\d{1,3})+\.?\s")
 
 
 def _enumerator_kind(sentence: str) -> str:
     m = _ENUMERATOR.match(sentence)
     if not m:
-        return ""
+        # "3.3 The duty …": a commentary's paragraph, ended by the next one ("3.4", or "4.1").
+        return "decimal" if _DECIMAL.match(sentence) else ""
     label = m.group(1).lower()
     if label.isdigit():
         return "digit"

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from qa.answering import ABSTAIN_TEXT, NOTHING_CLOSE, refusal_hint
+from qa.answering import ABSTAIN_TEXT, NOTHING_CLOSE, below_threshold_note, refusal_hint
 from qa.embedding import LazyEmbedder
 from qa.engine import (
     BuildReport,
@@ -379,7 +379,9 @@ def format_answer(a: Answer) -> str:
         lines += _closest_lines("Closest sentences (not an answer):", a) or [NOTHING_CLOSE]
         return "\n".join(lines)
     marks = "".join(f"[{c.n}]" for c in a.citations[:1])
-    lines.append(f"A: “{a.answer}” {marks}  (confidence {a.confidence:.2f})")
+    note = below_threshold_note(a.explain, a.confidence)
+    note = f", below the threshold; {note}" if note else ""
+    lines.append(f"A: “{a.answer}” {marks}  (confidence {a.confidence:.2f}{note})")
     for c in a.citations:
         stale = "  [source file changed or missing since indexing]" if c.stale else ""
         lines.append(f"  [{c.n}] {c.locator} — {c.doc_id} chars {c.start}–{c.end}{stale}")

@@ -25,10 +25,12 @@ from qa.answering import (
     Weights,
     answer_question,
     asked_articles,
+    asked_numbered_paragraphs,
     idf_lookup,
     is_source_question,
     lexical_overlap,
     located_article,
+    opens_numbered_paragraph,
     question_terms,
     score_candidates,
 )
@@ -57,7 +59,8 @@ SOURCE_POOL = 30
 EXTRA_REFERENCES = 3
 # A question that names an article by number ("What does Article II say?") also reads the
 # passages of the articles so numbered that are closest to it in meaning, retrieved or not:
-# "Article II" is one short token that BM25 and the embedding barely weigh.
+# "Article II" is one short token that BM25 and the embedding barely weigh. So does a question
+# that asks for a numbered paragraph ("paragraph 3.3"), with the passages opening one so numbered.
 EXTRA_ARTICLES = 3
 DEFAULT_CORPUS = "corpus"
 DEFAULT_INDEX = "embeddings"
@@ -323,6 +326,7 @@ class Engine:
         self._idf = idf_lookup(index.bm25)
         self._stale: dict[str, tuple[tuple[int, int], bool]] = {}
         self._articles: dict[int, list[int]] | None = None
+        self._paragraphs: dict[str, list[int]] | None = None
 
     @classmethod
     def open(
@@ -448,20 +452,30 @@ class Engine:
         return hits[:k] + extra + self._article_hits(question, question_vector, hits, k, keep)
 
     def _article_hits(self, question: str, question_vector: np.ndarray, pool: Sequence[Hit], k: int, keep) -> list[Hit]:
-        """Passages of the articles the question names by number, outside the first ``k``:
-        the ``EXTRA_ARTICLES`` best, those of the document the question names first, then by
-        cosine; each with its fused score when retrieval found it (else 0: no passage credit)."""
-        asked = asked_articles(question)
-        if not asked:
-            return []
-        if self._articles is None:  # built once per engine: article number -> chunk rows
+        """Passages of the articles the question names by number, or of the numbered paragraphs
+        it asks for ("paragraph 3.3"), outside the first ``k``: the ``EXTRA_ARTICLES`` best,
+        those of the document the question names first, then by cosine; each with its fused
+        score when retrieval found it (else 0: no passage credit)."""
+        asked: set = asked_articles(question)
+        if asked and self._articles is None:  # built once per engine: article number -> chunk rows
             self._articles = {}
             for row, chunk in enumerate(self.index.chunks):
                 number = located_article(chunk.locator)
                 if number is not None:
                     self._articles.setdefault(number, []).append(row)
+        table = self._articles
+        if not asked and (asked := asked_numbered_paragraphs(question)):
+            if self._paragraphs is None:  # paragraph number -> rows of the chunks holding its opening
+                self._paragraphs = {}
+                for row, chunk in enumerate(self.index.chunks):
+                    for line in chunk.text.split("\n"):
+                        if (label := opens_numbered_paragraph(line)) is not None:
+                            self._paragraphs.setdefault(label, []).append(row)
+            table = self._paragraphs
+        if not asked:
+            return []
         shown = {h.row for h in pool[:k]}
-        rows = [r for n in asked for r in self._articles.get(n, ()) if r not in shown and (keep is None or keep(r))]
+        rows = [r for n in asked for r in table.get(n, ()) if r not in shown and (keep is None or keep(r))]
         if not rows:
             return []
         # Best first: the articles of the document the question names ("… of the Outer Space

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote as url_quote
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from qa.answering import NOTHING_CLOSE, refusal_hint
+from qa.answering import NOTHING_CLOSE, below_threshold_note, refusal_hint
 from qa.types import Answer
 
 
@@ -106,7 +106,9 @@ def answer_markdown(answer: Answer, *, footnote_prefix: str = "") -> str:
         quoted = "\n> ".join(_md_text(line) for line in c.quote.splitlines() or [""])
         lines += [f"> {quoted} [^{footnote_prefix}{c.n}]", ""]
     threshold = answer.explain.get("threshold", 0.0)
-    lines += [f"Confidence: {answer.confidence:.2f} ({confidence_word(answer.confidence, threshold)})", ""]
+    note = below_threshold_note(answer.explain, answer.confidence)
+    word = confidence_word(answer.confidence, threshold) + (f"; {note}" if note else "")
+    lines += [f"Confidence: {answer.confidence:.2f} ({word})", ""]
     for c in answer.citations:
         stale = " The source file changed, or is missing, since indexing." if c.stale else ""
         lines.append(

@@ -737,3 +737,66 @@ def test_a_question_naming_an_article_reads_it_even_when_retrieval_misses_it(tmp
     cited = answer.citations[0]
     assert engine.canonical_text("widgets")[cited.start : cited.end] == cited.quote
     assert [h.chunk.locator for h in engine.hits("What does Article IX say?", qv, k=1)] == ["Widget Treaty › Article I"]
+
+
+def test_a_numbered_paragraph_outside_any_article_is_read_and_quoted_whole(tmp_path, embedder, monkeypatch):
+    import qa.engine
+    from qa.answering import (
+        PARAGRAPH_NAMED,
+        asked_numbered_paragraphs,
+        paragraph_match,
+        refusal_hint,
+        whole_paragraph,
+    )
+    from qa.cli import format_answer
+    from qa.types import Hit
+
+    # Commentaries and UN reports number their paragraphs ("3.3 …", "12. …"), and readers cite them.
+    assert asked_numbered_paragraphs("What does paragraph 3.3 of the commentary say?") == {"3.3"}
+    assert asked_numbered_paragraphs("What does para. 12 of the report say?") == {"12"}
+    assert asked_numbered_paragraphs("What does § 4 say?") == {"4"}
+    assert asked_numbered_paragraphs("What does Article 11 paragraph 5 say?") == set()  # an article's: asked_paragraphs
+    assert asked_numbered_paragraphs("Which paragraph mentions debris?") == set()
+    q = "What does paragraph 3.3 of the commentary say?"
+    assert paragraph_match(q, "3.3 The general function is the least precise element.") == PARAGRAPH_NAMED
+    assert paragraph_match(q, "3.4 Article IV, paragraph 3, requires notice.") == -1.0
+    assert paragraph_match("Who registers objects?", "3.3 The general function …") == 0.0
+    # A decimal paragraph runs to the next one, over its sentences.
+    text = "# Commentary\n\n3.3 The function is vague. States say little.\n3.4 Notice is due.\n"
+    start = text.index("3.3")
+    assert text[start : whole_paragraph(_doc(text), start, text.index(" States"))] == (
+        "3.3 The function is vague. States say little."
+    )
+    # End to end: the paragraph is read though retrieval misses it, and ranks above spans
+    # that share "paragraph" and a number with the question.
+    filler = " ".join(f"Item {n} concerns procedure number {n}." for n in range(1, 25))
+    body = "\n".join(f"{n}. The Committee noted topic {n} and {filler}" for n in range(1, 15))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "report.md").write_text(f"# Committee report\n\n{body}\n", encoding="utf-8")
+    (corpus / "rules.md").write_text("# Rules\n\nParagraph 12 of the rules applies to every paragraph 12 case.\n")
+    build(corpus, tmp_path / "idx", embedder=embedder)
+    engine = Engine.open(tmp_path / "idx", corpus=corpus, embedder=embedder)
+    rules = next(r for r, c in enumerate(engine.index.chunks) if c.doc_id == "rules")
+    monkeypatch.setattr(qa.engine, "retrieve", lambda *a, **kw: [Hit(engine.index.chunks[rules], 1.0, 1, 1, rules)])
+    # At the product's threshold: the question has no other words to score, but one passage
+    # opens the paragraph asked for, in the document named, so that is the answer, said so.
+    answer = engine.ask("What does paragraph 12 of the Committee report say?", k=1, threshold=0.99)
+    assert not answer.abstained and answer.explain["named_paragraph"] == "12"
+    cited = answer.citations[0]
+    assert cited.doc_id == "report" and cited.quote.startswith("12. The Committee noted topic 12 and")
+    assert cited.quote.endswith("procedure number 24.")  # the whole paragraph, up to "13."
+    assert engine.canonical_text("report")[cited.start : cited.end] == cited.quote
+    assert "below the threshold; answered as paragraph 12, asked for by number" in format_answer(answer)
+    # Two documents open a paragraph 12 and the question names neither: which one is meant is
+    # not known, and the paragraph's number is no evidence of an answer. Refused, saying why.
+    (corpus / "minutes.md").write_text(f"# Minutes\n\n12. The Bureau met twice. {filler}\n", encoding="utf-8")
+    build(corpus, tmp_path / "idx", embedder=embedder)
+    engine = Engine.open(tmp_path / "idx", corpus=corpus, embedder=embedder)
+    monkeypatch.setattr(qa.engine, "retrieve", lambda *a, **kw: [])
+    unsure = engine.ask("What does paragraph 12 say?", k=1, threshold=0.5)
+    assert unsure.abstained and unsure.confidence < 0.5
+    assert {c.quote[:3] for c in unsure.closest[:2]} == {"12."}  # both, first among the closest
+    assert refusal_hint(unsure.explain).startswith("Several passages open a paragraph 12 (")
+    named = engine.ask("What does paragraph 12 of the minutes say?", k=1, threshold=0.99)
+    assert not named.abstained and named.citations[0].quote.startswith("12. The Bureau met twice.")

@@ -234,19 +234,33 @@ def asked_paragraphs(question: str) -> set[str]:
 # commentaries and UN reports number theirs ("12. The Committee noted …", "3.3 The duty …").
 _NUMBERED_ASKED = re.compile(r"(?:\b(?:[Pp]aragraph|[Pp]ara\.?)\s+|§\s*)(\d{1,3}(?:\.\d{1,3})*)\b(?!\.\d)")
 _OPENS_NUMBERED = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)\.?\s")
+# "footnote 4", "note 4", "endnote 4"; and a note's own text, as the formats give it: "⁴ Jakhu …"
+# (PDF, qa.reflow), "[4] …" (DOCX notes), "[^4]: …" (Markdown).
+_NOTE_ASKED = re.compile(r"\b(?:[Ff]oot|[Ee]nd)?[Nn]ote\s+(\d{1,3})\b")
+_OPENS_NOTE = re.compile(r"^(?:([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,3})|\[\^?(\d{1,3})\]:?)\s*\S")
+_FROM_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 
 
 def asked_numbered_paragraphs(question: str) -> set[str]:
-    """The numbered paragraphs a question asks for outside an article ("What does paragraph
-    3.3 of the commentary say?" -> {"3.3"}); none when it names an article, whose paragraphs
-    ``asked_paragraphs`` reads."""
-    return set() if asked_articles(question) else set(_NUMBERED_ASKED.findall(question))
+    """The numbered paragraphs or notes a question asks for outside an article ("What does
+    paragraph 3.3 of the commentary say?" -> {"3.3"}, "footnote 4" -> {"note 4"}); none when it
+    names an article, whose paragraphs ``asked_paragraphs`` reads."""
+    if asked_articles(question):
+        return set()
+    return set(_NUMBERED_ASKED.findall(question)) | {f"note {n}" for n in _NOTE_ASKED.findall(question)}
 
 
 def opens_numbered_paragraph(span: str) -> str | None:
-    """The number a span opens with as a paragraph ("3.3 The duty …" -> "3.3"), if any."""
+    """The number a span opens with as a paragraph ("3.3 The duty …" -> "3.3") or a note
+    ("⁴ Jakhu …" -> "note 4"), if any."""
+    if m := _OPENS_NOTE.match(span):
+        return f"note {int((m.group(1) or m.group(2)).translate(_FROM_SUPERSCRIPT))}"
     m = _OPENS_NUMBERED.match(span)
     return m.group(1) if m else None
+
+
+def _numbered_name(label: str) -> str:
+    return label.replace("note", "footnote") if label.startswith("note") else f"paragraph {label}"
 
 
 def paragraph_match(question: str, span: str) -> float:
@@ -772,7 +786,7 @@ def answer_question(
 def below_threshold_note(explain: Mapping, confidence: float) -> str | None:
     """Why an answer is given below the threshold: it is the numbered paragraph asked for."""
     if (label := explain.get("named_paragraph")) and confidence < explain.get("threshold", 0.0):
-        return f"answered as paragraph {label}, asked for by number"
+        return f"answered as {_numbered_name(label)}, asked for by number"
     return None
 
 
@@ -788,7 +802,7 @@ def refusal_hint(explain: Mapping) -> str | None:
     if explain.get("ambiguous_paragraph"):
         label, titles = explain["ambiguous_paragraph"]
         return (
-            f"Several passages open a paragraph {label} ({'; '.join(titles)}): name the document, "
+            f"Several passages open a {_numbered_name(label)} ({'; '.join(titles)}): name the document, "
             f'and for a treaty the article ("Article 2(4) of the Charter").'
         )
     if language := explain.get("language"):
@@ -949,8 +963,9 @@ _DECIMAL = re.compile(r"^\d{1,3}(?:\.\d{1,3})+\.?\s")
 def _enumerator_kind(sentence: str) -> str:
     m = _ENUMERATOR.match(sentence)
     if not m:
-        # "3.3 The duty …": a commentary's paragraph, ended by the next one ("3.4", or "4.1").
-        return "decimal" if _DECIMAL.match(sentence) else ""
+        # "3.3 The duty …": a commentary's paragraph, ended by the next one ("3.4", or "4.1");
+        # "⁴ Jakhu …": a note, ended by the next note.
+        return "decimal" if _DECIMAL.match(sentence) else "note" if _OPENS_NOTE.match(sentence) else ""
     label = m.group(1).lower()
     if label.isdigit():
         return "digit"

@@ -744,6 +744,7 @@ def test_a_numbered_paragraph_outside_any_article_is_read_and_quoted_whole(tmp_p
     from qa.answering import (
         PARAGRAPH_NAMED,
         asked_numbered_paragraphs,
+        opens_numbered_paragraph,
         paragraph_match,
         refusal_hint,
         whole_paragraph,
@@ -757,6 +758,20 @@ def test_a_numbered_paragraph_outside_any_article_is_read_and_quoted_whole(tmp_p
     assert asked_numbered_paragraphs("What does § 4 say?") == {"4"}
     assert asked_numbered_paragraphs("What does Article 11 paragraph 5 say?") == set()  # an article's: asked_paragraphs
     assert asked_numbered_paragraphs("Which paragraph mentions debris?") == set()
+    # Notes as the formats give them: "⁴ …" (PDF marks, qa.reflow), "[4] …" (DOCX), "[^4]: …".
+    assert asked_numbered_paragraphs("What does footnote 4 say?") == {"note 4"}
+    assert asked_numbered_paragraphs("What is in note 12 of the commentary?") == {"note 12"}
+    assert [opens_numbered_paragraph(t) for t in ("⁴ Jakhu, R.", "[4] Doe", "[^12]: See", "2023 was")] == [
+        "note 4",
+        "note 4",
+        "note 12",
+        None,
+    ]
+    notes = "Body text here.\n¹ Treaty, Article VIII. Also Article IX.\n² See the survey.\n"
+    first = notes.index("¹")
+    assert notes[first : whole_paragraph(_doc(notes), first, notes.index(" Also"))] == (
+        "¹ Treaty, Article VIII. Also Article IX."
+    )
     q = "What does paragraph 3.3 of the commentary say?"
     assert paragraph_match(q, "3.3 The general function is the least precise element.") == PARAGRAPH_NAMED
     assert paragraph_match(q, "3.4 Article IV, paragraph 3, requires notice.") == -1.0

@@ -233,11 +233,19 @@ def asked_paragraphs(question: str) -> set[str]:
 # "paragraph 3.3", "para. 12", "§ 4": a numbered paragraph asked for outside any article, as
 # commentaries and UN reports number theirs ("12. The Committee noted …", "3.3 The duty …").
 _NUMBERED_ASKED = re.compile(r"(?:\b(?:[Pp]aragraph|[Pp]ara\.?)\s+|§\s*)(\d{1,3}(?:\.\d{1,3})*)\b(?!\.\d)")
-_OPENS_NUMBERED = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)\.?\s")
+# "3.3 The duty …", "12. The Committee …": not "12 operators signed" or "2.5 million euros".
+_OPENS_NUMBERED = re.compile(r"^(?:(\d{1,3}(?:\.\d{1,3})+)\.?|(\d{1,3})\.)\s+[A-Z\"“(]")
 # "footnote 4", "note 4", "endnote 4"; and a note's own text, as the formats give it: "⁴ Jakhu …"
 # (PDF, qa.reflow), "[4] …" (DOCX notes), "[^4]: …" (Markdown).
-_NOTE_ASKED = re.compile(r"\b(?:[Ff]oot|[Ee]nd)?[Nn]ote\s+(\d{1,3})\b")
-_OPENS_NOTE = re.compile(r"^(?:([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,3})|\[\^?(\d{1,3})\]:?)\s*\S")
+# A bare "note" only as a noun: "note 3 of the commentary", not "did they note 3 problems".
+_NOTE_ASKED = re.compile(
+    r"\b(?:[Ff]oot|[Ee]nd)[Nn]otes?\s+(\d{1,3})\b"
+    r"|\b[Nn]otes?\s+(\d{1,3})\b(?!\s+(?!(?:of|in|to|on|says?|said|and|or)\b)[a-z])"
+)
+_OPENS_NOTE = re.compile(r"^(?:([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,3})|\[\^(\d{1,3})\]:|\[(\d{1,3})\])\s*\S")
+# DOCX notes ("[4] …", qa.ingest) sit under a "Notes" heading; elsewhere "[4] …" numbers a
+# bibliography entry.
+_NOTES_SECTION = re.compile(r"(?:^|›)\s*(?:foot|end)?notes\s*(?:›|$)", re.I)
 _FROM_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 
 
@@ -247,23 +255,26 @@ def asked_numbered_paragraphs(question: str) -> set[str]:
     names an article, whose paragraphs ``asked_paragraphs`` reads."""
     if asked_articles(question):
         return set()
-    return set(_NUMBERED_ASKED.findall(question)) | {f"note {n}" for n in _NOTE_ASKED.findall(question)}
+    notes = {f"note {int(a or b)}" for a, b in _NOTE_ASKED.findall(question)}
+    return set(_NUMBERED_ASKED.findall(question)) | notes
 
 
-def opens_numbered_paragraph(span: str) -> str | None:
+def opens_numbered_paragraph(span: str, locator: str = "") -> str | None:
     """The number a span opens with as a paragraph ("3.3 The duty …" -> "3.3") or a note
-    ("⁴ Jakhu …" -> "note 4"), if any."""
+    ("⁴ Jakhu …", "[^4]: …", or "[4] …" under a Notes heading -> "note 4"), if any."""
     if m := _OPENS_NOTE.match(span):
-        return f"note {int((m.group(1) or m.group(2)).translate(_FROM_SUPERSCRIPT))}"
+        if m.group(3) and not _NOTES_SECTION.search(locator):
+            return None
+        return f"note {int(next(filter(None, m.groups())).translate(_FROM_SUPERSCRIPT))}"
     m = _OPENS_NUMBERED.match(span)
-    return m.group(1) if m else None
+    return (m.group(1) or m.group(2)) if m else None
 
 
 def _numbered_name(label: str) -> str:
     return label.replace("note", "footnote") if label.startswith("note") else f"paragraph {label}"
 
 
-def paragraph_match(question: str, span: str) -> float:
+def paragraph_match(question: str, span: str, locator: str = "") -> float:
     """``PARAGRAPH_NAMED`` for a span that opens the numbered paragraph the question asks for
     ("paragraph 12" and "12. The Committee noted …"), -1 for any other span, 0 when the question
     asks for none: like an article's number, a paragraph's number is structure that no word of
@@ -271,7 +282,7 @@ def paragraph_match(question: str, span: str) -> float:
     asked = asked_numbered_paragraphs(question)
     if not asked:
         return 0.0
-    return PARAGRAPH_NAMED if opens_numbered_paragraph(span) in asked else -1.0
+    return PARAGRAPH_NAMED if opens_numbered_paragraph(span, locator) in asked else -1.0
 
 
 def article_match(question: str, locator: str, span: str = "") -> float:
@@ -522,7 +533,7 @@ def score_candidates(
         article = article_match(question, c.chunk.locator, texts[i])
         if article > 0 and named and locator_title(c.chunk.locator) not in named:
             article = -1.0  # "Article 40 of the Moon Agreement": not the Charter's Article 40
-        kind = answer_type_match(question, texts[i]) + article + paragraph_match(question, texts[i])
+        kind = answer_type_match(question, texts[i]) + article + paragraph_match(question, texts[i], c.chunk.locator)
         source = 0.0
         if c.is_reference:
             ref = references(c.chunk.ref_id or "")
@@ -684,19 +695,21 @@ def answer_question(
         "source_question": is_source_question(question),
     }
     explain["combination"] = dataclasses.asdict(combination)
+
     # The evidence that the corpus answers at all: the best feature score, taken before the
     # selector reorders (the calibration was fitted on it).
     # A numbered paragraph's credit ranks the paragraph asked for first; it is no evidence that
     # the corpus answers ("What does paragraph 5 say?" of six treaties): see ``structural`` below.
-    confidence = combination.probability(
-        scored[0].score - weights.answer_type * paragraph_match(question, scored[0].text)
-    )
+    def evidence(c: Candidate) -> float:
+        return c.score - weights.answer_type * paragraph_match(question, c.text, c.locator)
+
+    confidence = combination.probability(evidence(scored[0]))
     if select is not None and combination.selector > 0 and confidence >= threshold:  # a refusal needs no order
         scored = select_candidates(question, scored, select, combination)
     rank = combination.rank
 
     def conf(c: Candidate) -> float:
-        return combination.probability(c.score)
+        return combination.probability(evidence(c))
 
     explain["candidates"] = [_explain_row(c, rank(c), conf(c)) for c in scored[:10]]
     best = scored[0]
@@ -733,10 +746,11 @@ def answer_question(
     }
     structural = asked_numbered_paragraphs(question) and openers == {(best.doc_id, best.start)}
     if structural:
-        explain["named_paragraph"] = opens_numbered_paragraph(best.text)
+        explain["named_paragraph"] = opens_numbered_paragraph(best.text, best.locator)
     elif len(openers) > 1:  # said if refused: which paragraph of which document was meant
+        first = next(c for c in scored if (c.doc_id, c.start) in openers)
         where = dict.fromkeys(locator_title(c.locator) for c in scored if (c.doc_id, c.start) in openers)
-        explain["ambiguous_paragraph"] = [opens_numbered_paragraph(best.text) or "", list(where)[:3]]
+        explain["ambiguous_paragraph"] = [opens_numbered_paragraph(first.text, first.locator), list(where)[:3]]
     if (confidence < threshold and not structural) or missing:
         if language := other_language(question):  # say why, instead of blaming the corpus alone
             explain["language"] = language

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -467,9 +468,12 @@ class Engine:
         if not asked and (asked := asked_numbered_paragraphs(question)):
             if self._paragraphs is None:  # paragraph number -> rows of the chunks holding its opening
                 self._paragraphs = {}
+                seen = set()  # (document, offset) of each opening: chunks overlap, one row per opening
                 for row, chunk in enumerate(self.index.chunks):
-                    for line in chunk.text.split("\n"):
-                        if (label := opens_numbered_paragraph(line)) is not None:
+                    for m in re.finditer(r"^.+", chunk.text, re.M):
+                        label = opens_numbered_paragraph(m.group(0), chunk.locator)
+                        if label is not None and (chunk.doc_id, chunk.start + m.start()) not in seen:
+                            seen.add((chunk.doc_id, chunk.start + m.start()))
                             self._paragraphs.setdefault(label, []).append(row)
             table = self._paragraphs
         if not asked:

@@ -325,7 +325,7 @@ def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Do
             raise UnreadableDocumentError(
                 f"{path}: the PDF has {len(reader.pages):,} pages, over the {PDF_MAX_PAGES:,}-page limit; split it"
             )
-        runs: list[list[tuple[str, float, float]]] = []  # each page's text as drawn: (text, size, height)
+        runs: list[list[tuple[str, float, float, float]]] = []  # each page's text as drawn: (text, size, x, y)
         pages = [normalize_text(_page_text(page, runs)).strip() for page in reader.pages]
         labels = _page_labels(reader)
         info_title = (reader.metadata or {}).get("/Title") if reader.metadata else None
@@ -345,7 +345,7 @@ def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Do
         raise UnreadableDocumentError(
             f"{path}: the PDF has no text besides running headers and page numbers; add a text version"
         )
-    title = pdf_title(info_title, [(t, size) for t, size, _ in runs[0]]) or fallback_title
+    title = pdf_title(info_title, [(t, size) for t, size, _, _ in runs[0]]) or fallback_title
     return Document(
         doc_id=doc_id,
         path=path,
@@ -358,19 +358,19 @@ def parse_pdf(data: bytes, *, doc_id: str, path: str, fallback_title: str) -> Do
     )
 
 
-def _page_text(page, runs: list[list[tuple[str, float, float]]]) -> str:
+def _page_text(page, runs: list[list[tuple[str, float, float, float]]]) -> str:
     """The page's text with its footnote marks as superscripts (``qa.reflow.raise_marks``); its
     runs are appended to ``runs``."""
-    drawn: list[tuple[str, float, float]] = []
+    drawn: list[tuple[str, float, float, float]] = []
     runs.append(drawn)
     text = page.extract_text(**_type_sizes(drawn, page)) or ""
     # The runs are the text as pypdf writes it out; were they ever to differ, its text stands.
-    return raise_marks(drawn) if "".join(t for t, _, _ in drawn) == text else text
+    return raise_marks(drawn) if "".join(t for t, _, _, _ in drawn) == text else text
 
 
-def _type_sizes(runs: list[tuple[str, float, float]], page) -> dict:
+def _type_sizes(runs: list[tuple[str, float, float, float]], page) -> dict:
     """pypdf text visitors (keyword arguments of ``extract_text``) appending (text, size in
-    points, baseline height) to ``runs``: the font size scaled by the text and user matrices (many PDFs set size
+    points, x, baseline height) to ``runs``: the font size scaled by the text and user matrices (many PDFs set size
     1 and scale the matrix instead). Inside a form XObject pypdf starts its matrix afresh, so the
     scale the form was drawn at (the matrix at its ``Do``, and the form's own /Matrix) is kept
     here: a title set in a form drawn at twice the size is twice the size."""
@@ -394,8 +394,9 @@ def _type_sizes(runs: list[tuple[str, float, float]], page) -> dict:
 
     def visit(text, cm, tm, font_dict, font_size) -> None:
         scale = _upright(tm) * _upright(cm) * math.prod(forms)  # the length of the glyphs' upright
-        height = float(tm[4]) * float(cm[1]) + float(tm[5]) * float(cm[3]) + float(cm[5])
-        runs.append((text, float(font_size or 0) * scale, height))
+        x = float(tm[4]) * float(cm[0]) + float(tm[5]) * float(cm[2]) + float(cm[4])
+        y = float(tm[4]) * float(cm[1]) + float(tm[5]) * float(cm[3]) + float(cm[5])
+        runs.append((text, float(font_size or 0) * scale, x, y))
 
     return {"visitor_text": visit, "visitor_operand_before": before, "visitor_operand_after": after}
 

@@ -617,22 +617,27 @@ def _assemble(
 
 
 # A footnote mark as pypdf reads it: a run of its own (pypdf starts a new run where the type
-# size changes) holding only a number, "3" or "1,2".
-_MARK_RUN = re.compile(r"^(\s*)(\d{1,3}(?:,\d{1,3})*)(\s*)$")
+# size changes) holding only a number, "3" or "1,2" (not "2,917": a figure's thousands).
+_MARK_RUN = re.compile(r"^(\s*)(\d{1,3}(?:,\d{1,2})*)(\s*)$")
 _TO_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 # A mark is set at most this share of the text beside it, its baseline raised by this share of
 # that text's size (between the two bounds: more is another line).
 MARK_SIZE, MARK_RISE = (0.9, (0.15, 0.8))
+# How far a mark may sit from the text it belongs to, in that text's type size; and the widest
+# a character is taken to be, as a share of the size (the runs carry no glyph widths).
+MARK_GAP, WIDEST = 1.5, 0.6
 
 
-def raise_marks(runs: list[tuple[str, float, float]]) -> str:
-    """A page's text from its runs (text, type size, baseline height), as pypdf hands them to a
-    text visitor, with every footnote mark set as superscript digits. The text layer has marks
-    as plain digits: "… in the year 2023 alone.3" reads as a number, "2023" before a mark made
-    "20233" (one search token), and the reflow can only guess which digits are marks. A mark is
-    a number set smaller than the nearest text before or after it on its line, and raised."""
+def raise_marks(runs: list[tuple[str, float, float, float]]) -> str:
+    """A page's text from its runs (text, type size, x, baseline height), as pypdf hands them
+    to a text visitor, with every footnote mark set as superscript digits. The text layer has
+    marks as plain digits: "… in the year 2023 alone.3" reads as a number, "2023" before a mark
+    made "20233" (one search token), and the reflow can only guess which digits are marks. A
+    mark is a number set smaller than the nearest text before or after it on its line, raised,
+    and against it: right after where that text can end, or just before where it starts (a
+    note's number). A table's figure beside a taller cell is neither."""
 
-    def beside(i: int, step: int) -> tuple[str, float, float] | None:
+    def beside(i: int, step: int) -> tuple[str, float, float, float] | None:
         j = i + step
         while 0 <= j < len(runs) and not runs[j][0].strip():
             j += step
@@ -640,17 +645,25 @@ def raise_marks(runs: list[tuple[str, float, float]]) -> str:
 
     def mark_of(i: int) -> int:
         """-1: a mark of the text before it; 1: of the text after it (a note's number); 0: none."""
-        _, size, y = runs[i]
+        text, size, x, y = runs[i]
         for step in (-1, 1):
             near = beside(i, step)
-            if near and near[1] > 0 and 0 < size <= MARK_SIZE * near[1]:
-                low, high = MARK_RISE
-                if low * near[1] <= y - near[2] <= high * near[1]:
-                    return step
+            if not near or near[1] <= 0 or not 0 < size <= MARK_SIZE * near[1]:
+                continue
+            words, big, nx, ny = near
+            low, high = MARK_RISE
+            if not low * big <= y - ny <= high * big:
+                continue
+            if step < 0:  # no further right than the text before it can reach
+                against = nx <= x <= nx + WIDEST * big * len(words.strip()) + MARK_GAP * big
+            else:  # the text after it starts right behind it
+                against = 0 <= nx - x <= WIDEST * size * len(text.strip()) + MARK_GAP * big
+            if against:
+                return step
         return 0
 
     out: list[str] = []
-    for i, (text, _, _) in enumerate(runs):
+    for i, (text, _, _, _) in enumerate(runs):
         m = _MARK_RUN.match(text)
         side = mark_of(i) if m else 0
         if not side:

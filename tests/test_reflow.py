@@ -612,35 +612,39 @@ def test_a_numbered_heading_over_its_first_subsection_is_a_heading_in_a_narrow_c
 
 
 def test_footnote_marks_drawn_small_and_raised_become_superscripts():
-    # Runs as pypdf's text visitor gives them: (text, type size, baseline height). A user test:
-    # "… in the year 2023 alone.3", the mark a plain digit glued to the sentence.
+    # Runs as pypdf's text visitor gives them: (text, type size, x, baseline height). A user
+    # test: "… in the year 2023 alone.3", the mark a plain digit glued to the sentence.
     body = [
-        ("Registrations rose to 2,917 objects in 2023 alone.", 11.0, 700.0),
-        (" ", 11.0, 700.0),  # pypdf guessed a space from the mark's position
-        ("3", 7.5, 704.4),
-        ("", 7.5, 704.4),
-        (" It obliges States to register.", 11.0, 700.0),
-        ("\n", 11.0, 686.0),
-        ("Page ", 11.0, 40.0),  # same size as its line: a page number, not a mark
-        ("2", 11.0, 40.0),
-        ("\n", 11.0, 30.0),
-        ("Water is H", 11.0, 600.0),
-        ("2", 7.5, 597.0),  # smaller but lowered: a subscript, left alone
-        ("O; Table 1 gives ", 11.0, 600.0),
-        ("12", 7.0, 600.0),  # smaller on the same baseline: a table figure
-        ("\n", 8.0, 100.0),
-        ("3", 6.0, 103.2),  # a note's own number, raised against the note after it
-        ("Figures reported by UNOOSA.", 8.0, 100.0),
+        ("Registrations rose to 2,917 objects in 2023 alone.", 11.0, 20.0, 700.0),
+        (" ", 11.0, 262.0, 700.0),  # pypdf guessed a space from the mark's position
+        ("3", 7.5, 264.0, 704.4),
+        ("", 7.5, 268.0, 704.4),
+        (" It obliges States to register.", 11.0, 268.0, 700.0),
+        ("\n", 11.0, 20.0, 686.0),
+        ("Page ", 11.0, 280.0, 40.0),  # same size as its line: a page number, not a mark
+        ("2", 11.0, 310.0, 40.0),
+        ("\n", 11.0, 20.0, 30.0),
+        ("Water is H", 11.0, 20.0, 600.0),
+        ("2", 7.5, 75.0, 597.0),  # smaller but lowered: a subscript, left alone
+        ("O; Table 1 gives ", 11.0, 80.0, 600.0),
+        ("12", 7.0, 170.0, 600.0),  # smaller on the same baseline: a table figure
+        ("\n", 8.0, 20.0, 100.0),
+        ("3", 6.0, 20.0, 103.2),  # a note's own number, raised against the note after it
+        ("Figures reported by UNOOSA.", 8.0, 24.0, 100.0),
     ]
     text = raise_marks(body)
     assert text.startswith("Registrations rose to 2,917 objects in 2023 alone.³ It obliges")
     assert "Page 2" in text and "Water is H2O; Table 1 gives 12" in text
     assert text.endswith("\n³Figures reported by UNOOSA.")
-    # Digits with words, or a mark raised a whole line, are text.
-    assert raise_marks([("Article 3", 7.0, 704.0), ("Text.", 11.0, 700.0)]) == "Article 3Text."
-    assert raise_marks([("Text.", 11.0, 700.0), ("4", 7.0, 712.0)]) == "Text.4"
+    # Digits with words, a mark raised a whole line, a figure's thousands: text.
+    assert raise_marks([("Article 3", 7.0, 20.0, 704.0), ("Text.", 11.0, 60.0, 700.0)]) == "Article 3Text."
+    assert raise_marks([("Text.", 11.0, 20.0, 700.0), ("4", 7.0, 50.0, 712.0)]) == "Text.4"
+    assert raise_marks([("Text.", 11.0, 20.0, 700.0), ("2,917", 7.0, 50.0, 703.0)]) == "Text.2,917"
+    # A code review: a table's figures set small beside a two-line cell, far to its right.
+    cell = [("by commercial operators", 10.0, 20.0, 688.0), ("812", 8.0, 300.0, 694.0), ("\n", 10.0, 20.0, 670.0)]
+    assert raise_marks(cell) == "by commercial operators812\n"
     # The reflow then knows the marks: the note stays a line of its own at the page foot.
-    page = raise_marks(body[:6] + [("The rest of the page goes on here.", 11.0, 686.0)] + body[13:])
+    page = raise_marks(body[:6] + [("The rest of the page goes on here.", 11.0, 20.0, 686.0)] + body[13:])
     flowed = reflow_pages([page]).text
     assert flowed.endswith("goes on here.\n³Figures reported by UNOOSA.")
     assert [flowed[s:e] for s, e in split_sentences(flowed)][:2] == [

@@ -741,8 +741,9 @@ def answer_question(
     # confidence shown stays the calibrated one.
     openers = {
         (c.doc_id, c.start)
-        for c in scored
-        if c.answer_type >= PARAGRAPH_NAMED and (not named or locator_title(c.locator) in named)
+        for c in (scored if asked_numbered_paragraphs(question) else ())
+        if paragraph_match(question, c.text, c.locator) == PARAGRAPH_NAMED
+        and (not named or locator_title(c.locator) in named)
     }
     structural = asked_numbered_paragraphs(question) and openers == {(best.doc_id, best.start)}
     if structural:
@@ -910,7 +911,7 @@ def whole_paragraph(doc: Document, start: int, end: int) -> int:
     page break. Items of another kind within it ("(a)") stay in. ``end`` when there is no
     numbered paragraph there or it is longer than ``WHOLE_ARTICLE_CHARS``."""
     text = doc.text
-    kind = _enumerator_kind(text[start:end])
+    kind = _paragraph_kind(text[start:end])
     if not kind:
         return end
     stop = min(
@@ -920,7 +921,7 @@ def whole_paragraph(doc: Document, start: int, end: int) -> int:
     )
     # Split from the paragraph's start: cut mid-text, "force. 5. All" would read "5." alone.
     sentences = split_sentences(text[start:stop], start)
-    nxt = next((s for s, e in sentences if s >= end and _enumerator_kind(text[s:e]) == kind), stop)
+    nxt = next((s for s, e in sentences if s >= end and _paragraph_kind(text[s:e]) == kind), stop)
     if nxt - start > WHOLE_ARTICLE_CHARS:
         return end
     return start + len(text[start:nxt].rstrip())
@@ -971,15 +972,19 @@ def extend_span(doc: Document, start: int, end: int, chunk: Chunk) -> tuple[int,
 # A next sentence that lists what this one announces ("These may include ...").
 _ANAPHOR = re.compile(r"(These|Such|They)\s+(?:\w+\s+)?(?:may\s+|shall\s+)?(?:include|includes|comprise|consist)\b")
 _ENUMERATOR = re.compile(r"^\(?([0-9]+|[ivx]+|[a-z])[.)]\s", re.I)
-_DECIMAL = re.compile(r"^\d{1,3}(?:\.\d{1,3})+\.?\s")
+_DECIMAL = re.compile(r"^\d{1,3}(?:\.\d{1,3})+\.?\s+[A-Z\"“(]")
+
+
+def _paragraph_kind(sentence: str) -> str:
+    """As ``_enumerator_kind``, and "note" for a note's text ("⁴ Jakhu …"), ended by the next."""
+    return _enumerator_kind(sentence) or ("note" if _OPENS_NOTE.match(sentence) else "")
 
 
 def _enumerator_kind(sentence: str) -> str:
     m = _ENUMERATOR.match(sentence)
     if not m:
-        # "3.3 The duty …": a commentary's paragraph, ended by the next one ("3.4", or "4.1");
-        # "⁴ Jakhu …": a note, ended by the next note.
-        return "decimal" if _DECIMAL.match(sentence) else "note" if _OPENS_NOTE.match(sentence) else ""
+        # "3.3 The duty …": a commentary's paragraph, ended by the next one ("3.4", or "4.1").
+        return "decimal" if _DECIMAL.match(sentence) else ""
     label = m.group(1).lower()
     if label.isdigit():
         return "digit"

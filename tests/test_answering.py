@@ -788,6 +788,8 @@ def test_a_numbered_paragraph_outside_any_article_is_read_and_quoted_whole(tmp_p
     assert text[start : whole_paragraph(_doc(text), start, text.index(" States"))] == (
         "3.3 The function is vague. States say little."
     )
+    figure = "2.5 million euros were spent. More followed.\n"
+    assert whole_paragraph(_doc(figure), 0, figure.index(" More")) == figure.index(" More")  # no paragraph
     # End to end: the paragraph is read though retrieval misses it, and ranks above spans
     # that share "paragraph" and a number with the question.
     filler = " ".join(f"Item {n} concerns procedure number {n}." for n in range(1, 25))

@@ -37,6 +37,7 @@ public sets: docs/answerer.md (current figures: docs/benchmarks.md).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -249,14 +250,15 @@ _NOTES_SECTION = re.compile(r"(?:^|›)\s*(?:foot|end)?notes\s*(?:›|$)", re.I)
 _FROM_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 
 
-def asked_numbered_paragraphs(question: str) -> set[str]:
+@functools.lru_cache(maxsize=64)  # read once per candidate by paragraph_match: parse the question once
+def asked_numbered_paragraphs(question: str) -> frozenset[str]:
     """The numbered paragraphs or notes a question asks for outside an article ("What does
     paragraph 3.3 of the commentary say?" -> {"3.3"}, "footnote 4" -> {"note 4"}); none when it
     names an article, whose paragraphs ``asked_paragraphs`` reads."""
     if asked_articles(question):
-        return set()
+        return frozenset()
     notes = {f"note {int(a or b)}" for a, b in _NOTE_ASKED.findall(question)}
-    return set(_NUMBERED_ASKED.findall(question)) | notes
+    return frozenset(_NUMBERED_ASKED.findall(question)) | notes
 
 
 def opens_numbered_paragraph(span: str, locator: str = "") -> str | None:

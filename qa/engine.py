@@ -452,31 +452,40 @@ class Engine:
         extra = [h for h in hits[k:] if h.chunk.ref_id][:EXTRA_REFERENCES] if is_source_question(question) else []
         return hits[:k] + extra + self._article_hits(question, question_vector, hits, k, keep)
 
-    def _article_hits(self, question: str, question_vector: np.ndarray, pool: Sequence[Hit], k: int, keep) -> list[Hit]:
-        """Passages of the articles the question names by number, or of the numbered paragraphs
-        it asks for ("paragraph 3.3"), outside the first ``k``: the ``EXTRA_ARTICLES`` best,
-        those of the document the question names first, then by cosine; each with its fused
-        score when retrieval found it (else 0: no passage credit)."""
-        asked: set = asked_articles(question)
-        if asked and self._articles is None:  # built once per engine: article number -> chunk rows
+    def _article_rows(self) -> dict[int, list[int]]:
+        """Article number -> rows of the chunks located under it; built once per engine."""
+        if self._articles is None:
             self._articles = {}
             for row, chunk in enumerate(self.index.chunks):
                 number = located_article(chunk.locator)
                 if number is not None:
                     self._articles.setdefault(number, []).append(row)
-        table = self._articles
-        if not asked and (asked := asked_numbered_paragraphs(question)):
-            if self._paragraphs is None:  # paragraph number -> rows of the chunks holding its opening
-                self._paragraphs = {}
-                seen = set()  # (document, offset) of each opening: chunks overlap, one row per opening
-                for row, chunk in enumerate(self.index.chunks):
-                    for m in re.finditer(r"^.+", chunk.text, re.M):
-                        label = opens_numbered_paragraph(m.group(0), chunk.locator)
-                        if label is not None and (chunk.doc_id, chunk.start + m.start()) not in seen:
-                            seen.add((chunk.doc_id, chunk.start + m.start()))
-                            self._paragraphs.setdefault(label, []).append(row)
-            table = self._paragraphs
-        if not asked:
+        return self._articles
+
+    def _paragraph_rows(self) -> dict[str, list[int]]:
+        """Paragraph or note number -> rows of the chunks holding its opening line (one row per
+        opening: chunks overlap); built once per engine."""
+        if self._paragraphs is None:
+            self._paragraphs = {}
+            seen = set()
+            for row, chunk in enumerate(self.index.chunks):
+                for m in re.finditer(r"^.+", chunk.text, re.M):
+                    label = opens_numbered_paragraph(m.group(0), chunk.locator)
+                    if label is not None and (chunk.doc_id, chunk.start + m.start()) not in seen:
+                        seen.add((chunk.doc_id, chunk.start + m.start()))
+                        self._paragraphs.setdefault(label, []).append(row)
+        return self._paragraphs
+
+    def _article_hits(self, question: str, question_vector: np.ndarray, pool: Sequence[Hit], k: int, keep) -> list[Hit]:
+        """Passages of the articles the question names by number, or of the numbered paragraphs
+        it asks for ("paragraph 3.3"), outside the first ``k``: the ``EXTRA_ARTICLES`` best,
+        those of the document the question names first, then by cosine; each with its fused
+        score when retrieval found it (else 0: no passage credit)."""
+        if asked := asked_articles(question):
+            table = self._article_rows()
+        elif asked := asked_numbered_paragraphs(question):
+            table = self._paragraph_rows()
+        else:
             return []
         shown = {h.row for h in pool[:k]}
         rows = [r for n in asked for r in table.get(n, ()) if r not in shown and (keep is None or keep(r))]

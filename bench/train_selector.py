@@ -15,6 +15,9 @@ also gets an *unanswerable twin* (``perturb``): the question with a name or numb
 for another of its article, or negated, paired with its own answer sentence as a negative,
 the two commonest kinds of SQuAD 2.0 unanswerable question, so the selector learns that a
 sentence on the question's topic need not answer it.
+With ``--layers 0,2,4 --distill W``, a smaller student is cut from the ``--init`` selector
+(those of its layers) and trained on the labels and, at weight W, on the full model's logits:
+a faster selector (docs/answerer.md, "A 3-layer student").
 Articles whose title hashes into the dev bucket are held out of SQuAD (negatives
 included) for choosing the checkpoint: sentence hit@1 with the oracle paragraph, as the
 issue measures, and "open" hit@1 with three other-article BM25 sentences added.

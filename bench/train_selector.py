@@ -414,6 +414,15 @@ def keep_layers(model, keep: list[int]) -> None:
     model.config.num_hidden_layers = len(keep)  # so save_pretrained writes a model that loads as it is
 
 
+def teacher_logits(teacher, enc):
+    """The teacher's logits for a tokenized batch, as a tensor the student's loss can use:
+    under ``no_grad``, not ``inference_mode``, whose tensors autograd refuses to save."""
+    import torch
+
+    with torch.no_grad():
+        return teacher(**enc).logits[:, 0]
+
+
 def training_loss(logits, labels, teacher=None, distill: float = 0.0):
     """Binary cross-entropy on the labels, mixed with the squared distance to a teacher's
     logits at weight ``distill``: the labels alone say only which span answers, the
@@ -589,10 +598,7 @@ def main() -> None:
         t = [s for g in batch for s, _ in g.spans]
         y = torch.tensor([lab for g in batch for _, lab in g.spans])
         enc = tokenizer(q, t, truncation="only_second", max_length=MAX_LENGTH, padding=True, return_tensors="pt")
-        target = None
-        if teacher is not None:
-            with torch.inference_mode():
-                target = teacher(**enc).logits[:, 0].clone()  # a plain tensor: autograd may not see inference ones
+        target = teacher_logits(teacher, enc) if teacher is not None else None
         loss = training_loss(model(**enc).logits[:, 0], y, target, args.distill)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from bench.train_selector import keep_layers, perturb, training_loss
+from bench.train_selector import keep_layers, perturb, teacher_logits, training_loss
 
 SENTENCE = "Notre Dame › The university was founded by Edward Sorin in 1842 in Indiana."
 POOL = (("Indiana", "Notre Dame", "Saint Mary", "Sorin"), ("1842", "1879"))
@@ -79,3 +79,27 @@ def test_the_distillation_loss_mixes_label_cross_entropy_with_the_teachers_logit
     assert torch.isclose(training_loss(logits, labels, teacher, 1.0), torch.tensor((1 + 1 + 2.25) / 3))
     assert torch.isclose(training_loss(logits, labels, teacher, 0.5), 0.5 * bce + 0.5 * torch.tensor(4.25 / 3))
     assert training_loss(teacher, labels, teacher, 1.0) == 0
+
+
+def test_a_student_learns_from_its_teachers_logits():
+    import torch
+
+    teacher = _tiny_cross_encoder(4)
+    student = _tiny_cross_encoder(4)
+    student.load_state_dict(teacher.state_dict())
+    with torch.no_grad():
+        teacher.classifier.bias.fill_(3.0)  # so the student has something to learn
+    keep_layers(student, [0, 2])
+    student.train()
+    enc = {"input_ids": torch.tensor([[1, 5, 7, 2, 9, 3], [1, 6, 8, 2, 4, 3]])}
+    labels = torch.tensor([1.0, 0.0])
+    target = teacher_logits(teacher, enc)
+    optimizer = torch.optim.SGD(student.parameters(), lr=0.5)
+    losses = []
+    for _ in range(5):
+        loss = training_loss(student(**enc).logits[:, 0], labels, target, 1.0)
+        loss.backward()  # the teacher's tensor must be one autograd can keep for the backward pass
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    assert losses[0] > 1 and losses[-1] < losses[0] / 2

@@ -48,7 +48,7 @@ import numpy as np
 from qa.index import drop_question_words
 from qa.language import language_hint, other_language
 from qa.selector import selector_input
-from qa.sentences import LONG_SENTENCE, candidate_spans, split_sentences
+from qa.sentences import LONG_SENTENCE, candidate_spans, split_long, split_sentences
 from qa.types import Answer, Candidate, Chunk, Citation, Document, Hit, Passage, Reference
 
 W_SEMANTIC = 0.5
@@ -484,6 +484,13 @@ def _no_span_vectors(hit: Hit) -> Mapping[tuple[int, int], np.ndarray]:
     return {}
 
 
+def _is_title(doc: Document, start: int, end: int) -> bool:
+    def norm(text: str) -> str:
+        return " ".join(text.split()).strip(" .:").casefold()
+
+    return bool(doc.title) and norm(doc.text[start:end]) == norm(doc.title)
+
+
 def score_candidates(
     question: str,
     hits: Sequence[Hit],
@@ -499,7 +506,10 @@ def score_candidates(
     max_embedded: int = MAX_EMBEDDED,
 ) -> list[Candidate]:
     """Every candidate span of the hits with its features and score, best first."""
-    spans = candidates_from(hits)
+    # A span that only repeats its document's title (a PDF's or a text file's first line) names
+    # the document, as the citation does already: it answers nothing, yet it matches any question
+    # that names the document ("What does Article 2 of the Lunar Mining Guidelines say?").
+    spans = [c for c in candidates_from(hits) if not _is_title(documents[c.chunk.doc_id], c.start, c.end)]
     if not spans:
         return []
     texts = [documents[c.chunk.doc_id].text[c.start : c.end] for c in spans]
@@ -938,6 +948,7 @@ def extend_span(doc: Document, start: int, end: int, chunk: Chunk) -> tuple[int,
     break ends it too: a citation names one page (qa.chunking)."""
     if chunk.ref_id:
         return start, end
+    start = clause_start(doc, start)
     text = doc.text
     section_end = min(
         next((pos for pos, _, _ in doc.headings if pos >= chunk.end), len(text)),
@@ -969,6 +980,27 @@ def extend_span(doc: Document, start: int, end: int, chunk: Chunk) -> tuple[int,
         listed = listed or bool(kind)
         stop = e
     return start, stop
+
+
+READ_BACK = 2000  # characters before a span where the clause it belongs to may begin
+
+
+def clause_start(doc: Document, start: int) -> int:
+    """Where the sentence (or, in an over-long one, the clause) holding ``start`` begins, in its
+    paragraph and page. A chunk may begin mid-sentence (the splitter cuts a long paragraph at a
+    space), and so may its first candidate: the OST preamble's "entitled “Declaration of Legal
+    Principles …”" was cited without the "Recalling resolution 1962 (XVIII)," it is about."""
+    text = doc.text
+    page = max((p for p, _ in doc.page_starts() if p <= start), default=0)
+    floor = max(page, start - READ_BACK, text.rfind("\n", 0, start) + 1)
+    line_end = text.find("\n", start)
+    stop = min(start + READ_BACK, len(text) if line_end < 0 else line_end)
+    # The whole sentence, so that it is cut into clauses as the candidates were.
+    for s0, e0 in split_sentences(text[floor:stop], floor):
+        for s, e in split_long(text, s0, e0):
+            if s <= start < e:
+                return s
+    return start
 
 
 # A next sentence that lists what this one announces ("These may include ...").

@@ -23,6 +23,7 @@ from pathlib import Path
 from qa.answering import ABSTAIN_TEXT, NOTHING_CLOSE, below_threshold_note, refusal_hint
 from qa.embedding import LazyEmbedder
 from qa.engine import (
+    MAX_QUESTION_CHARS,
     BuildReport,
     Engine,
     build,
@@ -38,7 +39,7 @@ from qa.export import answer_markdown
 from qa.index import BuildStats, PartialVectors, damaged_files, load_index
 from qa.ingest import SUPPORTED_SUFFIXES, corpus_path, load_corpus
 from qa.references import format_reference
-from qa.retrieval import DEFAULT_K
+from qa.retrieval import DEFAULT_K, MAX_K
 from qa.types import Answer
 from qa.uploads import CorpusIds, corpus_file, place_checked
 
@@ -70,6 +71,16 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _mib(value: str) -> float:
+    try:
+        mib = float(value)
+    except ValueError:
+        mib = 0.0
+    if not mib > 0:  # also NaN: every file would be "over" a limit of 0
+        raise argparse.ArgumentTypeError(f"{value!r} is not a size: give a number of MiB above 0, e.g. 50")
+    return mib
+
+
 def _span(value: str) -> tuple[int, int]:
     start, sep, end = value.partition(":")
     try:
@@ -83,6 +94,25 @@ def _span(value: str) -> tuple[int, int]:
     return span
 
 
+ASK_JSON_FIELDS = """\
+--json fields, one object per question:
+  question, answer    the question as read; the answer: citation 1's quote ("" if abstained)
+  abstained           true when the corpus does not answer (then citations is empty)
+  confidence          calibrated probability that the answer is right (the threshold is in
+                      explain.threshold)
+  citations           objects {n, doc_id, title, locator, quote, start, end, score, metadata,
+                      stale}: n = 1 is the answer; 2 and 3, if any, support it from other
+                      documents (or other reference entries);
+                      the document's text[start:end] == quote (`qa show DOC --json`)
+  closest             the same shape, not the answer: a refusal's nearest sentences, or an
+                      answer's runners-up
+  passages            the retrieved passages the candidates came from
+  note                what the text output says besides: why a refusal is more than the
+                      corpus's silence (an article the corpus lacks, another language, ...),
+                      or why an answer stands below the threshold; null otherwise
+  explain             the scoring trace (candidates and their features)"""
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="qa", description="Offline extractive question answering with citations.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -94,7 +124,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     _common(p)
     p.add_argument("--full", action="store_true", help="re-embed everything instead of reusing vectors")
-    p.add_argument("--max-mb", type=float, default=50, help="skip files larger than this many MiB (default 50)")
+    p.add_argument("--max-mb", type=_mib, default=50, help="skip files larger than this many MiB (default 50)")
     p.add_argument(
         "--ray",
         default=None,
@@ -116,9 +146,16 @@ def make_parser() -> argparse.ArgumentParser:
         "ask",
         help="answer questions with verbatim quotes and citations",
         description="Answer each QUESTION with a verbatim quote and numbered citations.",
+        epilog=ASK_JSON_FIELDS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(p)
-    p.add_argument("questions", nargs="+", metavar="QUESTION", help="question(s) in plain English")
+    p.add_argument(
+        "questions",
+        nargs="+",
+        metavar="QUESTION",
+        help=f"question(s) in plain English, up to {MAX_QUESTION_CHARS:,} characters each",
+    )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object per question, one per line")
     out.add_argument(
@@ -126,7 +163,7 @@ def make_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Markdown with footnote citations and full reference entries (the app's export)",
     )
-    p.add_argument("-k", type=int, default=DEFAULT_K, help=f"passages to retrieve (default {DEFAULT_K})")
+    p.add_argument("-k", type=int, default=DEFAULT_K, help=f"passages to retrieve, 1 to {MAX_K} (default {DEFAULT_K})")
     p.add_argument(
         "--mode",
         choices=["hybrid", "dense", "lexical"],
@@ -173,7 +210,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     _common(p)
     p.add_argument("file", type=Path, metavar="FILE")
-    p.add_argument("-k", type=int, default=DEFAULT_K, help=f"passages to retrieve (default {DEFAULT_K})")
+    p.add_argument("-k", type=int, default=DEFAULT_K, help=f"passages to retrieve, 1 to {MAX_K} (default {DEFAULT_K})")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--failures", action="store_true", help="list the questions answered wrongly")
 
@@ -245,10 +282,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print(
-            f"interrupted{_after_interrupt(args) if args.command in ('index', 'add', 'remove') else ''}",
-            file=sys.stderr,
-        )
+        building = args.command in ("index", "add", "remove")
+        # A build's progress bar leaves the cursor at the end of its line.
+        newline = "\n" if building else ""
+        print(f"{newline}interrupted{_after_interrupt(args) if building else ''}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader went away (`qa sources | head`): not an error, and nothing more to say.
@@ -395,6 +432,14 @@ def format_answer(a: Answer) -> str:
     return "\n".join(lines)
 
 
+def answer_json(a: Answer) -> dict:
+    """``ask --json``'s object: the answer's fields, and ``note``, the sentence the text output
+    prints besides the answer (why a refusal is more than the corpus's silence, or why an answer
+    stands below the threshold), or null."""
+    note = refusal_hint(a.explain) if a.abstained else below_threshold_note(a.explain, a.confidence)
+    return dataclasses.asdict(a) | {"note": note}
+
+
 def _closest_lines(heading: str, a: Answer) -> list[str]:
     """``a.closest`` as a labelled list, each sentence cut to 240 characters."""
     lines = [heading] if a.closest else []
@@ -419,7 +464,7 @@ def cmd_ask(args) -> int:
     for i, q in enumerate(questions, 1):
         answer = engine.ask(q, k=args.k, mode=args.mode)
         if args.json:
-            print(json.dumps(dataclasses.asdict(answer), ensure_ascii=False))
+            print(json.dumps(answer_json(answer), ensure_ascii=False))
         elif args.markdown:
             # Footnotes are document-wide in Markdown: several answers get distinct labels.
             print(answer_markdown(answer, footnote_prefix=f"q{i}-" if len(questions) > 1 else ""))
@@ -535,7 +580,7 @@ def cmd_add(args) -> int:
     corpus: Path = args.corpus
     if not corpus.is_dir():
         raise CorpusError(f"corpus folder {corpus} does not exist; create it or pass --corpus DIR")
-    copied = refused = 0
+    copied = refused = same = 0
     # Every path is checked before anything is copied: a typo in the last one must not leave
     # the first ones in the corpus with the index not updated.
     missing = [str(src) for src in args.paths if not src.exists()]
@@ -568,12 +613,11 @@ def cmd_add(args) -> int:
                 print(f"not added {f}: {clash}", file=sys.stderr)
                 refused += 1
                 continue
-            if (
-                not args.replace
-                and target.is_file()
-                and not target.is_symlink()
-                and not filecmp.cmp(f, target, shallow=False)
-            ):
+            if target.is_file() and not target.is_symlink() and filecmp.cmp(f, target, shallow=False):
+                print(f"unchanged {f}: {target} already has this content", file=sys.stderr)
+                same += 1
+                continue
+            if not args.replace and target.is_file() and not target.is_symlink():
                 print(
                     f"not added {f}: {target} already exists with other content; "
                     "pass --replace to replace it (the old version is then gone)",
@@ -591,8 +635,13 @@ def cmd_add(args) -> int:
                 continue
             ids.add(target)
             copied += 1
-    print(f"copied {copied} file(s) into {corpus}" + (f"; {refused} not added (see above)" if refused else ""))
-    _build(args)
+    print(
+        f"copied {copied} file(s) into {corpus}"
+        + (f"; {same} already there, unchanged" if same else "")
+        + (f"; {refused} not added (see above)" if refused else "")
+    )
+    if copied:  # else the corpus is as it was: nothing to index
+        _build(args)
     return 1 if refused else 0
 
 

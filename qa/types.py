@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 FORMAT_VERSION = 2
@@ -187,10 +187,12 @@ class Answer:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Answer:
-        """The answer back from ``dataclasses.asdict`` (``--json`` output, the app's chat history)."""
+        """The answer back from ``dataclasses.asdict`` (``--json`` output, the app's chat history).
+        Keys that are no field (``--json``'s ``note``) are left out."""
+        known = {f.name for f in fields(cls)}
         return cls(
             **{
-                **data,
+                **{k: v for k, v in data.items() if k in known},
                 "citations": tuple(Citation(**c) for c in data["citations"]),
                 "passages": tuple(Passage(**p) for p in data["passages"]),
                 "closest": tuple(Citation(**c) for c in data.get("closest", ())),

@@ -253,6 +253,52 @@ def test_a_named_paragraph_is_quoted_whole_with_its_items():
     assert whole_paragraph(_doc(text, headings), plain, first + 20) == first + 20  # no number: as it was
 
 
+def test_extend_span_starts_a_span_cut_by_its_chunk_where_its_clause_starts():
+    # A user test: a chunk of the Outer Space Treaty's preamble (one long sentence) began at
+    # "entitled", so the answer lost the resolution it was about.
+    text = (
+        "## Preamble\n\nThe States Parties, Believing that such co-operation will help, Recalling "
+        "resolution 1962 (XVIII), entitled “Declaration of Legal Principles”, which was adopted "
+        "unanimously by the General Assembly on 13 December 1963, Recalling resolution 1884 (XVIII), "
+        "calling upon States to refrain from placing in orbit any objects carrying nuclear weapons, "
+        "which was adopted unanimously on 17 October 1963, Have agreed on the following articles."
+    )
+    cut = text.index("entitled")
+    chunk = Chunk("d:1", "d", text[cut:], cut, len(text), "T › Preamble")
+    end = text.index("1963,") + len("1963,")
+    s, e = extend_span(_doc(text), cut, end, chunk)
+    assert text[s:e].startswith("Recalling resolution 1962 (XVIII), entitled") and e == end
+    # Not back past the paragraph, nor past a page break; a span at a clause start stays.
+    assert extend_span(_doc(text), text.index("The States"), end, chunk)[0] == text.index("The States")
+    paged = Document("d", "d.pdf", "T", text, "0", metadata={"pages": [0, cut - 4]})
+    assert extend_span(paged, cut, end, chunk)[0] == cut - 4
+    recalling = text.index("Recalling resolution 1884")
+    assert extend_span(_doc(text), recalling, len(text), chunk)[0] == recalling
+
+
+def test_a_span_that_only_repeats_the_document_title_is_no_candidate(tmp_path):
+    # A user test: "What does Article 2 of the Lunar Mining Guidelines say?" of a PDF was
+    # answered with its first line, the title, which matches every word naming the document.
+    from qa.embedding import HashEmbedder
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "lunar.txt").write_text(
+        "Lunar Mining Guidelines\n\n"
+        "Operators on the Moon shall notify the Secretary-General ninety days before mining begins.\n\n"
+        "Each operator shall pay a royalty of three per cent into the common fund.\n"
+    )
+    embedder = HashEmbedder(64)
+    build(corpus, tmp_path / "idx", embedder=embedder)
+    engine = Engine.open(tmp_path / "idx", corpus=corpus, embedder=embedder)
+    assert engine.index.documents["lunar"].title == "Lunar Mining Guidelines"
+    question = "What do the Lunar Mining Guidelines say?"
+    qv = embedder.encode([question])[0]
+    texts = [c.text for c in engine.candidates(question, qv, engine.hits(question, qv))]
+    assert texts and "Lunar Mining Guidelines" not in texts
+    assert any(t.startswith("Each operator") for t in texts)
+
+
 def test_extend_span_leaves_full_sentences_alone():
     text = "This sentence is long enough to stand on its own as an answer. Next one."
     chunk = Chunk("d:0", "d", text, 0, len(text), "T")

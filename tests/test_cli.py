@@ -69,6 +69,18 @@ def test_ask_builds_missing_index_and_answers_json(env, capsys):
     assert {"n", "doc_id", "title", "locator", "metadata", "quote", "start", "end", "score"} <= c.keys()
     assert {"doc_id", "chunk_id", "text", "start", "end", "score"} <= first["passages"][0].keys()
     assert second["abstained"] and second["answer"] == "" and second["citations"] == []
+    assert first["note"] is None and second["note"] is None  # nothing to say besides
+
+
+def test_ask_json_note_is_what_the_text_output_says_besides_the_answer():
+    # A user test: "No passage found is under Article XXV …" was in the text output only.
+    from qa.cli import answer_json, format_answer
+    from qa.types import Answer
+
+    refused = Answer("What does Article XXV say?", "", True, 0.2, (), (), {"missing_article": "Article XXV"})
+    obj = json.loads(json.dumps(answer_json(refused)))
+    assert obj["note"].startswith("No passage found is under Article XXV") and obj["note"] in format_answer(refused)
+    assert Answer.from_dict(obj) == refused  # the extra key does not break reading it back
 
 
 def test_ask_text_output(env, capsys):
@@ -234,6 +246,28 @@ def test_add_remove_verify(env, capsys, tmp_path):
     assert code == 1 and "stale: notes" in out
     code, out, _ = run(capsys, "remove", "registration")
     assert code == 0 and not (corpus / "registration.md").exists() and "removed 1" in out
+
+
+def test_add_of_a_file_already_in_the_corpus_copies_and_indexes_nothing(env, capsys, tmp_path):
+    # A user test: a byte-identical file was reported as "copied 1 file(s)", and a refused one
+    # was followed by a full index summary.
+    corpus, _ = env
+    run(capsys, "index")
+    same = tmp_path / "notes.txt"
+    same.write_bytes((corpus / "notes.txt").read_bytes())
+    code, out, err = run(capsys, "add", str(same))
+    assert code == 0 and "copied 0 file(s)" in out and "1 already there, unchanged" in out
+    assert f"unchanged {same}" in err and "indexed" not in out
+    other = tmp_path / "other" / "notes.txt"
+    other.parent.mkdir()
+    other.write_text("Other content under the same name.\n")
+    code, out, err = run(capsys, "add", str(other))
+    assert code == 1 and "1 not added" in out and "indexed" not in out
+
+
+def test_index_max_mb_must_be_a_size_above_zero(env, capsys):
+    code, _, err = run_exit(capsys, ["index", "--max-mb", "0"])
+    assert code == 2 and "above 0" in err
 
 
 def test_add_works_with_a_relative_corpus_folder(env, capsys, tmp_path, monkeypatch):

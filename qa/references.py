@@ -40,6 +40,13 @@ _QUOTED_VENUE = re.compile(r"[„“\"]([^„“”\"]{2,120})[”\"]")
 _ABBREV_VENUE = re.compile(
     r"[.,]\s+(?P<venue>[A-Z][A-Za-z&]{1,12})\s+No\.?\s*(?P<issue>[\w()]+),\s*Vol\.?\s*(?P<volume>\d+)\.?"
 )
+# APA's journal article: "Title. Journal of Geophysical Research, 83(A6), 2637–2646." The entry
+# ends in a venue, a volume, an optional issue and optional pages ("Oxford, 2005." is a place and
+# a year, not a volume).
+_APA_VENUE = re.compile(
+    r"(?<=[a-z0-9?!)])\.\s+(?P<venue>[A-Z][^.]{1,120}?),\s*(?P<volume>\d{1,3}|(?!19|20)\d{4})(?:\s*\((?P<issue>[\w–-]{1,10})\))?"
+    r"(?:,\s*(?:pp?\.\s*)?(?P<pages>[A-Za-z]?\d+(?:\s*[–-]\s*[A-Za-z]?\d+)?))?\.?$"
+)
 _ISSUE = re.compile(r"\bNo\.?\s*(\d+(?:\(\d+\))?)")
 _VOLUME = re.compile(r"\bVol\.?\s*(\d+)")
 _PLACE_PUBLISHER = re.compile(r"(?:^|\.\s+)(?P<place>[A-Z][\w\- ]{2,30}):\s*(?P<publisher>[^.:]{2,80})\.?$")
@@ -160,6 +167,14 @@ def _parse_author_year(authors: str, year: str, rest: str) -> dict | None:
             out["note"] = f"text after the venue, possibly a second reference: {tail}"
         return out
 
+    if m := _APA_VENUE.search(rest.strip()):
+        out["kind"] = "article"
+        out["title"] = rest.strip()[: m.start()].strip(" .")
+        out["container"] = m.group("venue").strip()
+        out["volume"] = m.group("volume")
+        out["issue"] = m.group("issue")
+        out["pages"] = m.group("pages")
+        return out
     body = rest.rstrip(" .")
     if m := _PLACE_PUBLISHER.search(body):
         out["place"], out["publisher"] = m.group("place").strip(), m.group("publisher").strip()

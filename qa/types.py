@@ -29,6 +29,7 @@ class Reference:
     container: str | None = None
     volume: str | None = None
     issue: str | None = None
+    pages: str | None = None
     place: str | None = None
     publisher: str | None = None
     doi: str | None = None
@@ -49,6 +50,7 @@ class Reference:
             "container",
             "volume",
             "issue",
+            "pages",
             "place",
             "publisher",
             "doi",

@@ -168,3 +168,32 @@ def test_odd_entries_never_crash(raw):
 )
 def test_a_comma_separated_author_list_is_split_into_names(raw, authors):
     assert parse_reference(raw, doc_id="d", n=1, start=0).authors == authors
+
+
+@pytest.mark.parametrize(
+    ("raw", "fields"),
+    [
+        (
+            "Kessler, D. J., & Cour-Palais, B. G. (1978). Collision frequency of artificial satellites: "
+            "The creation of a debris belt. Journal of Geophysical Research, 83(A6), 2637–2646.",
+            {
+                "kind": "article",
+                "title": "Collision frequency of artificial satellites: The creation of a debris belt",
+                "container": "Journal of Geophysical Research",
+                "volume": "83",
+                "issue": "A6",
+                "pages": "2637–2646",
+            },
+        ),
+        (
+            "Smith, J. (2020). Lunar law after Artemis. Space Policy, 51, 101–110.",
+            {"kind": "article", "container": "Space Policy", "volume": "51", "issue": None, "pages": "101–110"},
+        ),
+        # A place and a year are no venue and volume.
+        ("Brown, K. (2015). Space law: A treatise. Oxford, 2005.", {"kind": "book", "volume": None}),
+    ],
+)
+def test_an_apa_journal_entry_parses_into_venue_volume_issue_and_pages(raw, fields):
+    # A user test: the journal stayed in the title and the entry was called a book.
+    ref = parse_reference(raw, doc_id="d", n=1, start=0)
+    assert {k: getattr(ref, k) for k in fields} == fields

@@ -18,6 +18,7 @@ import hashlib
 import html
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -327,17 +328,196 @@ def get_engine() -> Engine | None:
 
 def _index_error(exc: QAError) -> None:
     st.error(f"The index cannot be used: {md_escape(exc)}", icon=":material/error:")
+    if failed := st.session_state.get("rebuild_report", {}).get("error"):
+        st.error(md_escape(failed))
+    busy = running_job() is not None
     if isinstance(exc, IndexMismatchError) and st.button(
-        "Rebuild the index", icon=":material/build:", key="rebuild_index"
+        "Rebuild the index", icon=":material/build:", key="rebuild_index", disabled=busy, help=BUSY if busy else None
     ):
         corpus, index_dir, model = _settings()
-        try:
-            build(corpus, index_dir, model=model, full=True, progress=_progress_bar("Rebuilding"))
-        except QAError as err:
-            st.error(md_escape(err))
-            return
-        load_engine.clear()
+        st.session_state.pop("rebuild_report", None)
+        start_job(
+            "rebuild",
+            "Rebuilding the index",
+            lambda progress: build(corpus, index_dir, model=model, full=True, progress=progress),
+        )
         st.rerun()
+
+
+# ------------------------------------------------------------------ index updates in the background
+
+BUSY = "An index update is running; this is possible again when it has finished."
+JOB_POLL_S = 1.0
+# Where each kind of job leaves its outcome in the session state, for the part of the page that shows it.
+JOB_REPORT = {"add": "upload_report", "remove": "corpus_report", "rebuild": "rebuild_report"}
+
+
+class IndexJob:
+    """One index update (an upload, a removal, a rebuild) running in a thread of its own.
+
+    Not in the script run: Streamlit stops a run at its next Streamlit call when the page is
+    reloaded or a widget outside a fragment changes, and the progress bar's update was such a
+    call, so a build was stopped halfway (files in the corpus, index not updated, no message);
+    and a question waited behind the run for the whole build. The thread makes no Streamlit
+    call: pages poll ``done``/``total`` and collect ``result`` or ``error`` when it has finished.
+    The build writes the new index beside the current one and switches at the end, so questions
+    are answered from the current index meanwhile.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        label: str,
+        work: Callable[[Callable[[int, int], None]], Any],
+        *,
+        before: str | None = None,
+        doc_id: str | None = None,
+    ) -> None:
+        self.kind, self.label = kind, label
+        self.before = before  # the build current when the job started: its cached engine is dropped after
+        self.doc_id = doc_id  # the document a removal removes
+        self.done = self.total = 0
+        self.result: Any = None
+        self.error: Exception | None = None
+        self._work = work
+        self._finished = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"qa-index-{kind}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.result = self._work(self._progress)
+        except Exception as exc:  # not hidden: the page that started the job shows it, or raises it again
+            self.error = exc
+        finally:
+            self._finished.set()
+
+    def _progress(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+
+    @property
+    def finished(self) -> bool:
+        return self._finished.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job has finished (tests); False if ``timeout`` passed first."""
+        return self._finished.wait(timeout)
+
+
+class IndexJobs:
+    """The running index update of each index folder, shared by every session of the process:
+    one at a time per index (a second build would only meet the index lock), and every tab
+    sees its progress."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[str, IndexJob] = {}
+
+    def running(self, index_dir: Path | str) -> IndexJob | None:
+        job = self._jobs.get(str(Path(index_dir).resolve()))
+        return job if job is not None and not job.finished else None
+
+    def start(self, index_dir: Path | str, job: IndexJob) -> bool:
+        """Start ``job`` unless another update of ``index_dir`` is running (then False)."""
+        with self._lock:
+            if self.running(index_dir) is not None:
+                return False
+            self._jobs[str(Path(index_dir).resolve())] = job
+            job.start()
+            return True
+
+
+@st.cache_resource(show_spinner=False)
+def index_jobs() -> IndexJobs:
+    """One registry per server process (the script's own globals are new on every run)."""
+    return IndexJobs()
+
+
+def running_job() -> IndexJob | None:
+    return index_jobs().running(_settings()[1])
+
+
+def start_job(
+    kind: str, label: str, work: Callable[[Callable[[int, int], None]], Any], *, doc_id: str | None = None
+) -> None:
+    """Run ``work(progress)`` in the background as this session's job; the outcome is collected
+    into ``JOB_REPORT[kind]`` by ``collect_job`` once it has finished."""
+    _, index_dir, _ = _settings()
+    try:
+        before: str | None = current_build(index_dir).name
+    except QAError:
+        before = None
+    # qa.build embeds on the Ray cluster named by $QA_RAY_ADDRESS when it is set (docs/scale.md).
+    if cluster := os.environ.get("QA_RAY_ADDRESS"):
+        label = f"{label} on the Ray cluster at {cluster}"
+    job = IndexJob(kind, label, work, before=before, doc_id=doc_id)
+    if index_jobs().start(index_dir, job):
+        st.session_state["index_job"] = job
+    else:  # another tab started one a moment ago
+        st.session_state[JOB_REPORT[kind]] = {
+            "error": "Another index update is running; wait for it to finish and try again."
+        }
+
+
+def collect_job() -> None:
+    """Turn this session's finished job into the messages the page shows (run before the engine
+    is opened, so the page is drawn from the build the job made)."""
+    job = st.session_state.get("index_job")
+    if job is None or not job.finished:
+        return
+    del st.session_state["index_job"]
+    _drop_engine(job)
+    exc = job.error
+    if exc is not None and not isinstance(exc, QAError):
+        raise exc  # a bug, shown as one
+    if job.kind == "add":
+        st.session_state["upload_report"] = {"error": str(exc)} if exc else _upload_summary(job.result)
+    elif job.kind == "remove":
+        if isinstance(exc, IndexOutOfDateError):  # the file is gone; only the index update failed
+            st.session_state["corpus_report"] = {"error": str(exc)}
+        elif exc is not None:  # a refusal: nothing was deleted
+            st.session_state["corpus_report"] = {"error": f"Not removed: {exc}"}
+        else:
+            report = job.result
+            s = report.build.stats
+            st.session_state["corpus_report"] = {
+                "done": f"Removed {', '.join(report.removed + report.already_gone)}. "
+                f"Index: {s.documents} documents, {s.chunks} chunks."
+            }
+            if st.query_params.get("doc") == job.doc_id:
+                close_source()
+    elif exc is not None:
+        st.session_state["rebuild_report"] = {"error": f"Rebuilding failed: {exc}"}
+
+
+def _drop_engine(job: IndexJob) -> None:
+    # Only the engine of the build the job replaced: clearing the whole cache would also drop
+    # the new build's engine that another tab may have opened already, and load it again.
+    corpus, index_dir, model = _settings()
+    try:
+        current = current_build(index_dir).name
+    except QAError:
+        current = None
+    if job.before and job.before != current:
+        load_engine.clear(str(index_dir), str(corpus), model, job.before)
+
+
+@st.fragment(run_every=JOB_POLL_S)
+def job_progress() -> None:
+    """The running index update's progress, redrawn every second on its own (drawn only while
+    one runs). When it has finished, the whole page is drawn again from the new build."""
+    job = index_jobs().running(_settings()[1])
+    if job is None:
+        st.rerun()
+    counts = f": {job.done:,}/{job.total:,} chunks embedded" if job.total else "…"
+    st.progress(min(1.0, job.done / max(job.total, 1)), text=md_escape(job.label) + counts)
+    mine = st.session_state.get("index_job") is job
+    st.caption(
+        ("" if mine else "Started in another tab or window. ")
+        + "Questions are answered from the current index until the new one is ready."
+    )
 
 
 # ------------------------------------------------------------------ source view
@@ -919,6 +1099,10 @@ def render_sidebar(engine: Engine | None) -> dict[str, Any]:
     )
 
     sb.space("small")
+    busy = running_job() is not None
+    if busy:
+        with sb:
+            job_progress()
     sources_tab, add_tab = sb.tabs(["Sources", "Add documents"])
     for doc_id, doc in docs.items():
         with sources_tab, st.expander(md_escape(_short(doc.title, 60))):
@@ -950,7 +1134,13 @@ def render_sidebar(engine: Engine | None) -> dict[str, Any]:
             )
             with row.popover("Remove", icon=":material/delete:"):
                 st.caption(f"Deletes {md_escape(doc.path)} from the corpus folder and updates the index.")
-                if st.button("Remove from corpus", key=f"remove-{doc_id}", type="primary"):
+                if st.button(
+                    "Remove from corpus",
+                    key=f"remove-{doc_id}",
+                    type="primary",
+                    disabled=busy,
+                    help=BUSY if busy else None,
+                ):
                     _remove_document(doc_id)
 
     corpus_report = st.session_state.get("corpus_report")
@@ -959,7 +1149,7 @@ def render_sidebar(engine: Engine | None) -> dict[str, Any]:
         alert(md_escape(corpus_report.get("error") or corpus_report["done"]), icon=":material/info:")
     if not docs:
         sources_tab.caption("No documents indexed yet.")
-    _upload_section(add_tab)
+    _upload_section(add_tab, busy)
     return {"k": int(k), "mode": mode, "doc_ids": list(chosen)}
 
 
@@ -968,7 +1158,7 @@ def _short(text: str, width: int = 48) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _upload_section(sb) -> None:
+def _upload_section(sb, busy: bool) -> None:
     gen = st.session_state.setdefault("upload_gen", 0)
     files = sb.file_uploader(
         f"Documents to add ({', '.join(SUPPORTED_SUFFIXES)})",
@@ -982,27 +1172,23 @@ def _upload_section(sb) -> None:
         key="replace_uploads",
         help="Off: a file named like a corpus document but with other content is not added.",
     )
-    if sb.button("Add to corpus and reindex", disabled=not files, icon=":material/upload_file:", key="add_docs"):
+    if sb.button(
+        "Add to corpus and reindex",
+        disabled=not files or busy,
+        icon=":material/upload_file:",
+        key="add_docs",
+        help=BUSY if busy else None,
+    ):
         corpus, index_dir, model = _settings()
         st.session_state.pop("corpus_report", None)  # a removal's message is out of date now
-        with sb.status("Adding documents…", expanded=True) as status:
-            try:
-                report = add_documents(
-                    [(f.name, f.getvalue()) for f in files],
-                    corpus,
-                    index_dir,
-                    model=model,
-                    progress=_progress_bar("Embedding"),
-                    replace=replace,
-                )
-            except QAError as exc:
-                status.update(label="Adding documents failed", state="error")
-                st.session_state["upload_report"] = {"error": str(exc)}
-            else:
-                status.update(label="Done", state="complete")
-                st.session_state["upload_report"] = _upload_summary(report)
-                if report.build is not None:
-                    load_engine.clear()  # the next run opens the new build
+        st.session_state.pop("upload_report", None)
+        uploads = [(f.name, f.getvalue()) for f in files]  # read now: the uploader is emptied below
+        names = uploads[0][0] if len(uploads) == 1 else f"{len(uploads)} documents"
+        start_job(
+            "add",
+            f"Adding {names}",
+            lambda progress: add_documents(uploads, corpus, index_dir, model=model, progress=progress, replace=replace),
+        )
         st.session_state["upload_gen"] = gen + 1  # a fresh, empty uploader
         st.rerun()
     report = st.session_state.get("upload_report")
@@ -1018,22 +1204,13 @@ def _upload_section(sb) -> None:
 def _remove_document(doc_id: str) -> None:
     corpus, index_dir, model = _settings()
     st.session_state.pop("upload_report", None)  # its counts are out of date now
-    with st.spinner("Removing and updating the index…"):
-        try:
-            report = remove_documents([doc_id], corpus, index_dir, model=model)
-        except IndexOutOfDateError as exc:  # the file is gone; only the index update failed
-            st.session_state["corpus_report"] = {"error": str(exc)}
-        except QAError as exc:  # a refusal: nothing was deleted
-            st.session_state["corpus_report"] = {"error": f"Not removed: {exc}"}
-        else:
-            s = report.build.stats
-            st.session_state["corpus_report"] = {
-                "done": f"Removed {', '.join(report.removed + report.already_gone)}. "
-                f"Index: {s.documents} documents, {s.chunks} chunks."
-            }
-            if st.query_params.get("doc") == doc_id:
-                close_source()
-    load_engine.clear()  # the next run opens the current build, whatever happened
+    st.session_state.pop("corpus_report", None)
+    start_job(
+        "remove",
+        f"Removing {doc_id} and updating the index",
+        lambda progress: remove_documents([doc_id], corpus, index_dir, model=model, progress=progress),
+        doc_id=doc_id,
+    )
     st.rerun()
 
 
@@ -1066,6 +1243,7 @@ def main() -> None:
         "Answers are verbatim quotes from the corpus with numbered citations you can check against "
         "the source; when the corpus has no answer, it says so. Runs fully offline."
     )
+    collect_job()
     engine = get_engine()
     settings = render_sidebar(engine)
     source = requested_source()

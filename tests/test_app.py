@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -90,6 +91,17 @@ def run_app(**query: str) -> AppTest:
 
 def ask(at: AppTest, question: str) -> AppTest:
     at.chat_input[0].set_value(question).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def finish_job(at: AppTest) -> AppTest:
+    """Wait for the index update the last run started (it runs in a thread of its own), then run
+    the page again, as its once-a-second poll does in the browser. A quick one may have been
+    collected by the run that started it already."""
+    if "index_job" in at.session_state:
+        assert at.session_state["index_job"].wait(TIMEOUT_S)
+        at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -399,8 +411,7 @@ def test_upload_and_reindex_makes_the_new_document_searchable(env):
     lunar = b"# Lunar Mining\n\nHelium three extraction on the lunar surface needs a permit from the lunar authority.\n"
     at.file_uploader[0].set_value([("../../lunar.md", lunar, "text/markdown")])
     at.run()
-    at.button(key="add_docs").click().run()
-    assert not at.exception, [e.value for e in at.exception]
+    finish_job(at.button(key="add_docs").click().run())
 
     assert (env.corpus / "lunar.md").read_bytes() == lunar
     assert not (env.tmp / "lunar.md").exists() and not (env.tmp.parent / "lunar.md").exists()
@@ -408,7 +419,7 @@ def test_upload_and_reindex_makes_the_new_document_searchable(env):
     assert any("folder part ignored" in unescape_md(w.value) for w in at.warning)
     at.file_uploader[0].set_value([("empty.txt", b"", "text/plain")])
     at.run()
-    at.button(key="add_docs").click().run()
+    finish_job(at.button(key="add_docs").click().run())
     skipped = [unescape_md(w.value) for w in at.warning if "empty.txt" in unescape_md(w.value)]
     assert skipped and all(w.count("empty.txt") == 1 for w in skipped), skipped  # named once
     assert at.sidebar.metric[0].value == "5"  # a fresh engine, no restart
@@ -420,14 +431,77 @@ def test_upload_and_reindex_makes_the_new_document_searchable(env):
     fake = b"# Fake\n\nThree lines.\n"
     at.file_uploader[0].set_value([("liability.md", fake, "text/markdown")])
     at.run()
-    at.button(key="add_docs").click().run()
+    finish_job(at.button(key="add_docs").click().run())
     assert (env.corpus / "liability.md").read_bytes() == before
     assert any("already in the corpus with other content" in unescape_md(w.value) for w in at.warning)
     at.checkbox(key="replace_uploads").check().run()
     at.file_uploader[0].set_value([("liability.md", fake, "text/markdown")])
     at.run()
-    at.button(key="add_docs").click().run()
+    finish_job(at.button(key="add_docs").click().run())
     assert (env.corpus / "liability.md").read_bytes() == fake
+
+
+def test_questions_are_answered_while_an_upload_reindexes(env, monkeypatch):
+    # The reindex used to run inside the script run: a question waited for the whole build, and a
+    # reload or a sidebar widget stopped the build at its next progress update, leaving the file in
+    # the corpus, the index without it, and no message. Now it runs in a thread of its own.
+    from qa import engine as qa_engine
+
+    started, release = threading.Event(), threading.Event()
+    real_build = qa_engine.build
+
+    def held_build(*args, progress=None, **kwargs):
+        progress(3, 10)
+        started.set()
+        assert release.wait(TIMEOUT_S)
+        return real_build(*args, progress=progress, **kwargs)
+
+    monkeypatch.setattr(qa_engine, "build", held_build)
+    at = run_app()
+    lunar = b"# Lunar Mining\n\nHelium three extraction on the lunar surface needs a permit from the lunar authority.\n"
+    at.file_uploader[0].set_value([("lunar.md", lunar, "text/markdown")])
+    at.run()
+    try:
+        at.button(key="add_docs").click().run()  # returns while the build runs: the AppTest would time out
+        assert started.wait(TIMEOUT_S)
+        at.run()  # what the page's poll shows
+        assert [unescape_md(p.proto.text) for p in at.sidebar.progress] == ["Adding lunar.md: 3/10 chunks embedded"]
+        assert at.button(key="add_docs").disabled and at.button(key="remove-registration").disabled
+        # Questions are answered from the current index meanwhile...
+        ask(at, REGISTRATION_Q)
+        assert last_entry(at)["answer"]["citations"][0]["doc_id"] == "registration"
+        # ...and a widget outside the chat reruns the page without stopping the build.
+        at.slider(key="k").set_value(5).run()
+        assert not at.session_state["index_job"].finished
+        assert at.sidebar.metric[0].value == "4"
+    finally:
+        release.set()
+    finish_job(at)
+    assert any("Added lunar.md" in unescape_md(s.value) for s in at.sidebar.success)
+    assert at.sidebar.metric[0].value == "5" and not at.sidebar.progress
+    assert not at.file_uploader[0].value  # a fresh uploader
+    ask(at, "Who issues a permit for helium three extraction on the lunar surface?")
+    assert last_entry(at)["answer"]["citations"][0]["doc_id"] == "lunar"
+
+
+def test_one_index_update_at_a_time_and_its_failure_is_kept():
+    jobs, release = app.IndexJobs(), threading.Event()
+
+    def held(progress):
+        progress(1, 2)
+        assert release.wait(TIMEOUT_S)
+        raise app.QAError("the disk is full")
+
+    first = app.IndexJob("add", "Adding a.md", held)
+    assert jobs.start("some/index", first)
+    assert not jobs.start("some/../some/index", app.IndexJob("remove", "Removing b", lambda progress: None))
+    assert jobs.running("some/index") is first and jobs.running("other/index") is None
+    release.set()
+    assert first.wait(TIMEOUT_S)
+    assert (first.done, first.total) == (1, 2) and str(first.error) == "the disk is full" and first.result is None
+    assert jobs.running("some/index") is None
+    second = app.IndexJob("rebuild", "Rebuilding", lambda progress: "built")
+    assert jobs.start("some/index", second) and second.wait(TIMEOUT_S) and second.result == "built"
 
 
 def test_removing_a_document_deletes_its_file_and_it_is_no_longer_cited(env):
@@ -435,8 +509,7 @@ def test_removing_a_document_deletes_its_file_and_it_is_no_longer_cited(env):
     assert last_entry(at)["answer"]["citations"][0]["doc_id"] == "registration"
     _verify_first_citation(at)  # its source is open
     at.multiselect(key="doc_filter").set_value(["registration"]).run()
-    at.button(key="remove-registration").click().run()
-    assert not at.exception, [e.value for e in at.exception]
+    finish_job(at.button(key="remove-registration").click().run())
 
     assert not any((env.corpus / name).exists() for name in ("registration.md", "registration.txt"))
     assert any("Removed registration" in unescape_md(s.value) for s in at.sidebar.success)
@@ -491,8 +564,7 @@ def test_corrupt_index_shows_an_error_and_the_app_keeps_working(env):
     assert "no index is loaded" in last_entry(at)["error"]
     assert any("No index is loaded" in unescape_md(e.value) for e in at.chat_message[1].error)
 
-    at.button(key="rebuild_index").click().run()
-    assert not at.exception
+    finish_job(at.button(key="rebuild_index").click().run())
     assert not any("corrupt" in unescape_md(e.value) for e in at.error)
     assert at.sidebar.metric[0].value == "4"
     ask(at, REGISTRATION_Q)
@@ -655,8 +727,7 @@ def test_rebuild_uses_the_ray_cluster_when_configured(env, monkeypatch):
     monkeypatch.setenv("QA_RAY_ADDRESS", "ray://head:10001")
     (current_build(env.index) / "manifest.json").write_text("{not json", encoding="utf-8")
     at = run_app()
-    at.button(key="rebuild_index").click().run()
-    assert not at.exception
+    finish_job(at.button(key="rebuild_index").click().run())
     assert used == ["ray://head:10001"]
     assert at.sidebar.metric[0].value == "4"
 

@@ -1100,8 +1100,10 @@ def render_sidebar(engine: Engine | None) -> dict[str, Any]:
 
     sb.space("small")
     busy = running_job() is not None
-    if busy:
-        with sb:
+    # Always there, empty when no update runs: an element added before the tabs would move them,
+    # and the browser would then show the first tab again (the upload's report is in the second).
+    with sb.container():
+        if busy:
             job_progress()
     sources_tab, add_tab = sb.tabs(["Sources", "Add documents"])
     for doc_id, doc in docs.items():

@@ -18,7 +18,6 @@ import hashlib
 import html
 import os
 import re
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -42,6 +41,7 @@ from qa.errors import IndexMismatchError, IndexNotFoundError, IndexOutOfDateErro
 from qa.export import answer_markdown, confidence_word, doi_url, field_text, share_link
 from qa.index import current_build
 from qa.ingest import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, Skipped
+from qa.jobs import IndexJob, IndexJobs
 from qa.references import format_reference
 from qa.retrieval import DEFAULT_K
 from qa.types import Answer
@@ -350,83 +350,10 @@ BUSY = "An index update is running; this is possible again when it has finished.
 JOB_POLL_S = 1.0
 # Where each kind of job leaves its outcome in the session state, for the part of the page that shows it.
 JOB_REPORT = {"add": "upload_report", "remove": "corpus_report", "rebuild": "rebuild_report"}
-
-
-class IndexJob:
-    """One index update (an upload, a removal, a rebuild) running in a thread of its own.
-
-    Not in the script run: Streamlit stops a run at its next Streamlit call when the page is
-    reloaded or a widget outside a fragment changes, and the progress bar's update was such a
-    call, so a build was stopped halfway (files in the corpus, index not updated, no message);
-    and a question waited behind the run for the whole build. The thread makes no Streamlit
-    call: pages poll ``done``/``total`` and collect ``result`` or ``error`` when it has finished.
-    The build writes the new index beside the current one and switches at the end, so questions
-    are answered from the current index meanwhile.
-    """
-
-    def __init__(
-        self,
-        kind: str,
-        label: str,
-        work: Callable[[Callable[[int, int], None]], Any],
-        *,
-        before: str | None = None,
-        doc_id: str | None = None,
-    ) -> None:
-        self.kind, self.label = kind, label
-        self.before = before  # the build current when the job started: its cached engine is dropped after
-        self.doc_id = doc_id  # the document a removal removes
-        self.done = self.total = 0
-        self.result: Any = None
-        self.error: Exception | None = None
-        self._work = work
-        self._finished = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"qa-index-{kind}", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.result = self._work(self._progress)
-        except Exception as exc:  # not hidden: the page that started the job shows it, or raises it again
-            self.error = exc
-        finally:
-            self._finished.set()
-
-    def _progress(self, done: int, total: int) -> None:
-        self.done, self.total = done, total
-
-    @property
-    def finished(self) -> bool:
-        return self._finished.is_set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the job has finished (tests); False if ``timeout`` passed first."""
-        return self._finished.wait(timeout)
-
-
-class IndexJobs:
-    """The running index update of each index folder, shared by every session of the process:
-    one at a time per index (a second build would only meet the index lock), and every tab
-    sees its progress."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._jobs: dict[str, IndexJob] = {}
-
-    def running(self, index_dir: Path | str) -> IndexJob | None:
-        job = self._jobs.get(str(Path(index_dir).resolve()))
-        return job if job is not None and not job.finished else None
-
-    def start(self, index_dir: Path | str, job: IndexJob) -> bool:
-        """Start ``job`` unless another update of ``index_dir`` is running (then False)."""
-        with self._lock:
-            if self.running(index_dir) is not None:
-                return False
-            self._jobs[str(Path(index_dir).resolve())] = job
-            job.start()
-            return True
+# Index updates run in a thread (qa.jobs), not in the script run: Streamlit stops a run at its
+# next Streamlit call when the page is reloaded or a widget outside a fragment changes, and the
+# progress bar's update was such a call, so a build was stopped halfway (files in the corpus,
+# index not updated, no message); and a question waited behind the run for the whole build.
 
 
 @st.cache_resource(show_spinner=False)

@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 import app
 from qa.engine import MAX_QUESTION_CHARS, Engine, build
 from qa.index import current_build, load_index
+from qa.jobs import IndexJob, IndexJobs
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 TIMEOUT_S = 30
@@ -485,22 +486,22 @@ def test_questions_are_answered_while_an_upload_reindexes(env, monkeypatch):
 
 
 def test_one_index_update_at_a_time_and_its_failure_is_kept():
-    jobs, release = app.IndexJobs(), threading.Event()
+    jobs, release = IndexJobs(), threading.Event()
 
     def held(progress):
         progress(1, 2)
         assert release.wait(TIMEOUT_S)
         raise app.QAError("the disk is full")
 
-    first = app.IndexJob("add", "Adding a.md", held)
+    first = IndexJob("add", "Adding a.md", held)
     assert jobs.start("some/index", first)
-    assert not jobs.start("some/../some/index", app.IndexJob("remove", "Removing b", lambda progress: None))
+    assert not jobs.start("some/../some/index", IndexJob("remove", "Removing b", lambda progress: None))
     assert jobs.running("some/index") is first and jobs.running("other/index") is None
     release.set()
     assert first.wait(TIMEOUT_S)
     assert (first.done, first.total) == (1, 2) and str(first.error) == "the disk is full" and first.result is None
     assert jobs.running("some/index") is None
-    second = app.IndexJob("rebuild", "Rebuilding", lambda progress: "built")
+    second = IndexJob("rebuild", "Rebuilding", lambda progress: "built")
     assert jobs.start("some/index", second) and second.wait(TIMEOUT_S) and second.result == "built"
 
 

@@ -896,6 +896,11 @@ def answer_window(
         # A reference entry is a whole record on its own; neighbouring entries are other works.
         if c.chunk_id == best.chunk_id and not (c.is_reference or best.is_reference):
             near.append((c, *extend_span(doc, c.start, c.end, chunk)))
+    # A winner that opens a list item ("(d) The term …") starts a unit of its own: the sentences
+    # before it belong to earlier items ("(i) …" under "(c) … means:"), and joined without their
+    # head they read as part of the answer (a user test).
+    if _enumerator_kind(best.text):
+        near = [(c, s, e) for c, s, e in near if s >= best.start]
     joined: list[Candidate] = []
     grown = True
     while grown:  # a near-tie two sentences off joins once the one between has

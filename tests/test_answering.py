@@ -348,6 +348,32 @@ def test_answer_window_joins_a_near_tie_of_the_same_passage_in_reading_order():
         assert text[s:e] == "Its members are elected for terms of three years." and joined == []
 
 
+def test_answer_window_does_not_join_earlier_items_to_a_list_item():
+    # A user test: "What does the term space object include?" got "(i) …" and "(ii) …" of the
+    # item before, without its head, joined to "(d) The term “space object” includes …".
+    text = (
+        "(c) The term “launching State” means:\n\n(i) a State which launches a space object;\n\n"
+        "(ii) a State from whose territory a space object is launched;\n\n"
+        "(d) The term “space object” includes component parts of a space object.\n\n"
+        "It also includes the launch vehicle of such an object."
+    )
+    chunks = {"d:0": Chunk("d:0", "d", text, 0, len(text), "T › Article I")}
+    docs = {"d": Document("d", "d.md", "T", text, "0" * 64)}
+
+    def cand(sentence: str, score: float) -> Candidate:
+        at = text.index(sentence)
+        return Candidate("d", "d:0", at, at + len(sentence), sentence, score, 0.0, 0.0, 0.0, False)
+
+    ranked = [
+        cand("(d) The term “space object” includes component parts of a space object.", 1.0),
+        cand("(ii) a State from whose territory a space object is launched;", 0.9),
+        cand("It also includes the launch vehicle of such an object.", 0.85),
+    ]
+    s, e, joined = answer_window(ranked, docs, chunks, Combination(join=3, join_ratio=0.8, join_chars=600))
+    assert text[s:e].startswith("(d) The term") and text[s:e].endswith("launch vehicle of such an object.")
+    assert joined == [ranked[2]]  # what follows the item still joins
+
+
 def test_answer_window_never_crosses_passages_or_joins_reference_entries():
     text, chunks, docs, cand = _window_fixture()
     comb = Combination(join=4, join_ratio=0.5, join_chars=1000)

@@ -1030,7 +1030,11 @@ def render_sidebar(engine: Engine | None) -> dict[str, Any]:
     # Always there, empty when no update runs: an element added before the tabs would move them,
     # and the browser would then show the first tab again (the upload's report is in the second).
     with sb.container():
-        if busy:
+        # Also for this session's job that ended after collect_job ran (during this page run): the
+        # fragment then reruns the page at once, which collects it, shows its report and drops the
+        # old engine. Without it nothing would until the user did something.
+        mine = st.session_state.get("index_job")
+        if busy or (mine is not None and mine.finished):
             job_progress()
     sources_tab, add_tab = sb.tabs(["Sources", "Add documents"])
     for doc_id, doc in docs.items():

@@ -899,8 +899,9 @@ def answer_window(
     # A winner that opens a list item ("(d) The term …") starts a unit of its own: the sentences
     # before it belong to earlier items ("(i) …" under "(c) … means:"), and joined without their
     # head they read as part of the answer (a user test).
+    # The item's own head ("(a) The term … means:", whose span runs through its items) stays.
     if _enumerator_kind(best.text):
-        near = [(c, s, e) for c, s, e in near if s >= best.start]
+        near = [(c, s, e) for c, s, e in near if s >= best.start or e > best.start]
     joined: list[Candidate] = []
     grown = True
     while grown:  # a near-tie two sentences off joins once the one between has
@@ -997,14 +998,17 @@ def clause_start(doc: Document, start: int) -> int:
     Principles …”" was cited without the "Recalling resolution 1962 (XVIII)," it is about."""
     text = doc.text
     page = max((p for p, _ in doc.page_starts() if p <= start), default=0)
-    floor = max(page, start - READ_BACK, text.rfind("\n", 0, start) + 1)
-    line_end = text.find("\n", start)
-    stop = min(start + READ_BACK, len(text) if line_end < 0 else line_end)
+    line = text.rfind("\n", max(0, start - READ_BACK), start) + 1  # 0: none in sight
+    floor = max(page, start - READ_BACK, line)
+    line_end = text.find("\n", start, start + READ_BACK)
+    stop = min(start + READ_BACK, len(text)) if line_end < 0 else line_end
     # The whole sentence, so that it is cut into clauses as the candidates were.
     for s0, e0 in split_sentences(text[floor:stop], floor):
         for s, e in split_long(text, s0, e0):
             if s <= start < e:
-                return s
+                # Cut at the look-back, not at a line or a page: the clause began further back and
+                # the floor may cut a word, so the span keeps its own start.
+                return start if s == floor and floor not in (page, line) else s
     return start
 
 

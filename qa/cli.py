@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import filecmp
 import json
+import math
 import os
 import re
 import shutil
@@ -76,7 +77,7 @@ def _mib(value: str) -> float:
         mib = float(value)
     except ValueError:
         mib = 0.0
-    if not mib > 0:  # also NaN: every file would be "over" a limit of 0
+    if not (math.isfinite(mib) and int(mib * 1024 * 1024) >= 1):  # 0, NaN or inf: no limit in bytes
         raise argparse.ArgumentTypeError(f"{value!r} is not a size: give a number of MiB above 0, e.g. 50")
     return mib
 
@@ -640,7 +641,9 @@ def cmd_add(args) -> int:
         + (f"; {same} already there, unchanged" if same else "")
         + (f"; {refused} not added (see above)" if refused else "")
     )
-    if copied:  # else the corpus is as it was: nothing to index
+    # Files already there are indexed too, if they were not yet (an interrupted `qa add`); the
+    # build is incremental, so nothing is embedded again. Only refusals leave the index alone.
+    if copied or same:
         _build(args)
     return 1 if refused else 0
 

@@ -34,7 +34,7 @@ class IndexJob:
         self.doc_id = doc_id  # the document a removal removes
         self.done = self.total = 0
         self.result: Any = None
-        self.error: Exception | None = None
+        self.error: BaseException | None = None
         self._work = work
         self._finished = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"qa-index-{kind}", daemon=True)
@@ -45,7 +45,7 @@ class IndexJob:
     def _run(self) -> None:
         try:
             self.result = self._work(self._progress)
-        except Exception as exc:  # not hidden: the page that started the job shows it, or raises it again
+        except BaseException as exc:  # not hidden: the page that started the job shows it, or raises it again
             self.error = exc
         finally:
             self._finished.set()

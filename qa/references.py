@@ -24,7 +24,7 @@ ENTRY_START = re.compile(
 )
 # UN document symbols: A/RES/47/68, A/AC.105/1166, S/RES/2222, ST/SG/AC.10/30.
 UN_SYMBOL = re.compile(r"\b((?:A|S|E|ST|CD)/(?:[A-Z]+(?:\.\d+)?/)*\d+(?:/\d+)*)\b")
-_DOI = re.compile(r"(?:\bDOI:?\s*|doi\.org/)(10\.\d{4,9}/[^\s,;]+?)(?=[.,;]?(?:\s|$))", re.I)
+_DOI = re.compile(r"(?:\bDOI:?\s*|(?:https?://(?:dx\.)?)?doi\.org/)(10\.\d{4,9}/[^\s,;]+?)(?=[.,;]?(?:\s|$))", re.I)
 _URL = re.compile(r"\bhttps?://\S+?(?=[.,;]?(?:\s|$))")
 _NUMERIC_DATE = r"\d{1,2}\.\d{1,2}\.\d{4}"
 _ACCESS = re.compile(rf"\((?:Access(?:ed)?:?\s*)?({_NUMERIC_DATE})\)", re.I)
@@ -41,10 +41,10 @@ _ABBREV_VENUE = re.compile(
     r"[.,]\s+(?P<venue>[A-Z][A-Za-z&]{1,12})\s+No\.?\s*(?P<issue>[\w()]+),\s*Vol\.?\s*(?P<volume>\d+)\.?"
 )
 # APA's journal article: "Title. Journal of Geophysical Research, 83(A6), 2637–2646." The entry
-# ends in a venue, a volume, an optional issue and optional pages ("Oxford, 2005." is a place and
-# a year, not a volume).
+# ends in a venue, a volume (at most three digits: "Oxford, 2005." is a place and a year), an
+# optional issue and optional pages.
 _APA_VENUE = re.compile(
-    r"(?<=[a-z0-9?!)])\.\s+(?P<venue>[A-Z][^.]{1,120}?),\s*(?P<volume>\d{1,3}|(?!19|20)\d{4})(?:\s*\((?P<issue>[\w–-]{1,10})\))?"
+    r"(?:(?<=[a-z0-9)])\.|(?<=[?!]))\s+(?P<venue>[A-Z][^.]{1,120}?),\s*(?P<volume>\d{1,3})(?:\s*\((?P<issue>[\w–-]{1,10})\))?"
     r"(?:,\s*(?:pp?\.\s*)?(?P<pages>[A-Za-z]?\d+(?:\s*[–-]\s*[A-Za-z]?\d+)?))?\.?$"
 )
 _ISSUE = re.compile(r"\bNo\.?\s*(\d+(?:\(\d+\))?)")

@@ -274,6 +274,13 @@ def test_extend_span_starts_a_span_cut_by_its_chunk_where_its_clause_starts():
     assert extend_span(paged, cut, end, chunk)[0] == cut - 4
     recalling = text.index("Recalling resolution 1884")
     assert extend_span(_doc(text), recalling, len(text), chunk)[0] == recalling
+    # A clause that began beyond the look-back: the span keeps its start rather than one mid-word.
+    from qa.answering import READ_BACK
+
+    words = "Intro. " + " ".join(f"word{i}" for i in range(1000))
+    at = words.index("word600")
+    cut = Chunk("d:1", "d", words[at:], at, len(words), "T")
+    assert at > READ_BACK and extend_span(_doc(words), at, at + 40, cut)[0] == at
 
 
 def test_a_span_that_only_repeats_the_document_title_is_no_candidate(tmp_path):
@@ -372,6 +379,13 @@ def test_answer_window_does_not_join_earlier_items_to_a_list_item():
     s, e, joined = answer_window(ranked, docs, chunks, Combination(join=3, join_ratio=0.8, join_chars=600))
     assert text[s:e].startswith("(d) The term") and text[s:e].endswith("launch vehicle of such an object.")
     assert joined == [ranked[2]]  # what follows the item still joins
+    # The item's own head does join (a review: "What is a launching State?" lost "(c) … means:").
+    ranked = [
+        cand("(i) a State which launches a space object;", 1.0),
+        cand("(c) The term “launching State” means:", 0.9),
+    ]
+    s, e, joined = answer_window(ranked, docs, chunks, Combination(join=3, join_ratio=0.8, join_chars=600))
+    assert text[s:e].startswith("(c) The term “launching State” means:") and joined == [ranked[1]]
 
 
 def test_answer_window_never_crosses_passages_or_joins_reference_entries():

@@ -248,7 +248,7 @@ def test_add_remove_verify(env, capsys, tmp_path):
     assert code == 0 and not (corpus / "registration.md").exists() and "removed 1" in out
 
 
-def test_add_of_a_file_already_in_the_corpus_copies_and_indexes_nothing(env, capsys, tmp_path):
+def test_add_of_a_file_already_in_the_corpus_copies_and_embeds_nothing(env, capsys, tmp_path):
     # A user test: a byte-identical file was reported as "copied 1 file(s)", and a refused one
     # was followed by a full index summary.
     corpus, _ = env
@@ -257,7 +257,13 @@ def test_add_of_a_file_already_in_the_corpus_copies_and_indexes_nothing(env, cap
     same.write_bytes((corpus / "notes.txt").read_bytes())
     code, out, err = run(capsys, "add", str(same))
     assert code == 0 and "copied 0 file(s)" in out and "1 already there, unchanged" in out
-    assert f"unchanged {same}" in err and "indexed" not in out
+    assert f"unchanged {same}" in err and "; 0 vectors embedded" in out  # nothing embedded again
+    # A file an interrupted `qa add` left in the corpus unindexed is indexed by adding it again.
+    late = tmp_path / "late.md"
+    late.write_text("# Late\n\nA document copied before the add was interrupted.\n")
+    (corpus / "late.md").write_bytes(late.read_bytes())
+    code, out, _ = run(capsys, "add", str(late))
+    assert code == 0 and "1 already there, unchanged" in out and "(added 1," in out
     other = tmp_path / "other" / "notes.txt"
     other.parent.mkdir()
     other.write_text("Other content under the same name.\n")
@@ -265,9 +271,10 @@ def test_add_of_a_file_already_in_the_corpus_copies_and_indexes_nothing(env, cap
     assert code == 1 and "1 not added" in out and "indexed" not in out
 
 
-def test_index_max_mb_must_be_a_size_above_zero(env, capsys):
-    code, _, err = run_exit(capsys, ["index", "--max-mb", "0"])
-    assert code == 2 and "above 0" in err
+@pytest.mark.parametrize("size", ["0", "0.0000001", "inf", "nan", "big"])
+def test_index_max_mb_must_be_a_size_above_zero(env, capsys, size):
+    code, _, err = run_exit(capsys, ["index", "--max-mb", size])
+    assert code == 2 and "above 0" in err and "Traceback" not in err
 
 
 def test_add_works_with_a_relative_corpus_folder(env, capsys, tmp_path, monkeypatch):

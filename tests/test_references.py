@@ -191,6 +191,17 @@ def test_a_comma_separated_author_list_is_split_into_names(raw, authors):
         ),
         # A place and a year are no venue and volume.
         ("Brown, K. (2015). Space law: A treatise. Oxford, 2005.", {"kind": "book", "volume": None}),
+        ("Grey, A. (1851). The history of treaties. London, 1850.", {"kind": "book", "volume": None}),
+        # APA 7 ends with the DOI as a URL; a title may end in a question mark (a review).
+        (
+            "Kessler, D. J. (1978). Collision frequency. Journal of Geophysical Research, 83(A6), 2637–2646. "
+            "https://doi.org/10.1029/JA083iA06p02637",
+            {"kind": "article", "container": "Journal of Geophysical Research", "doi": "10.1029/JA083iA06p02637"},
+        ),
+        (
+            "Lee, K. (2019). What is space law? Journal of Space Law, 43(1), 1–20.",
+            {"kind": "article", "title": "What is space law?", "container": "Journal of Space Law", "issue": "1"},
+        ),
     ],
 )
 def test_an_apa_journal_entry_parses_into_venue_volume_issue_and_pages(raw, fields):

@@ -283,11 +283,14 @@ def load_engine(index_dir: str, corpus_dir: str, model: str | None, build_id: st
     return engine
 
 
-def _progress_bar(label: str) -> Callable[[int, int], None]:
+def _where(label: str) -> str:
     # qa.build embeds on the Ray cluster named by $QA_RAY_ADDRESS when it is set (docs/scale.md).
     cluster = os.environ.get("QA_RAY_ADDRESS")
-    if cluster:
-        label = f"{label} on the Ray cluster at {cluster}"
+    return f"{label} on the Ray cluster at {cluster}" if cluster else label
+
+
+def _progress_bar(label: str) -> Callable[[int, int], None]:
+    label = _where(label)
     bar = st.progress(0.0, text=label)
 
     def update(done: int, total: int) -> None:
@@ -376,10 +379,7 @@ def start_job(
         before: str | None = current_build(index_dir).name
     except QAError:
         before = None
-    # qa.build embeds on the Ray cluster named by $QA_RAY_ADDRESS when it is set (docs/scale.md).
-    if cluster := os.environ.get("QA_RAY_ADDRESS"):
-        label = f"{label} on the Ray cluster at {cluster}"
-    job = IndexJob(kind, label, work, before=before, doc_id=doc_id)
+    job = IndexJob(kind, _where(label), work, before=before, doc_id=doc_id)
     if index_jobs().start(index_dir, job):
         st.session_state["index_job"] = job
     else:  # another tab started one a moment ago

@@ -167,9 +167,9 @@ def _parse_author_year(authors: str, year: str, rest: str) -> dict | None:
             out["note"] = f"text after the venue, possibly a second reference: {tail}"
         return out
 
-    if m := _APA_VENUE.search(rest.strip()):
+    if m := _APA_VENUE.search(rest):
         out["kind"] = "article"
-        out["title"] = rest.strip()[: m.start()].strip(" .")
+        out["title"] = rest[: m.start()].strip(" .")
         out["container"] = m.group("venue").strip()
         out["volume"] = m.group("volume")
         out["issue"] = m.group("issue")
